@@ -1,0 +1,233 @@
+//! [`Request`]: what a handler receives.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Uri, Version};
+
+use crate::session::Session;
+use crate::{MultiDict, UploadedFile};
+
+/// A request as a handler sees it, with the user's typed session in `session`.
+///
+/// The body has already been read (within the [`Limits`](crate::Limits)) and form bodies parsed, so every
+/// accessor is cheap and synchronous.
+///
+/// ```
+/// use pesto::prelude::*;
+///
+/// #[route("/search", GET, POST)]
+/// async fn search(req: &mut Request) -> String {
+///     format!("{} {} q={:?}", req.method(), req.path_info(), req.get("q"))
+/// }
+/// dispatcher_app!(App = [search]);
+///
+/// let app = TestApp::new(App::new());
+/// assert_eq!(app.get("/search?q=fish").send().body_text(), "GET /search q=Some(\"fish\")");
+/// assert_eq!(app.post("/search").form(&[("q", "chips")]).send().body_text(), "POST /search q=Some(\"chips\")");
+/// ```
+pub struct Request<S = ()> {
+    /// The session: dereferences to the application's session type `S`.
+    pub session: Session<S>,
+    parts: http::request::Parts,
+    body: Bytes,
+    script_name: String,
+    path_info: String,
+    query: MultiDict,
+    form: MultiDict,
+    files: Vec<UploadedFile>,
+    cookies: MultiDict,
+}
+
+/// Everything about a request except its session, gathered before the handler runs.
+pub(crate) struct RequestData {
+    pub(crate) parts: http::request::Parts,
+    pub(crate) body: Bytes,
+    pub(crate) script_name: String,
+    pub(crate) path_info: String,
+    pub(crate) form: MultiDict,
+    pub(crate) files: Vec<UploadedFile>,
+}
+
+impl<S> Request<S> {
+    pub(crate) fn new(data: RequestData, session: Session<S>) -> Self {
+        let query = data
+            .parts
+            .uri
+            .query()
+            .map(MultiDict::parse_query)
+            .unwrap_or_default();
+        let cookies = crate::cookies::parse(&data.parts.headers);
+        Request {
+            session,
+            parts: data.parts,
+            body: data.body,
+            script_name: data.script_name,
+            path_info: data.path_info,
+            query,
+            form: data.form,
+            files: data.files,
+            cookies,
+        }
+    }
+
+    pub(crate) fn into_session(self) -> Session<S> {
+        self.session
+    }
+
+    /// The request method.
+    pub fn method(&self) -> &Method {
+        &self.parts.method
+    }
+
+    /// The request URI as received.
+    pub fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+
+    /// The HTTP version.
+    pub fn version(&self) -> Version {
+        self.parts.version
+    }
+
+    /// The path below the mount point (WSGI's `PATH_INFO`), percent-encoded as received.
+    pub fn path_info(&self) -> &str {
+        &self.path_info
+    }
+
+    /// The mount path the app is served under (WSGI's `SCRIPT_NAME`); empty at the root.
+    pub fn script_name(&self) -> &str {
+        &self.script_name
+    }
+
+    /// The whole path: script name plus path info.
+    pub fn path(&self) -> &str {
+        self.parts.uri.path()
+    }
+
+    /// The query string's parameters (multi-valued).
+    pub fn query(&self) -> &MultiDict {
+        &self.query
+    }
+
+    /// The fields of an `application/x-www-form-urlencoded` or `multipart/form-data` body.
+    pub fn form(&self) -> &MultiDict {
+        &self.form
+    }
+
+    /// The files uploaded in a `multipart/form-data` body.
+    pub fn files(&self) -> &[UploadedFile] {
+        &self.files
+    }
+
+    /// The first uploaded file of form field `field`.
+    pub fn file(&self, field: &str) -> Option<&UploadedFile> {
+        self.files.iter().find(|f| f.field == field)
+    }
+
+    /// A submitted value, as Pesto's `request.get`: the form body for POST, PUT and PATCH, the
+    /// query string for other methods.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        if matches!(
+            self.parts.method,
+            Method::POST | Method::PUT | Method::PATCH
+        ) {
+            self.form.get(key)
+        } else {
+            self.query.get(key)
+        }
+    }
+
+    /// The cookies the client sent (names as sent, values percent-decoded; duplicates kept).
+    pub fn cookies(&self) -> &MultiDict {
+        &self.cookies
+    }
+
+    /// The first value of cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.get(name)
+    }
+
+    /// The request headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+
+    /// The first value of header `name`, if it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The client's address, when served by [`Server`](crate::Server) (or set as a
+    /// [`RemoteAddr`](crate::RemoteAddr) extension).
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.parts
+            .extensions
+            .get::<crate::RemoteAddr>()
+            .map(|a| a.0)
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        scheme(&self.parts)
+    }
+
+    /// The host (and port) the client asked for.
+    pub fn host(&self) -> &str {
+        host(&self.parts)
+    }
+
+    /// The raw body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Parses the body as JSON.
+    ///
+    /// # Errors
+    /// Fails when the body is not valid JSON for `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// Request extensions (values other layers attached to the request).
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.parts.extensions
+    }
+}
+
+/// `http` or `https`, from the URI or the [`Https`](crate::endpoint::Https) marker.
+pub(crate) fn scheme(parts: &http::request::Parts) -> &str {
+    match parts.uri.scheme_str() {
+        Some(s) => s,
+        None if parts.extensions.get::<crate::endpoint::Https>().is_some() => "https",
+        None => "http",
+    }
+}
+
+/// The host from the URI authority or the `Host` header (`localhost` when neither is present).
+pub(crate) fn host(parts: &http::request::Parts) -> &str {
+    parts
+        .uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost")
+}
+
+impl<S: std::fmt::Debug> std::fmt::Debug for Request<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.parts.method)
+            .field("uri", &self.parts.uri)
+            .field("script_name", &self.script_name)
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}

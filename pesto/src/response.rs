@@ -1,0 +1,374 @@
+//! [`Response`] and the [`IntoResponse`] conversions handlers may return.
+
+use std::fmt;
+
+use bytes::Bytes;
+use cookie::Cookie;
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+/// An HTTP response: status, headers and a body held in memory.
+///
+/// Builders never panic: a header that cannot be encoded is remembered, logged and turns the
+/// response into a 500 when it is sent.
+///
+/// ```
+/// use pesto::{Response, StatusCode};
+///
+/// let r = Response::html("<p>hi</p>")
+///     .with_status(StatusCode::CREATED)
+///     .with_header("x-recipe", "42")
+///     .with_cookie(cookie::Cookie::new("theme", "dark"));
+/// assert_eq!(r.status(), StatusCode::CREATED);
+/// assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+/// assert!(r.header("set-cookie").unwrap().starts_with("theme=dark"));
+/// ```
+#[derive(Clone)]
+pub struct Response {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    error: Option<String>,
+}
+
+impl Default for Response {
+    fn default() -> Self {
+        Response::new(StatusCode::OK)
+    }
+}
+
+impl Response {
+    /// An empty response with `status`.
+    pub fn new(status: StatusCode) -> Response {
+        Response {
+            status,
+            headers: HeaderMap::new(),
+            body: Bytes::new(),
+            error: None,
+        }
+    }
+
+    fn with_body(content_type: &'static str, body: impl Into<Bytes>) -> Response {
+        let mut r = Response::new(StatusCode::OK);
+        r.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r.body = body.into();
+        r
+    }
+
+    /// A `text/plain; charset=utf-8` response.
+    pub fn text(body: impl Into<String>) -> Response {
+        Response::with_body("text/plain; charset=utf-8", body.into())
+    }
+
+    /// A `text/html; charset=utf-8` response.
+    pub fn html(body: impl Into<String>) -> Response {
+        Response::with_body("text/html; charset=utf-8", body.into())
+    }
+
+    /// An `application/json` response; a value that cannot be serialized gives a logged 500.
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(body) => Response::with_body("application/json", body),
+            Err(e) => {
+                tracing::error!(error = %e, "could not serialize a JSON response");
+                Response::internal_server_error()
+            }
+        }
+    }
+
+    /// An `application/octet-stream` response.
+    pub fn bytes(body: impl Into<Bytes>) -> Response {
+        Response::with_body("application/octet-stream", body)
+    }
+
+    /// A redirect (`302 Found`) to `location`, with the small HTML body Pesto sends.
+    ///
+    /// A relative location is made absolute from the current request; in querystring session
+    /// mode the session middleware adds the session id to a location inside the app.
+    pub fn redirect(location: impl fmt::Display) -> Response {
+        Response::redirect_with(StatusCode::FOUND, location)
+    }
+
+    /// A redirect with any 3xx status (for example `301 Moved Permanently`); another status is
+    /// replaced by 302.
+    pub fn redirect_with(status: StatusCode, location: impl fmt::Display) -> Response {
+        let status = if status.is_redirection() {
+            status
+        } else {
+            StatusCode::FOUND
+        };
+        let location = location.to_string();
+        let escaped = html_escape(&location);
+        Response::html(format!(
+            "<html><head></head><body>\
+             <h1>Page has moved</h1><p><a href=\"{escaped}\">{escaped}</a></p></body></html>"
+        ))
+        .with_status(status)
+        .with_header(header::LOCATION, location)
+    }
+
+    /// `404 Not Found`.
+    pub fn not_found() -> Response {
+        Response::error_page(StatusCode::NOT_FOUND)
+    }
+
+    /// `403 Forbidden`.
+    pub fn forbidden() -> Response {
+        Response::error_page(StatusCode::FORBIDDEN)
+    }
+
+    /// `400 Bad Request`.
+    pub fn bad_request() -> Response {
+        Response::error_page(StatusCode::BAD_REQUEST)
+    }
+
+    /// `405 Method Not Allowed` with an `Allow` header listing `methods`.
+    pub fn method_not_allowed<I, M>(methods: I) -> Response
+    where
+        I: IntoIterator<Item = M>,
+        M: AsRef<str>,
+    {
+        let allow: Vec<String> = methods.into_iter().map(|m| m.as_ref().to_owned()).collect();
+        Response::error_page(StatusCode::METHOD_NOT_ALLOWED)
+            .with_header(header::ALLOW, allow.join(", "))
+    }
+
+    /// `500 Internal Server Error`, with a body that reveals nothing.
+    pub fn internal_server_error() -> Response {
+        Response::error_page(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// A plain-text page naming `status`.
+    pub fn error_page(status: StatusCode) -> Response {
+        let reason = status.canonical_reason().unwrap_or("Error");
+        Response::text(format!("{} {reason}\n", status.as_u16())).with_status(status)
+    }
+
+    /// Sets the status.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Response {
+        self.status = status;
+        self
+    }
+
+    /// Sets a header, replacing earlier values of the same name.
+    #[must_use]
+    pub fn with_header<K, V>(mut self, name: K, value: V) -> Response
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.header_pair(name, value) {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// Adds a header value, keeping earlier values of the same name.
+    #[must_use]
+    pub fn append_header<K, V>(mut self, name: K, value: V) -> Response
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        if let Some((name, value)) = self.header_pair(name, value) {
+            self.headers.append(name, value);
+        }
+        self
+    }
+
+    fn header_pair<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        let name = match name.try_into() {
+            Ok(name) => name,
+            Err(e) => {
+                self.error = Some(format!("invalid header name: {e}"));
+                return None;
+            }
+        };
+        match value.try_into() {
+            Ok(value) => Some((name, value)),
+            Err(e) => {
+                self.error = Some(format!("invalid value for header `{name}`: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Adds a `Set-Cookie` header (the value is percent-encoded).
+    #[must_use]
+    pub fn with_cookie(self, cookie: Cookie<'_>) -> Response {
+        let text = cookie.encoded().to_string();
+        self.append_header(header::SET_COOKIE, text)
+    }
+
+    /// Adds a `Set-Cookie` header that deletes cookie `name` (for path `/`).
+    #[must_use]
+    pub fn delete_cookie(self, name: &str) -> Response {
+        let mut cookie = Cookie::new(name.to_owned(), "");
+        cookie.set_path("/");
+        self.remove_cookie(cookie)
+    }
+
+    /// Adds a `Set-Cookie` header that deletes `cookie`, which must carry the same path and domain
+    /// as the cookie being deleted.
+    #[must_use]
+    pub fn remove_cookie(self, mut cookie: Cookie<'_>) -> Response {
+        cookie.make_removal();
+        self.with_cookie(cookie)
+    }
+
+    /// Replaces the body.
+    #[must_use]
+    pub fn with_body_bytes(mut self, body: impl Into<Bytes>) -> Response {
+        self.body = body.into();
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, mutably.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// The first value of header `name`, if it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    pub(crate) fn take_body(&mut self) -> Bytes {
+        std::mem::take(&mut self.body)
+    }
+
+    /// Turns a deferred builder error into a logged 500.
+    pub(crate) fn check_errors(self) -> Response {
+        match &self.error {
+            None => self,
+            Some(error) => {
+                tracing::error!(%error, "a handler built an invalid response");
+                Response::internal_server_error()
+            }
+        }
+    }
+
+    /// Converts into an `http::Response` for hyper and tower.
+    pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
+        let this = self.check_errors();
+        let mut out = http::Response::new(http_body_util::Full::new(this.body));
+        *out.status_mut() = this.status;
+        *out.headers_mut() = this.headers;
+        out
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What a handler may return.
+///
+/// `Err` values become a `500` whose body reveals nothing; the error itself is logged with `tracing`.
+pub trait IntoResponse {
+    /// Converts into a response.
+    fn into_response(self) -> Response;
+}
+
+impl IntoResponse for Response {
+    fn into_response(self) -> Response {
+        self
+    }
+}
+
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        Response::text(self)
+    }
+}
+
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        Response::text(self)
+    }
+}
+
+impl IntoResponse for StatusCode {
+    fn into_response(self) -> Response {
+        Response::error_page(self)
+    }
+}
+
+impl IntoResponse for Bytes {
+    fn into_response(self) -> Response {
+        Response::bytes(self)
+    }
+}
+
+impl IntoResponse for Vec<u8> {
+    fn into_response(self) -> Response {
+        Response::bytes(self)
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
+    fn into_response(self) -> Response {
+        self.1.into_response().with_status(self.0)
+    }
+}
+
+impl<T: IntoResponse, E: fmt::Debug> IntoResponse for Result<T, E> {
+    fn into_response(self) -> Response {
+        match self {
+            Ok(value) => value.into_response(),
+            Err(error) => {
+                tracing::error!(?error, "handler returned an error");
+                Response::internal_server_error()
+            }
+        }
+    }
+}

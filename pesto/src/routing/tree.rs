@@ -1,0 +1,378 @@
+//! The route matcher: a trie over path segments.
+//!
+//! Literal segments are found by hash lookup, segments with parameters are tried in order of
+//! specificity, and the rest of a pattern from the first segment holding a `path` parameter is a
+//! "tail" matched against the remaining path. Matching backtracks, so the most specific route wins
+//! whatever the declaration order, and the cost depends on the path's length and on the number of
+//! alternatives at each position, not on the number of routes.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::route::{Conv, Part};
+
+/// One element of a segment pattern.
+#[derive(Debug, Clone)]
+enum Piece {
+    Lit(String),
+    Param(Conv),
+}
+
+/// A parsed pattern: segments (between `/`) of pieces.
+type Segments = Vec<Vec<Piece>>;
+
+/// Splits a route's parts into path segments. The leading `/` is dropped, so `/` is one empty segment.
+fn split_segments(parts: &[Part]) -> Segments {
+    let mut segments: Segments = vec![Vec::new()];
+    let mut first = true;
+    for part in parts {
+        match part {
+            Part::Literal(text) => {
+                let text = if first {
+                    text.strip_prefix('/').unwrap_or(text)
+                } else {
+                    text
+                };
+                let mut pieces = text.split('/');
+                if let Some(head) = pieces.next() {
+                    push_lit(segments.last_mut(), head);
+                }
+                for piece in pieces {
+                    segments.push(Vec::new());
+                    push_lit(segments.last_mut(), piece);
+                }
+            }
+            Part::Param { conv, .. } => {
+                if let Some(seg) = segments.last_mut() {
+                    seg.push(Piece::Param(*conv));
+                }
+            }
+        }
+        first = false;
+    }
+    segments
+}
+
+fn push_lit(segment: Option<&mut Vec<Piece>>, text: &str) {
+    if let Some(segment) = segment {
+        if !text.is_empty() {
+            segment.push(Piece::Lit(text.to_owned()));
+        }
+    }
+}
+
+/// A canonical text for a list of pieces, used to share trie nodes and to sort deterministically.
+fn pieces_key(pieces: &[Piece]) -> String {
+    let mut key = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Lit(text) => key.push_str(text),
+            Piece::Param(conv) => {
+                key.push_str("<:");
+                key.push_str(&format!("{conv:?}"));
+                key.push('>');
+            }
+        }
+    }
+    key
+}
+
+fn literal_len(pieces: &[Piece]) -> usize {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(t) => t.len(),
+            Piece::Param(_) => 0,
+        })
+        .sum()
+}
+
+fn rank_sum(pieces: &[Piece]) -> u32 {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(_) => 0,
+            Piece::Param(c) => u32::from(c.rank()),
+        })
+        .sum()
+}
+
+/// Most specific first: more literal text, then more constrained converters, then the key.
+fn specificity(a: &[Piece], b: &[Piece]) -> Ordering {
+    literal_len(b)
+        .cmp(&literal_len(a))
+        .then_with(|| rank_sum(a).cmp(&rank_sum(b)))
+        .then_with(|| pieces_key(a).cmp(&pieces_key(b)))
+}
+
+#[derive(Debug, Default)]
+struct Node {
+    statics: HashMap<String, Node>,
+    dynamics: Vec<(String, Vec<Piece>, Node)>,
+    tails: Vec<Tail>,
+    routes: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Tail {
+    key: String,
+    pieces: Vec<Piece>,
+    routes: Vec<usize>,
+}
+
+/// The compiled matcher for a set of routes.
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    root: Node,
+}
+
+impl Tree {
+    /// Adds route number `index` with the given pattern parts.
+    pub(crate) fn insert(&mut self, parts: &[Part], index: usize) {
+        let segments = split_segments(parts);
+        let mut node = &mut self.root;
+        for (i, segment) in segments.iter().enumerate() {
+            if segment
+                .iter()
+                .any(|p| matches!(p, Piece::Param(c) if c.spans_segments()))
+            {
+                // From here on the pattern is matched as one piece list against the rest of the path.
+                let mut pieces: Vec<Piece> = Vec::new();
+                for (j, seg) in segments[i..].iter().enumerate() {
+                    if j > 0 {
+                        pieces.push(Piece::Lit("/".to_owned()));
+                    }
+                    pieces.extend(seg.iter().cloned());
+                }
+                let pieces = merge_literals(pieces);
+                let key = pieces_key(&pieces);
+                match node.tails.iter_mut().find(|t| t.key == key) {
+                    Some(tail) => tail.routes.push(index),
+                    None => {
+                        node.tails.push(Tail {
+                            key,
+                            pieces,
+                            routes: vec![index],
+                        });
+                        node.tails.sort_by(|a, b| specificity(&a.pieces, &b.pieces));
+                    }
+                }
+                return;
+            }
+            node = match segment.as_slice() {
+                [] => node.statics.entry(String::new()).or_default(),
+                [Piece::Lit(text)] => node.statics.entry(text.clone()).or_default(),
+                pieces => {
+                    let key = pieces_key(pieces);
+                    let pos = match node.dynamics.iter().position(|(k, _, _)| *k == key) {
+                        Some(pos) => pos,
+                        None => {
+                            node.dynamics
+                                .push((key.clone(), pieces.to_vec(), Node::default()));
+                            node.dynamics.sort_by(|a, b| specificity(&a.1, &b.1));
+                            node.dynamics
+                                .iter()
+                                .position(|(k, _, _)| *k == key)
+                                .unwrap_or(0)
+                        }
+                    };
+                    &mut node.dynamics[pos].2
+                }
+            };
+        }
+        node.routes.push(index);
+    }
+
+    /// Walks every route matching the decoded path segments, most specific first, until `visit`
+    /// returns true. `captures` holds the parameter values of the current candidate.
+    pub(crate) fn find<F>(&self, segments: &[String], visit: &mut F) -> bool
+    where
+        F: FnMut(&[usize], &[String]) -> bool,
+    {
+        let mut captures = Vec::new();
+        walk(&self.root, segments, 0, &mut captures, visit)
+    }
+}
+
+fn merge_literals(pieces: Vec<Piece>) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::with_capacity(pieces.len());
+    for piece in pieces {
+        match (out.last_mut(), piece) {
+            (Some(Piece::Lit(prev)), Piece::Lit(text)) => prev.push_str(&text),
+            (_, piece) => out.push(piece),
+        }
+    }
+    out
+}
+
+fn walk<F>(
+    node: &Node,
+    segments: &[String],
+    index: usize,
+    captures: &mut Vec<String>,
+    visit: &mut F,
+) -> bool
+where
+    F: FnMut(&[usize], &[String]) -> bool,
+{
+    let Some(segment) = segments.get(index) else {
+        return !node.routes.is_empty() && visit(&node.routes, captures);
+    };
+    if let Some(child) = node.statics.get(segment.as_str()) {
+        if walk(child, segments, index + 1, captures, visit) {
+            return true;
+        }
+    }
+    for (_, pieces, child) in &node.dynamics {
+        let mark = captures.len();
+        if match_pieces(pieces, segment, false, captures)
+            && walk(child, segments, index + 1, captures, visit)
+        {
+            return true;
+        }
+        captures.truncate(mark);
+    }
+    if !node.tails.is_empty() {
+        let rest = segments[index..].join("/");
+        for tail in &node.tails {
+            let mark = captures.len();
+            if match_pieces(&tail.pieces, &rest, true, captures) && visit(&tail.routes, captures) {
+                return true;
+            }
+            captures.truncate(mark);
+        }
+    }
+    false
+}
+
+/// Matches `text` against `pieces` with backtracking; parameters take the longest text that lets
+/// the rest match (as Pesto's greedy regular expressions do).
+fn match_pieces(pieces: &[Piece], text: &str, in_tail: bool, captures: &mut Vec<String>) -> bool {
+    let Some((first, rest)) = pieces.split_first() else {
+        return text.is_empty();
+    };
+    match first {
+        Piece::Lit(lit) => match text.strip_prefix(lit.as_str()) {
+            Some(remaining) => match_pieces(rest, remaining, in_tail, captures),
+            None => false,
+        },
+        Piece::Param(conv) => {
+            // Inside a tail, segment converters must stop at `/`.
+            let limit = if in_tail && !conv.spans_segments() {
+                text.find('/').unwrap_or(text.len())
+            } else {
+                text.len()
+            };
+            let mut ends: Vec<usize> = text[..limit]
+                .char_indices()
+                .map(|(i, c)| i + c.len_utf8())
+                .collect();
+            if rest.is_empty() {
+                ends.retain(|&e| e == text.len());
+            }
+            for &end in ends.iter().rev() {
+                let candidate = &text[..end];
+                if conv.matches(candidate) {
+                    captures.push(candidate.to_owned());
+                    if match_pieces(rest, &text[end..], in_tail, captures) {
+                        return true;
+                    }
+                    captures.pop();
+                }
+            }
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(patterns: &[&'static [Part]]) -> Tree {
+        let mut tree = Tree::default();
+        for (i, parts) in patterns.iter().enumerate() {
+            tree.insert(parts, i);
+        }
+        tree
+    }
+
+    fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
+        let segments: Vec<String> = path[1..].split('/').map(str::to_owned).collect();
+        let mut found = None;
+        tree.find(&segments, &mut |routes, caps| {
+            found = Some((routes[0], caps.to_vec()));
+            true
+        });
+        found
+    }
+
+    const STATIC: &[Part] = &[Part::Literal("/recipes/new")];
+    const PARAM: &[Part] = &[
+        Part::Literal("/recipes/"),
+        Part::Param {
+            name: "id",
+            conv: Conv::Unicode,
+        },
+    ];
+    const INT: &[Part] = &[
+        Part::Literal("/recipes/"),
+        Part::Param {
+            name: "id",
+            conv: Conv::Int,
+        },
+    ];
+    const PATH: &[Part] = &[
+        Part::Literal("/recipes/"),
+        Part::Param {
+            name: "rest",
+            conv: Conv::Path,
+        },
+    ];
+    const DOC: &[Part] = &[
+        Part::Literal("/documents/"),
+        Part::Param {
+            name: "dir",
+            conv: Conv::Path,
+        },
+        Part::Literal("/"),
+        Part::Param {
+            name: "name",
+            conv: Conv::Unicode,
+        },
+        Part::Literal(".pdf"),
+    ];
+    const ROOT: &[Part] = &[Part::Literal("/")];
+
+    #[test]
+    fn most_specific_wins_in_any_declaration_order() {
+        let orders: [&[&'static [Part]]; 2] =
+            [&[PATH, PARAM, INT, STATIC], &[STATIC, INT, PARAM, PATH]];
+        for order in orders {
+            let t = tree(order);
+            let name = |i: usize| pieces_key(&split_segments(order[i]).concat());
+            let hit = |p: &str| first_match(&t, p).map(|(i, _)| name(i));
+            assert_eq!(hit("/recipes/new").as_deref(), Some("recipesnew"));
+            assert_eq!(hit("/recipes/42").as_deref(), Some("recipes<:int>"));
+            assert_eq!(hit("/recipes/fish").as_deref(), Some("recipes<:unicode>"));
+            assert_eq!(hit("/recipes/a/b").as_deref(), Some("recipes<:path>"));
+        }
+    }
+
+    #[test]
+    fn path_inside_pattern_backtracks() {
+        let t = tree(&[DOC]);
+        let (_, caps) = first_match(&t, "/documents/a/b/c.d.pdf").expect("match");
+        assert_eq!(caps, ["a/b", "c.d"]);
+        assert!(first_match(&t, "/documents/c.pdf").is_none());
+        assert!(first_match(&t, "/documents/a/c.txt").is_none());
+    }
+
+    #[test]
+    fn root_and_trailing_slash_are_distinct() {
+        let t = tree(&[ROOT, STATIC]);
+        assert_eq!(first_match(&t, "/").map(|m| m.0), Some(0));
+        assert!(first_match(&t, "/recipes/new/").is_none());
+        assert!(first_match(&t, "/recipes//new").is_none());
+    }
+}

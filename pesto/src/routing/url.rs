@@ -1,0 +1,185 @@
+//! Reverse routing: the [`Url`] a generated `url()` returns, and the per-request context (mount
+//! path, scheme and host, querystring session id) it is resolved against.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use super::convert::{encode_literal, encode_query};
+use super::route::{Part, RouteInfo};
+
+/// What URL generation needs to know about the request being handled.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct UrlContext {
+    /// The mount path (script name), without a trailing `/`.
+    pub(crate) script_name: String,
+    /// `scheme://host[:port]` of the current request.
+    pub(crate) origin: String,
+    /// In querystring session mode: the parameter name and the live session id.
+    pub(crate) session: Option<QuerySession>,
+}
+
+/// The querystring session parameter that generated URLs carry.
+#[derive(Debug, Clone)]
+pub(crate) struct QuerySession {
+    pub(crate) name: Arc<str>,
+    pub(crate) id: Arc<Mutex<Option<String>>>,
+}
+
+impl QuerySession {
+    pub(crate) fn current(&self) -> Option<String> {
+        self.id.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+tokio::task_local! {
+    static CONTEXT: UrlContext;
+}
+
+/// Runs `fut` with `ctx` as the context that `url()` and `Response::redirect` resolve against.
+pub(crate) async fn with_context<F: std::future::Future>(ctx: UrlContext, fut: F) -> F::Output {
+    CONTEXT.scope(ctx, fut).await
+}
+
+/// The context of the request being handled, if any.
+pub(crate) fn current_context() -> Option<UrlContext> {
+    CONTEXT.try_with(Clone::clone).ok()
+}
+
+/// A URL generated from a route: path (with the mount path), query and fragment.
+///
+/// Inside a request, the path starts with the mount path (script name) and, in querystring
+/// session mode, the query carries the session id. It displays as a relative URL
+/// (`/recipes/fish/7?page=2#top`); [`Url::absolute`] adds scheme and host as Pesto's `url()` does.
+///
+/// ```
+/// use pesto::prelude::*;
+///
+/// #[route("/recipes/<category>/<id:int>", GET)]
+/// async fn show_recipe(req: &mut Request, category: String, id: u32) -> String {
+///     show_recipe.url(&category, id).query("page", "2").fragment("top").absolute()
+/// }
+/// dispatcher_app!(App = [show_recipe]);
+///
+/// assert_eq!(show_recipe.url("fish & chips", 7), "/recipes/fish%20&%20chips/7");
+/// let app = TestApp::new(App::new());
+/// let page = app.get("/recipes/fish/7").script_name("/cook").send();
+/// assert_eq!(page.body_text(), "http://localhost/cook/recipes/fish/7?page=2#top");
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Url {
+    origin: String,
+    path: String,
+    query: Vec<(String, String)>,
+    fragment: Option<String>,
+}
+
+impl Url {
+    /// Builds the URL of a route from its parameters' texts (in pattern order), percent-encoding
+    /// each one according to its converter. Called by the code `#[route]` generates.
+    pub fn for_route(info: &RouteInfo, params: Vec<String>) -> Url {
+        let ctx = current_context().unwrap_or_default();
+        let mut path = ctx.script_name.clone();
+        let mut values = params.into_iter();
+        for part in info.parts {
+            match part {
+                Part::Literal(text) => encode_literal(text, &mut path),
+                Part::Param { conv, .. } => {
+                    conv.encode(&values.next().unwrap_or_default(), &mut path);
+                }
+            }
+        }
+        let mut query = Vec::new();
+        if let Some(session) = &ctx.session {
+            if let Some(id) = session.current() {
+                query.push((session.name.to_string(), id));
+            }
+        }
+        Url {
+            origin: ctx.origin,
+            path,
+            query,
+            fragment: None,
+        }
+    }
+
+    /// Adds a query parameter (kept in order; keys may repeat).
+    #[must_use]
+    pub fn query(mut self, key: impl Into<String>, value: impl fmt::Display) -> Url {
+        self.query.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Sets the fragment (the part after `#`).
+    #[must_use]
+    pub fn fragment(mut self, fragment: impl Into<String>) -> Url {
+        self.fragment = Some(fragment.into());
+        self
+    }
+
+    /// The path, percent-encoded, including the mount path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The absolute form `scheme://host/mount/path?query#fragment`, from the current request
+    /// (`http://localhost` outside a request).
+    pub fn absolute(&self) -> String {
+        let origin = if self.origin.is_empty() {
+            "http://localhost"
+        } else {
+            &self.origin
+        };
+        format!("{origin}{self}")
+    }
+}
+
+impl fmt::Display for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path)?;
+        for (i, (key, value)) in self.query.iter().enumerate() {
+            let mut pair = String::with_capacity(key.len() + value.len() + 2);
+            pair.push(if i == 0 { '?' } else { '&' });
+            encode_query(key, &mut pair);
+            pair.push('=');
+            encode_query(value, &mut pair);
+            f.write_str(&pair)?;
+        }
+        if let Some(fragment) = &self.fragment {
+            f.write_str("#")?;
+            let mut encoded = String::new();
+            encode_literal(fragment, &mut encoded);
+            f.write_str(&encoded)?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Url({self})")
+    }
+}
+
+impl From<Url> for String {
+    fn from(url: Url) -> String {
+        url.to_string()
+    }
+}
+
+impl PartialEq<str> for Url {
+    fn eq(&self, other: &str) -> bool {
+        self.to_string() == other
+    }
+}
+
+impl PartialEq<&str> for Url {
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl PartialEq<String> for Url {
+    fn eq(&self, other: &String) -> bool {
+        self.to_string() == *other
+    }
+}

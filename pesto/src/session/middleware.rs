@@ -1,0 +1,814 @@
+//! The session middleware: loads `request.session` before the handler and saves it after.
+//!
+//! The order of work for one request (see `docs/sessions.md`):
+//! 1. read the id (cookie or `?pesto_session=`), validate its format, load the record by the
+//!    id's hash; an unknown, expired or undecodable id is never adopted (strict mode, as Pesto);
+//! 2. in querystring mode, redirect a GET without a valid id to the same URL carrying a new one;
+//! 3. run the handler;
+//! 4. unless it failed or answered 5xx, persist what changed — before the response head is
+//!    returned, so the client's next request sees it — and announce a new or changed id.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, SystemTime};
+
+use cookie::Cookie;
+use futures_util::future::BoxFuture;
+use http::{header, Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use cookie::SameSite;
+
+use super::{Clock, Lease, Session, SessionId, SessionManager, SessionState, SystemClock};
+use crate::endpoint::{split_script_name, Endpoint, RawRequest};
+use crate::routing::QuerySession;
+use crate::{request, Dispatcher, MultiDict, Response};
+
+/// Where the session id travels between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// In a cookie (the default).
+    Cookie,
+    /// In the `pesto_session` query parameter of every URL. Ids in URLs leak through Referer
+    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (SECURITY-NOTES).
+    QueryString,
+}
+
+/// What a session type must be: serde both ways, a default for new sessions.
+pub trait SessionData: Serialize + DeserializeOwned + Default + Send + 'static {}
+impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for T {}
+
+#[derive(Debug, Clone)]
+struct Config {
+    purge_every: Duration,
+    olderthan: Duration,
+    persist: Persist,
+    cookie_name: Arc<str>,
+    cookie_path: Option<String>,
+    cookie_domain: Option<String>,
+    secure: Option<bool>,
+    same_site: SameSite,
+    max_age: Option<Duration>,
+    lazy: bool,
+    touch_interval: Duration,
+}
+
+/// Session middleware settings; [`SessionMiddleware::wrap`] applies them to an app.
+///
+/// ```
+/// use std::time::Duration;
+/// use pesto::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// struct Visitor { visits: u32 }
+///
+/// #[route("/", GET)]
+/// async fn count(req: &mut Request<Visitor>) -> String {
+///     req.session.visits += 1;
+///     format!("visit #{}", req.session.visits)
+/// }
+/// dispatcher_app!(App = [count]);
+///
+/// let app = session_middleware(MemorySessionManager::new())
+///     .auto_purge_every(Duration::from_secs(600))
+///     .auto_purge_olderthan(Duration::from_secs(1800))
+///     .wrap(App::new());
+/// let client = TestApp::new(app);
+/// assert_eq!(client.get("/").send().body_text(), "visit #1");
+/// assert_eq!(client.get("/").send().body_text(), "visit #2");
+/// ```
+pub struct SessionMiddleware<M> {
+    manager: Arc<M>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+}
+
+impl<M: fmt::Debug> fmt::Debug for SessionMiddleware<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("manager", &self.manager)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts configuring session middleware over `manager`, with Pesto's defaults: purge every
+/// 60 s of sessions idle for 1800 s, id in a cookie named `pesto_session`.
+pub fn session_middleware<M: SessionManager>(manager: M) -> SessionMiddleware<M> {
+    SessionMiddleware {
+        manager: Arc::new(manager),
+        config: Config {
+            purge_every: Duration::from_secs(60),
+            olderthan: Duration::from_secs(1800),
+            persist: Persist::Cookie,
+            cookie_name: Arc::from("pesto_session"),
+            cookie_path: None,
+            cookie_domain: None,
+            secure: None,
+            same_site: SameSite::Lax,
+            max_age: None,
+            lazy: false,
+            touch_interval: Duration::from_secs(60),
+        },
+        clock: Arc::new(SystemClock),
+    }
+}
+
+impl<M: SessionManager> SessionMiddleware<M> {
+    /// How often the background purge runs (default 60 s); zero disables it.
+    #[must_use]
+    pub fn auto_purge_every(mut self, every: Duration) -> Self {
+        self.config.purge_every = every;
+        self
+    }
+
+    /// How long a session may stay idle (default 1800 s): older sessions are purged, and refused
+    /// on load even before the purge reaches them.
+    #[must_use]
+    pub fn auto_purge_olderthan(mut self, olderthan: Duration) -> Self {
+        self.config.olderthan = olderthan;
+        self
+    }
+
+    /// Where the id travels: [`Persist::Cookie`] (default) or [`Persist::QueryString`].
+    #[must_use]
+    pub fn persist(mut self, persist: Persist) -> Self {
+        self.config.persist = persist;
+        self
+    }
+
+    /// The cookie's `Path` (default: the mount path the app is served under, else `/`).
+    #[must_use]
+    pub fn cookie_path(mut self, path: &str) -> Self {
+        self.config.cookie_path = Some(path.to_owned());
+        self
+    }
+
+    /// The cookie's `Domain` (default: none, so the cookie goes back to this host only).
+    #[must_use]
+    pub fn cookie_domain(mut self, domain: &str) -> Self {
+        self.config.cookie_domain = Some(domain.to_owned());
+        self
+    }
+
+    /// The cookie's (and, in querystring mode, the parameter's) name; default `pesto_session`.
+    #[must_use]
+    pub fn cookie_name(mut self, name: &str) -> Self {
+        self.config.cookie_name = Arc::from(name);
+        self
+    }
+
+    /// Forces the cookie's `Secure` attribute on or off (default: on when the request came over https).
+    #[must_use]
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.config.secure = Some(secure);
+        self
+    }
+
+    /// The cookie's `SameSite` attribute (default `Lax`).
+    #[must_use]
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.config.same_site = same_site;
+        self
+    }
+
+    /// Makes the cookie persistent with this `Max-Age` (refreshed when the session is touched);
+    /// by default the cookie ends with the browser session.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.config.max_age = Some(max_age);
+        self
+    }
+
+    /// Lazy mode: a session is created, stored and announced only once data is written to it.
+    ///
+    /// Choose it for public sites where most visitors never log in: eager mode (Pesto's default)
+    /// stores a record for every client without a cookie, crawlers included (Django
+    /// CVE-2015-5143 was such store flooding). In querystring mode, lazy sessions do not
+    /// redirect a GET without an id.
+    #[must_use]
+    pub fn lazy(mut self, lazy: bool) -> Self {
+        self.config.lazy = lazy;
+        self
+    }
+
+    /// The least time between two refreshes of a session's last-access time (default 60 s):
+    /// reads do not rewrite the store on every request.
+    #[must_use]
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.config.touch_interval = interval;
+        self
+    }
+
+    /// The clock used for last-access times and expiry (default: the system clock); tests pass a
+    /// [`ManualClock`](super::ManualClock).
+    #[must_use]
+    pub fn clock<C: Clock>(mut self, clock: C) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Wraps `app`, whose handlers take `&mut Request<S>`.
+    pub fn wrap<S: SessionData>(self, app: Dispatcher<S>) -> SessionApp<M, S> {
+        let (stop, _) = tokio::sync::watch::channel(false);
+        SessionApp {
+            inner: Arc::new(Inner {
+                manager: self.manager,
+                config: self.config,
+                clock: self.clock,
+                app,
+            }),
+            purge_task: Mutex::new(None),
+            stop,
+        }
+    }
+}
+
+struct Inner<M, S> {
+    manager: Arc<M>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+    app: Dispatcher<S>,
+}
+
+/// An app wrapped in session middleware: an [`Endpoint`] to serve or test.
+///
+/// The background purge starts with the first request and stops when the app is dropped
+/// (which the server does at shutdown).
+pub struct SessionApp<M, S> {
+    inner: Arc<Inner<M, S>>,
+    purge_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl<M: fmt::Debug, S> fmt::Debug for SessionApp<M, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionApp")
+            .field("manager", &self.inner.manager)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M, S> Drop for SessionApp<M, S> {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
+    /// Removes every session idle for longer than `olderthan`; returns how many.
+    ///
+    /// # Errors
+    /// The store's error.
+    pub async fn purge(&self, olderthan: Duration) -> super::Result<u64> {
+        self.inner.purge(olderthan).await
+    }
+
+    /// The session store.
+    pub fn manager(&self) -> &Arc<M> {
+        &self.inner.manager
+    }
+
+    /// Starts the background purge on the current runtime if it is not running yet.
+    fn ensure_purge_task(&self) {
+        let every = self.inner.config.purge_every;
+        if every.is_zero() {
+            return;
+        }
+        let mut task = self.purge_task.lock().unwrap_or_else(|e| e.into_inner());
+        if task.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let weak: Weak<Inner<M, S>> = Arc::downgrade(&self.inner);
+        let mut stop = self.stop.subscribe();
+        *task = Some(runtime.spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            // The first tick completes at once; purging at start-up is not wanted.
+            ticks.tick().await;
+            loop {
+                tokio::select! {
+                    _ = ticks.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                let olderthan = inner.config.olderthan;
+                match inner.purge(olderthan).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(removed = n, "purged idle sessions"),
+                    // One failure must not end the purge (Python Pesto's purge thread died on the first error).
+                    Err(error) => tracing::error!(%error, "session purge failed"),
+                }
+            }
+        }));
+    }
+}
+
+impl<M: SessionManager, S> Inner<M, S> {
+    async fn purge(&self, olderthan: Duration) -> super::Result<u64> {
+        match self.clock.now().checked_sub(olderthan) {
+            Some(cutoff) => self.manager.purge(cutoff).await,
+            None => Ok(0),
+        }
+    }
+
+    fn lease(&self, now: SystemTime) -> Lease {
+        Lease {
+            now,
+            ttl: self.config.olderthan,
+        }
+    }
+
+    fn is_expired(&self, last_access: SystemTime, now: SystemTime) -> bool {
+        // A last access in the future (clock stepped back) is not expiry; never panic on it.
+        now.duration_since(last_access)
+            .is_ok_and(|idle| idle > self.config.olderthan)
+    }
+}
+
+/// What the request said about its session id.
+struct Incoming {
+    /// A well-formed id, if one was present.
+    id: Option<SessionId>,
+    /// The original query without the session parameter (querystring mode).
+    other_query: MultiDict,
+}
+
+fn read_incoming(parts: &http::request::Parts, config: &Config) -> Incoming {
+    match config.persist {
+        Persist::Cookie => Incoming {
+            id: crate::cookies::raw_values(&parts.headers, &config.cookie_name)
+                .find_map(SessionId::parse),
+            other_query: MultiDict::new(),
+        },
+        Persist::QueryString => {
+            let mut query = parts
+                .uri
+                .query()
+                .map(MultiDict::parse_query)
+                .unwrap_or_default();
+            // The whole value must be exactly one valid id (SECURITY-NOTES, querystring mode).
+            let id = {
+                let mut values = query.get_all(&config.cookie_name);
+                match (values.next(), values.next()) {
+                    (Some(v), None) => SessionId::parse(v),
+                    _ => None,
+                }
+            };
+            query.remove(&config.cookie_name);
+            Incoming {
+                id,
+                other_query: query,
+            }
+        }
+    }
+}
+
+/// The loaded (or fresh) session data for one request.
+struct Loaded<S> {
+    id: SessionId,
+    is_new: bool,
+    data: S,
+    json: Option<Vec<u8>>,
+    last_access: Option<SystemTime>,
+}
+
+impl<M: SessionManager, S: SessionData> Inner<M, S> {
+    async fn load(&self, id: Option<SessionId>, now: SystemTime) -> Result<Loaded<S>, Response> {
+        if let Some(id) = id {
+            let key = id.key();
+            match self.manager.load(&key).await {
+                Err(error) => {
+                    tracing::error!(%error, session = ?key, "session store failed on load");
+                    return Err(Response::error_page(StatusCode::SERVICE_UNAVAILABLE));
+                }
+                Ok(Some(record)) if !self.is_expired(record.last_access, now) => {
+                    match serde_json::from_slice::<S>(&record.data) {
+                        Ok(data) => {
+                            return Ok(Loaded {
+                                id,
+                                is_new: false,
+                                data,
+                                json: Some(record.data),
+                                last_access: Some(record.last_access),
+                            })
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, session = ?key, "stored session does not decode; starting a new one");
+                        }
+                    }
+                }
+                Ok(Some(_)) => {
+                    if let Err(error) = self.manager.remove(&key).await {
+                        tracing::warn!(%error, session = ?key, "could not remove an expired session");
+                    }
+                }
+                Ok(None) => {}
+            }
+        }
+        let id = SessionId::generate().map_err(|error| {
+            tracing::error!(%error, "cannot generate a session id");
+            Response::internal_server_error()
+        })?;
+        Ok(Loaded {
+            id,
+            is_new: true,
+            data: S::default(),
+            json: None,
+            last_access: None,
+        })
+    }
+
+    fn session_cookie(&self, value: String, script_name: &str, https: bool) -> Cookie<'static> {
+        let config = &self.config;
+        let mut cookie = Cookie::new(config.cookie_name.to_string(), value);
+        let path = match &config.cookie_path {
+            Some(p) => p.clone(),
+            None if script_name.is_empty() => "/".to_owned(),
+            None => script_name.to_owned(),
+        };
+        cookie.set_path(path);
+        if let Some(domain) = &config.cookie_domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie.set_http_only(true);
+        cookie.set_same_site(config.same_site);
+        cookie.set_secure(config.secure.unwrap_or(https));
+        if let Some(max_age) = config.max_age {
+            let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            cookie.set_max_age(cookie::time::Duration::seconds(secs));
+        }
+        cookie
+    }
+
+    async fn call(&self, req: RawRequest) -> Response {
+        let now = self.clock.now();
+        let (parts, body) = req.into_parts();
+        let incoming = read_incoming(&parts, &self.config);
+        let (script_name, _) = split_script_name(&parts);
+        let https = request::scheme(&parts) == "https";
+        let origin = format!("{}://{}", request::scheme(&parts), request::host(&parts));
+        let is_get = parts.method == Method::GET || parts.method == Method::HEAD;
+
+        let loaded = match self.load(incoming.id, now).await {
+            Ok(loaded) => loaded,
+            Err(response) => return self.decorate(response),
+        };
+
+        let query_mode = self.config.persist == Persist::QueryString;
+        if query_mode && loaded.is_new && !self.config.lazy && is_get {
+            let location_base = format!("{origin}{}", parts.uri.path());
+            return self
+                .redirect_with_new_id(
+                    &loaded.id,
+                    serde_json::to_vec(&loaded.data),
+                    location_base,
+                    incoming.other_query,
+                    now,
+                )
+                .await;
+        }
+
+        let announced = !loaded.is_new || !self.config.lazy;
+        let query_id =
+            query_mode.then(|| Arc::new(Mutex::new(announced.then(|| loaded.id.to_string()))));
+        let url_session = query_id.as_ref().map(|id| QuerySession {
+            name: Arc::clone(&self.config.cookie_name),
+            id: Arc::clone(id),
+        });
+        let state = SessionState {
+            id: loaded.id.clone(),
+            is_new: loaded.is_new,
+            cycled_from: None,
+            force_save: false,
+            invalidated: false,
+            query_id,
+        };
+        let session = Session::attached(loaded.data, state);
+        let req = http::Request::from_parts(parts, body);
+        let (response, session) = self.app.handle(req, session, url_session).await;
+
+        let original_id = (!loaded.is_new).then(|| loaded.id.to_string());
+        let (response, live_id) = match session {
+            // A failed handler saves nothing (Django, tower-sessions).
+            Some(session) if !response.status().is_server_error() => {
+                let cell = session.state().and_then(|s| s.query_id.clone());
+                let response = self
+                    .persist(
+                        response,
+                        session,
+                        loaded.json,
+                        loaded.last_access,
+                        &script_name,
+                        https,
+                        now,
+                    )
+                    .await;
+                let live = match cell {
+                    Some(cell) if !response.status().is_server_error() => {
+                        cell.lock().unwrap_or_else(|e| e.into_inner()).clone()
+                    }
+                    _ => original_id,
+                };
+                (response, live)
+            }
+            _ => (response, original_id),
+        };
+        let response = if query_mode {
+            self.rewrite_location(response, &origin, &script_name, live_id.as_deref())
+        } else {
+            response
+        };
+        self.decorate(response)
+    }
+
+    /// Querystring mode, GET without a valid id: store a fresh session and send the client to
+    /// the same URL carrying its id (Pesto).
+    async fn redirect_with_new_id(
+        &self,
+        id: &SessionId,
+        json: serde_json::Result<Vec<u8>>,
+        location_base: String,
+        mut query: MultiDict,
+        now: SystemTime,
+    ) -> Response {
+        let json = match json {
+            Ok(json) => json,
+            Err(error) => {
+                tracing::error!(%error, "session data does not serialize");
+                return self.decorate(Response::internal_server_error());
+            }
+        };
+        if let Err(response) = self.create(id, &json, now).await {
+            return self.decorate(response);
+        }
+        query.append(self.config.cookie_name.to_string(), id.to_string());
+        let location = format!("{location_base}?{}", encode_multidict(&query));
+        self.decorate(Response::redirect(location))
+    }
+
+    /// Creates a record; an existing one is never overwritten (SECURITY-NOTES, Session ids).
+    async fn create(&self, id: &SessionId, json: &[u8], now: SystemTime) -> Result<(), Response> {
+        let key = id.key();
+        match self.manager.create(&key, json, self.lease(now)).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::error!(session = ?key, "session id collision on create; refusing to overwrite");
+                Err(Response::internal_server_error())
+            }
+            Err(error) => {
+                tracing::error!(%error, session = ?key, "session store failed on create");
+                Err(Response::internal_server_error())
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn persist(
+        &self,
+        response: Response,
+        session: Session<S>,
+        loaded_json: Option<Vec<u8>>,
+        last_access: Option<SystemTime>,
+        script_name: &str,
+        https: bool,
+        now: SystemTime,
+    ) -> Response {
+        let (data, state) = session.into_parts();
+        let Some(state) = state else { return response };
+        let store_error = |error: super::Error| {
+            tracing::error!(%error, session = ?state.id, "session store failed on save");
+            Response::internal_server_error()
+        };
+
+        if state.invalidated {
+            let stored = state
+                .cycled_from
+                .as_ref()
+                .or((!state.is_new).then_some(&state.id));
+            if let Some(id) = stored {
+                if let Err(e) = self.manager.remove(&id.key()).await {
+                    return store_error(e);
+                }
+            }
+            if self.config.persist == Persist::Cookie && !state.is_new {
+                let cookie = self.session_cookie(String::new(), script_name, https);
+                return response.remove_cookie(cookie);
+            }
+            return response;
+        }
+
+        let json = match serde_json::to_vec(&data) {
+            Ok(json) => json,
+            Err(error) => {
+                tracing::error!(%error, "session data does not serialize");
+                return Response::internal_server_error();
+            }
+        };
+        let key = state.id.key();
+        let mut announce = false;
+        if let Some(old) = &state.cycled_from {
+            if let Err(response) = self.create(&state.id, &json, now).await {
+                return response;
+            }
+            if let Err(e) = self.manager.remove(&old.key()).await {
+                return store_error(e);
+            }
+            announce = true;
+        } else if state.is_new {
+            let untouched = serde_json::to_vec(&S::default()).is_ok_and(|d| d == json);
+            if !self.config.lazy || !untouched || state.force_save {
+                if let Err(response) = self.create(&state.id, &json, now).await {
+                    return response;
+                }
+                announce = true;
+            }
+        } else if state.force_save || loaded_json.as_deref() != Some(json.as_slice()) {
+            // A request that began before a logout elsewhere must not bring the session back
+            // (rack-session CVE-2025-46336): only an existing record is updated.
+            match self.manager.load(&key).await {
+                Ok(Some(_)) => {
+                    if let Err(e) = self.manager.store(&key, &json, self.lease(now)).await {
+                        return store_error(e);
+                    }
+                }
+                Ok(None) => {
+                    tracing::info!(session = ?key, "session ended during the request; not saved")
+                }
+                Err(e) => return store_error(e),
+            }
+            announce = self.config.max_age.is_some() && self.touch_due(last_access, now);
+        } else if self.touch_due(last_access, now) {
+            if let Err(e) = self.manager.touch(&key, self.lease(now)).await {
+                return store_error(e);
+            }
+            announce = self.config.max_age.is_some();
+        }
+
+        if announce && self.config.persist == Persist::Cookie {
+            let cookie = self.session_cookie(state.id.to_string(), script_name, https);
+            return response.with_cookie(cookie);
+        }
+        if self.config.persist == Persist::QueryString {
+            if let Some(q) = &state.query_id {
+                let live = announce || !state.is_new;
+                let mut guard = q.lock().unwrap_or_else(|e| e.into_inner());
+                *guard = live.then(|| state.id.to_string());
+            }
+        }
+        response
+    }
+
+    fn touch_due(&self, last_access: Option<SystemTime>, now: SystemTime) -> bool {
+        match last_access {
+            Some(at) => now
+                .duration_since(at)
+                .is_ok_and(|since| since >= self.config.touch_interval),
+            None => false,
+        }
+    }
+
+    /// Querystring mode: a redirect inside the app carries the session's current id (or none
+    /// once the session ended).
+    fn rewrite_location(
+        &self,
+        response: Response,
+        origin: &str,
+        script_name: &str,
+        id: Option<&str>,
+    ) -> Response {
+        let Some(location) = response.header("location") else {
+            return response;
+        };
+        let Ok(mut url) = url::Url::parse(location) else {
+            return response;
+        };
+        let same_origin = url.origin().ascii_serialization() == origin;
+        if !same_origin || !url.path().starts_with(script_name) {
+            return response;
+        }
+        let location = set_query_param(&mut url, &self.config.cookie_name, id);
+        response.with_header(header::LOCATION, location)
+    }
+
+    /// Headers every response through the middleware carries.
+    fn decorate(&self, response: Response) -> Response {
+        match self.config.persist {
+            // Shared caches must not serve one user's session-dependent page to another
+            // (Flask CVE-2023-30861).
+            Persist::Cookie => response.append_header(header::VARY, "Cookie"),
+            Persist::QueryString => response
+                .with_header(header::REFERRER_POLICY, "no-referrer")
+                .with_header(header::CACHE_CONTROL, "private, no-store"),
+        }
+    }
+}
+
+fn encode_multidict(query: &MultiDict) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in query.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        crate::routing::encode_query(k, &mut out);
+        out.push('=');
+        crate::routing::encode_query(v, &mut out);
+    }
+    out
+}
+
+fn set_query_param(url: &mut url::Url, name: &str, value: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs.clear();
+        for (k, v) in &kept {
+            pairs.append_pair(k, v);
+        }
+        if let Some(v) = value {
+            pairs.append_pair(name, v);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url.to_string()
+}
+
+impl<M: SessionManager, S: SessionData> Endpoint for SessionApp<M, S> {
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+        self.ensure_purge_task();
+        Box::pin(self.inner.call(req))
+    }
+
+    fn session_layer(&self) -> Option<&dyn SessionLayer> {
+        Some(self)
+    }
+}
+
+/// What [`TestApp`](crate::TestApp) needs to seed and inspect sessions. Not a stable API.
+#[doc(hidden)]
+pub trait SessionLayer: Send + Sync {
+    /// The cookie (and query parameter) name.
+    fn cookie_name(&self) -> &str;
+    /// Where the id travels.
+    fn persist(&self) -> Persist;
+    /// The stored JSON of session `id`, if it exists.
+    fn load_json<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, super::Result<Option<Vec<u8>>>>;
+    /// Stores `json` as session `id`'s data.
+    fn store_json<'a>(
+        &'a self,
+        id: &'a SessionId,
+        json: Vec<u8>,
+    ) -> BoxFuture<'a, super::Result<()>>;
+    /// Runs the purge now with the configured idle limit.
+    fn purge_now(&self) -> BoxFuture<'_, super::Result<u64>>;
+}
+
+impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
+    fn cookie_name(&self) -> &str {
+        &self.inner.config.cookie_name
+    }
+
+    fn persist(&self) -> Persist {
+        self.inner.config.persist
+    }
+
+    fn load_json<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, super::Result<Option<Vec<u8>>>> {
+        Box::pin(async move {
+            let now = self.inner.clock.now();
+            Ok(self
+                .inner
+                .manager
+                .load(&id.key())
+                .await?
+                .filter(|r| !self.inner.is_expired(r.last_access, now))
+                .map(|r| r.data))
+        })
+    }
+
+    fn store_json<'a>(
+        &'a self,
+        id: &'a SessionId,
+        json: Vec<u8>,
+    ) -> BoxFuture<'a, super::Result<()>> {
+        Box::pin(async move {
+            let lease = self.inner.lease(self.inner.clock.now());
+            self.inner.manager.store(&id.key(), &json, lease).await
+        })
+    }
+
+    fn purge_now(&self) -> BoxFuture<'_, super::Result<u64>> {
+        Box::pin(self.inner.purge(self.inner.config.olderthan))
+    }
+}

@@ -1,0 +1,1 @@
+//! Doctests for the guides in docs/.
