@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use file::FileSessionManager;
-pub use id::{SessionId, SessionKey};
+pub use id::{ParseIdError, SessionId, SessionKey};
 pub use memory::MemorySessionManager;
 #[doc(hidden)]
 pub use middleware::SessionLayer;

@@ -1,0 +1,486 @@
+//! A conformance suite for [`SessionManager`] backends: every store in pesto runs it, and so can yours.
+//!
+//! [`run`] runs every check; each check is also a public function, so a failure names the check
+//! (`session store conformance: check_create_only: …`). Checks use keys of fresh random ids and
+//! remove what they wrote, so they can run against a shared backend. Timestamps are around
+//! 2023-11-14 (well in the past), and compared with a tolerance of two seconds, since a backend may
+//! keep coarser times than [`SystemTime`]. The suite needs a backend that can hold at least
+//! [`CONCURRENT_KEYS`] records, and that no other run of [`check_purge`] purges at the same time.
+//!
+//! # Examples
+//!
+//! A complete backend (a `HashMap` behind a lock) and the test that checks it:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::{Mutex, MutexGuard, PoisonError};
+//! use std::time::SystemTime;
+//! use pesto::session::{Lease, Record, Result, SessionKey, SessionManager};
+//!
+//! #[derive(Debug, Default)]
+//! struct MapStore(Mutex<HashMap<SessionKey, Record>>);
+//!
+//! impl MapStore {
+//!     fn map(&self) -> MutexGuard<'_, HashMap<SessionKey, Record>> {
+//!         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+//!     }
+//! }
+//!
+//! #[async_trait::async_trait]
+//! impl SessionManager for MapStore {
+//!     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+//!         Ok(self.map().get(key).cloned())
+//!     }
+//!     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+//!         let mut map = self.map();
+//!         if map.contains_key(key) {
+//!             return Ok(false);
+//!         }
+//!         map.insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now });
+//!         Ok(true)
+//!     }
+//!     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+//!         self.map().insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now });
+//!         Ok(())
+//!     }
+//!     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+//!         if let Some(record) = self.map().get_mut(key) {
+//!             record.last_access = lease.now;
+//!         }
+//!         Ok(())
+//!     }
+//!     async fn remove(&self, key: &SessionKey) -> Result<()> {
+//!         self.map().remove(key);
+//!         Ok(())
+//!     }
+//!     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+//!         let mut map = self.map();
+//!         let before = map.len();
+//!         map.retain(|_, record| record.last_access >= cutoff);
+//!         Ok((before - map.len()) as u64)
+//!     }
+//! }
+//!
+//! #[tokio::test]
+//! async fn map_store_conforms() {
+//!     pesto::session::conformance::run(&MapStore::default()).await;
+//! }
+//! # fn main() {
+//! #     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! #     rt.block_on(pesto::session::conformance::run(&MapStore::default()));
+//! # }
+//! ```
+
+use std::fmt::Display;
+use std::time::{Duration, SystemTime};
+
+use futures_util::future::join_all;
+
+use super::id::{SessionId, SessionKey};
+use super::store::{Lease, Record, Result, SessionManager};
+
+/// How many records [`check_concurrent_stores`] writes at once.
+pub const CONCURRENT_KEYS: usize = 64;
+
+/// The suite's "now": 2023-11-14T22:13:20Z. Real sessions are newer, so the purge check never
+/// touches them on a shared backend.
+const BASE_SECS: u64 = 1_700_000_000;
+const HOUR: i64 = 3600;
+const DAY: i64 = 24 * HOUR;
+/// Largest difference accepted between a written and a read timestamp.
+const TOLERANCE: Duration = Duration::from_secs(2);
+
+/// Runs every check against `manager`, panicking with the name of the first one that fails.
+pub async fn run<M: SessionManager + ?Sized>(manager: &M) {
+    check_create_then_load(manager).await;
+    check_create_only(manager).await;
+    check_create_race(manager).await;
+    check_store_replaces(manager).await;
+    check_touch(manager).await;
+    check_absent_keys(manager).await;
+    check_remove(manager).await;
+    check_purge(manager).await;
+    check_keys_independent(manager).await;
+    check_large_value(manager).await;
+    check_concurrent_stores(manager).await;
+}
+
+/// `create` on a free key returns `true`, and `load` returns the exact bytes and time written.
+pub async fn check_create_then_load<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_create_then_load");
+    // JSON a store must not reformat: key order, escapes, non-ASCII text, scalars.
+    let samples: [&[u8]; 6] = [
+        br#"{"user":"alice","logged_in":true}"#,
+        br#"{"b":1,"a":[2,3.5,null,{"z":{}}]}"#,
+        "{\"name\":\"Zoë ✓ 漢字\",\"esc\":\"\\u0000\\n\\\"\"}".as_bytes(),
+        b"{}",
+        b"null",
+        br#""just a string""#,
+    ];
+    for data in samples {
+        let key = c.key();
+        c.expect_absent(manager, &key, "a fresh key").await;
+        if !c.ok("create", manager.create(&key, data, lease(0)).await) {
+            c.fail("create on a fresh key returned false");
+        }
+        c.expect_record(manager, &key, data, at(0), "after create")
+            .await;
+        c.cleanup(manager, [&key]).await;
+    }
+}
+
+/// A second `create` of an existing key returns `false` and changes neither data nor last access.
+///
+/// SECURITY-NOTES: Session ids ("creating a session must not overwrite an existing record").
+pub async fn check_create_only<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_create_only");
+    let key = c.key();
+    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
+    if c.ok("create", manager.create(&key, DATA_B, lease(HOUR)).await) {
+        c.fail("a second create of the same key returned true (it must return false)");
+    }
+    c.expect_record(manager, &key, DATA_A, at(0), "after the refused create")
+        .await;
+    // A key written by `store` is taken too.
+    let stored = c.key();
+    c.ok("store", manager.store(&stored, DATA_A, lease(0)).await);
+    if c.ok("create", manager.create(&stored, DATA_B, lease(HOUR)).await) {
+        c.fail("create over a key written by store returned true");
+    }
+    c.expect_record(manager, &stored, DATA_A, at(0), "after the refused create")
+        .await;
+    c.cleanup(manager, [&key, &stored]).await;
+}
+
+/// Concurrent `create`s of one key: exactly one returns `true`, and its data is what is stored.
+pub async fn check_create_race<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_create_race");
+    let key = c.key();
+    let data: Vec<Vec<u8>> = (0..8)
+        .map(|i| format!(r#"{{"writer":{i}}}"#).into_bytes())
+        .collect();
+    let results = join_all(data.iter().map(|d| manager.create(&key, d, lease(0)))).await;
+    let mut winners = Vec::new();
+    for (i, result) in results.into_iter().enumerate() {
+        if c.ok("create", result) {
+            winners.push(i);
+        }
+    }
+    let [winner] = winners[..] else {
+        c.fail(format_args!(
+            "{} of 8 concurrent creates of one key returned true (exactly one must)",
+            winners.len()
+        ));
+    };
+    c.expect_record(manager, &key, &data[winner], at(0), "after the race")
+        .await;
+    c.cleanup(manager, [&key]).await;
+}
+
+/// `store` creates a missing record and replaces an existing one, data and last access alike.
+pub async fn check_store_replaces<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_store_replaces");
+    let key = c.key();
+    c.ok("store", manager.store(&key, DATA_A, lease(0)).await);
+    c.expect_record(manager, &key, DATA_A, at(0), "after store on a free key")
+        .await;
+    c.ok("store", manager.store(&key, DATA_B, lease(HOUR)).await);
+    c.expect_record(manager, &key, DATA_B, at(HOUR), "after the second store")
+        .await;
+    // Shorter data must not leave a tail of the longer one behind.
+    c.ok("store", manager.store(&key, b"{}", lease(2 * HOUR)).await);
+    c.expect_record(manager, &key, b"{}", at(2 * HOUR), "after a shorter store")
+        .await;
+    c.cleanup(manager, [&key]).await;
+}
+
+/// `touch` moves last access (forwards or backwards) and keeps the data.
+pub async fn check_touch<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_touch");
+    let key = c.key();
+    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
+    c.ok("touch", manager.touch(&key, lease(2 * HOUR)).await);
+    c.expect_record(manager, &key, DATA_A, at(2 * HOUR), "after touch")
+        .await;
+    // The middleware's clock may step back; the store just records what it is given.
+    c.ok("touch", manager.touch(&key, lease(HOUR)).await);
+    c.expect_record(
+        manager,
+        &key,
+        DATA_A,
+        at(HOUR),
+        "after touch to an earlier time",
+    )
+    .await;
+    c.cleanup(manager, [&key]).await;
+}
+
+/// `load` of a missing key is `None`; `touch` and `remove` of it are `Ok` and do not create it.
+pub async fn check_absent_keys<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_absent_keys");
+    let key = c.key();
+    c.expect_absent(manager, &key, "a fresh key").await;
+    c.ok(
+        "touch of an absent key",
+        manager.touch(&key, lease(0)).await,
+    );
+    c.expect_absent(manager, &key, "after touch of an absent key")
+        .await;
+    c.ok("remove of an absent key", manager.remove(&key).await);
+    c.expect_absent(manager, &key, "after remove of an absent key")
+        .await;
+}
+
+/// After `remove` the key loads as `None` (twice removing is fine) and can be created again.
+pub async fn check_remove<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_remove");
+    let (key, other) = (c.key(), c.key());
+    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
+    c.ok("create", manager.create(&other, DATA_B, lease(0)).await);
+    c.ok("remove", manager.remove(&key).await);
+    c.expect_absent(manager, &key, "after remove").await;
+    c.ok("second remove", manager.remove(&key).await);
+    c.expect_record(manager, &other, DATA_B, at(0), "after removing another key")
+        .await;
+    if !c.ok("create", manager.create(&key, DATA_B, lease(HOUR)).await) {
+        c.fail("create after remove returned false (the key must be free again)");
+    }
+    c.expect_record(manager, &key, DATA_B, at(HOUR), "after re-create")
+        .await;
+    c.cleanup(manager, [&key, &other]).await;
+}
+
+/// `purge(cutoff)` removes exactly the records with `last_access < cutoff` and returns their count.
+pub async fn check_purge<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_purge");
+    let cutoff = -DAY;
+    let [old, older, boundary, touched, fresh] = [c.key(), c.key(), c.key(), c.key(), c.key()];
+    c.ok(
+        "store",
+        manager.store(&older, DATA_A, lease(-3 * DAY)).await,
+    );
+    c.ok(
+        "create",
+        manager.create(&old, DATA_A, lease(-2 * DAY)).await,
+    );
+    c.ok(
+        "create",
+        manager.create(&boundary, DATA_A, lease(cutoff)).await,
+    );
+    // Created long ago but touched since: touch counts as access.
+    c.ok(
+        "create",
+        manager.create(&touched, DATA_A, lease(-5 * DAY)).await,
+    );
+    c.ok("touch", manager.touch(&touched, lease(-HOUR)).await);
+    c.ok("store", manager.store(&fresh, DATA_B, lease(0)).await);
+
+    let removed = c.ok("purge", manager.purge(at(cutoff)).await);
+    if removed != 2 {
+        c.fail(format_args!(
+            "purge removed {removed} records, expected 2 (last accessed 3 and 2 days before the cutoff's day)"
+        ));
+    }
+    c.expect_absent(manager, &older, "after purge (3 days old)")
+        .await;
+    c.expect_absent(manager, &old, "after purge (2 days old)")
+        .await;
+    c.expect_record(
+        manager,
+        &boundary,
+        DATA_A,
+        at(cutoff),
+        "after purge (last access == cutoff must be kept)",
+    )
+    .await;
+    c.expect_record(
+        manager,
+        &touched,
+        DATA_A,
+        at(-HOUR),
+        "after purge (touched after creation)",
+    )
+    .await;
+    c.expect_record(manager, &fresh, DATA_B, at(0), "after purge (fresh)")
+        .await;
+    let again = c.ok("purge", manager.purge(at(cutoff)).await);
+    if again != 0 {
+        c.fail(format_args!(
+            "a second purge with the same cutoff removed {again} records, expected 0"
+        ));
+    }
+    c.cleanup(manager, [&boundary, &touched, &fresh]).await;
+}
+
+/// Writes, touches and removals of one key leave other keys alone.
+pub async fn check_keys_independent<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_keys_independent");
+    let (one, two) = (c.key(), c.key());
+    c.ok("create", manager.create(&one, DATA_A, lease(0)).await);
+    c.ok("create", manager.create(&two, DATA_B, lease(0)).await);
+    c.ok(
+        "store",
+        manager.store(&one, br#"{"changed":1}"#, lease(HOUR)).await,
+    );
+    c.ok("touch", manager.touch(&one, lease(2 * HOUR)).await);
+    c.expect_record(manager, &two, DATA_B, at(0), "after writing another key")
+        .await;
+    c.ok("remove", manager.remove(&one).await);
+    c.expect_record(manager, &two, DATA_B, at(0), "after removing another key")
+        .await;
+    c.cleanup(manager, [&two]).await;
+}
+
+/// A 100 KiB value round-trips byte for byte.
+pub async fn check_large_value<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_large_value");
+    let key = c.key();
+    let blob: String = (0..100 * 1024)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let data = format!(r#"{{"blob":"{blob}","tail":"é"}}"#).into_bytes();
+    c.ok("create", manager.create(&key, &data, lease(0)).await);
+    c.expect_record(manager, &key, &data, at(0), "after create of 100 KiB")
+        .await;
+    c.cleanup(manager, [&key]).await;
+}
+
+/// [`CONCURRENT_KEYS`] stores on different keys in flight at once: every one is kept.
+pub async fn check_concurrent_stores<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_concurrent_stores");
+    let keys: Vec<SessionKey> = (0..CONCURRENT_KEYS).map(|_| c.key()).collect();
+    let data: Vec<Vec<u8>> = (0..CONCURRENT_KEYS)
+        .map(|i| format!(r#"{{"n":{i}}}"#).into_bytes())
+        .collect();
+    let writes = keys
+        .iter()
+        .zip(&data)
+        .enumerate()
+        .map(|(i, (key, d))| async move {
+            // Half create, half store, so both write paths run side by side.
+            if i % 2 == 0 {
+                manager.create(key, d, lease(0)).await.map(|_| ())
+            } else {
+                manager.store(key, d, lease(0)).await
+            }
+        });
+    for result in join_all(writes).await {
+        c.ok("concurrent write", result);
+    }
+    let loads = join_all(keys.iter().map(|key| manager.load(key))).await;
+    for (i, loaded) in loads.into_iter().enumerate() {
+        match c.ok("load", loaded) {
+            Some(record) if record.data == data[i] => {}
+            Some(_) => c.fail(format_args!(
+                "record {i} of {CONCURRENT_KEYS} holds another record's data"
+            )),
+            None => c.fail(format_args!(
+                "record {i} of {CONCURRENT_KEYS} written concurrently is missing"
+            )),
+        }
+    }
+    for result in join_all(keys.iter().map(|key| manager.remove(key))).await {
+        c.ok("concurrent remove", result);
+    }
+}
+
+const DATA_A: &[u8] = br#"{"user":"alice","n":1}"#;
+const DATA_B: &[u8] = br#"{"user":"bob","n":2}"#;
+
+/// `BASE + offset` seconds.
+fn at(offset: i64) -> SystemTime {
+    let base = SystemTime::UNIX_EPOCH + Duration::from_secs(BASE_SECS);
+    if offset >= 0 {
+        base + Duration::from_secs(offset.unsigned_abs())
+    } else {
+        base - Duration::from_secs(offset.unsigned_abs())
+    }
+}
+
+fn lease(offset: i64) -> Lease {
+    Lease {
+        now: at(offset),
+        // Long enough that a backend with native expiry keeps everything for the whole run.
+        ttl: Duration::from_secs(3600),
+    }
+}
+
+fn close(a: SystemTime, b: SystemTime) -> bool {
+    let diff = a.duration_since(b).unwrap_or_else(|e| e.duration());
+    diff <= TOLERANCE
+}
+
+/// The running check's name, for failure messages.
+struct Check(&'static str);
+
+impl Check {
+    fn fail(&self, what: impl Display) -> ! {
+        panic!("session store conformance: {}: {what}", self.0)
+    }
+
+    fn ok<T>(&self, op: &str, result: Result<T>) -> T {
+        result.unwrap_or_else(|e| self.fail(format_args!("{op} failed: {e}")))
+    }
+
+    fn key(&self) -> SessionKey {
+        match SessionId::generate() {
+            Ok(id) => id.key(),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    async fn load<M: SessionManager + ?Sized>(&self, m: &M, key: &SessionKey) -> Option<Record> {
+        self.ok("load", m.load(key).await)
+    }
+
+    async fn expect_absent<M: SessionManager + ?Sized>(&self, m: &M, key: &SessionKey, when: &str) {
+        if self.load(m, key).await.is_some() {
+            self.fail(format_args!("load {when} returned a record, expected none"));
+        }
+    }
+
+    async fn expect_record<M: SessionManager + ?Sized>(
+        &self,
+        m: &M,
+        key: &SessionKey,
+        data: &[u8],
+        last_access: SystemTime,
+        when: &str,
+    ) {
+        let Some(record) = self.load(m, key).await else {
+            self.fail(format_args!("load {when} returned none, expected a record"));
+        };
+        if record.data != data {
+            self.fail(format_args!(
+                "load {when} returned data {:?}, expected {:?}",
+                shorten(&record.data),
+                shorten(data)
+            ));
+        }
+        if !close(record.last_access, last_access) {
+            self.fail(format_args!(
+                "load {when} returned last_access {:?}, expected {:?} (± {TOLERANCE:?})",
+                record.last_access, last_access
+            ));
+        }
+    }
+
+    async fn cleanup<M: SessionManager + ?Sized, const N: usize>(
+        &self,
+        m: &M,
+        keys: [&SessionKey; N],
+    ) {
+        for key in keys {
+            self.ok("remove", m.remove(key).await);
+        }
+    }
+}
+
+/// Data for a failure message, cut so a 100 KiB value does not flood the output.
+fn shorten(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}… ({} bytes)", &text[..i], data.len()),
+        None => text.into_owned(),
+    }
+}

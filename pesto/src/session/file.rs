@@ -1,0 +1,929 @@
+//! File session store: one JSON file per session, written atomically, shareable between processes.
+//!
+//! Layout (Pesto's, with the hashed key as the name): `<dir>/_pesto_sessions/<first 2 chars of key>/<key>`.
+//! A file holds `{"v":1,"data":<the session JSON>}`; its mtime is the session's last access.
+//!
+//! SECURITY-NOTES: Storage. Directories are 0700 and files 0600 whatever the umask; a symlinked,
+//! world-writable or foreign-owned session directory is refused; nothing inside the tree is opened
+//! through a symlink (`O_NOFOLLOW`, `O_EXCL`); writes go to a temp file in the same directory which
+//! is then renamed (or hard-linked, for create-only) over the target, so no reader and no crash sees a
+//! torn file; the format is JSON, never one that can run code (Beaker CVE-2013-7489).
+
+use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::id::SessionKey;
+use super::store::{Error, Lease, Record, Result, SessionManager};
+
+/// The directory created inside the one given to [`FileSessionManager::new`] (Pesto's name).
+const SESSION_DIR: &str = "_pesto_sessions";
+/// The file format version written in every file; files of other versions are treated as absent.
+const FORMAT_VERSION: u32 = 1;
+/// Names starting with this are in-flight writes (or leftovers of a crash), never sessions.
+const TEMP_PREFIX: &str = ".tmp-";
+/// A temp file whose inode changed longer ago than this belongs to no live write; purge removes it.
+const STALE_TEMP: Duration = Duration::from_secs(3600);
+const DIR_MODE: u32 = 0o700;
+const FILE_MODE: u32 = 0o600;
+
+/// Sessions stored as files under a directory, usable by several processes of the same user.
+///
+/// Every session is one file, `<dir>/_pesto_sessions/<k[..2]>/<k>` where `k` is the session's
+/// [`SessionKey`] (a SHA-256 of the id, so a leaked directory yields no usable cookie). Writes are
+/// atomic and synced to disk before they replace the old file; the file's mtime is the last access,
+/// so [`touch`](SessionManager::touch) only changes the mtime. A corrupt, unreadable or foreign file is
+/// logged and treated as absent. All file I/O runs on tokio's blocking thread pool.
+///
+/// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
+/// target exists). Surrounding whitespace of the stored JSON is not preserved.
+#[derive(Debug, Clone)]
+pub struct FileSessionManager {
+    /// `<dir>/_pesto_sessions`.
+    root: Arc<Path>,
+}
+
+impl FileSessionManager {
+    /// Opens (creating if needed) the session directory `dir/_pesto_sessions`.
+    ///
+    /// `dir` is created if missing. The session directory is created with mode 0700, or set to
+    /// 0700 if it exists.
+    ///
+    /// # Errors
+    /// An I/O error if a directory cannot be created, and a `PermissionDenied` error if the session
+    /// directory is a symbolic link, is world-writable, is owned by another user, or is not a directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use pesto::session::FileSessionManager;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = FileSessionManager::new(dir.path())?;
+    /// assert_eq!(store.directory(), dir.path().join("_pesto_sessions"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new(dir: impl AsRef<Path>) -> io::Result<Self> {
+        let dir = dir.as_ref();
+        DirBuilder::new()
+            .recursive(true)
+            .mode(DIR_MODE)
+            .create(dir)
+            .map_err(|e| context(e, format!("cannot create {}", dir.display())))?;
+        let root = dir.join(SESSION_DIR);
+        match DirBuilder::new().mode(DIR_MODE).create(&root) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(context(e, format!("cannot create {}", root.display()))),
+        }
+        check_root(&root)?;
+        Ok(FileSessionManager {
+            root: Arc::from(root),
+        })
+    }
+
+    /// The session directory, `<dir>/_pesto_sessions`.
+    pub fn directory(&self) -> &Path {
+        &self.root
+    }
+
+    /// The file that holds (or would hold) a session.
+    pub fn file_path(&self, key: &SessionKey) -> PathBuf {
+        shard_path(&self.root, key).join(key.as_str())
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionManager for FileSessionManager {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || load_file(&root, &key)).await
+    }
+
+    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        let content = encode(data)?;
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || write_file(&root, &key, &content, lease.now, Landing::CreateOnly)).await
+    }
+
+    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        let content = encode(data)?;
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || write_file(&root, &key, &content, lease.now, Landing::Replace))
+            .await
+            .map(|_| ())
+    }
+
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || touch_file(&root, &key, lease.now)).await
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<()> {
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || remove_file(&root, &key)).await
+    }
+
+    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+        let root = self.root.clone();
+        blocking(move || {
+            // Temp files age by the real clock (their ctime), whatever clock the middleware uses.
+            let temp_cutoff = SystemTime::now()
+                .checked_sub(STALE_TEMP)
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            purge_tree(&root, cutoff, temp_cutoff)
+        })
+        .await
+    }
+}
+
+/// Runs file I/O on the blocking pool, off the async worker threads.
+async fn blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(Error::Io),
+        Err(e) => Err(Error::Backend(format!(
+            "file session store task failed: {e}"
+        ))),
+    }
+}
+
+// ---- format ----
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    v: u32,
+    data: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct FileIn<'a> {
+    v: u32,
+    #[serde(borrow)]
+    data: &'a RawValue,
+}
+
+/// Just the version, to tell "a format we do not know" from "corrupt" in the log.
+#[derive(Deserialize)]
+struct VersionOnly {
+    v: u32,
+}
+
+/// Wraps session JSON in the versioned file format (the JSON is embedded as is, not re-encoded).
+fn encode(data: &[u8]) -> Result<Vec<u8>> {
+    let raw: &RawValue = serde_json::from_slice(data)
+        .map_err(|e| Error::Encode(format!("session data is not JSON: {e}")))?;
+    serde_json::to_vec(&FileOut {
+        v: FORMAT_VERSION,
+        data: raw,
+    })
+    .map_err(|e| Error::Encode(e.to_string()))
+}
+
+/// Extracts the session JSON from a file's content.
+fn decode(content: &[u8]) -> std::result::Result<Vec<u8>, String> {
+    let unsupported = |v: u32| format!("unsupported format version {v}");
+    match serde_json::from_slice::<FileIn<'_>>(content) {
+        Ok(file) if file.v == FORMAT_VERSION => Ok(file.data.get().as_bytes().to_vec()),
+        Ok(file) => Err(unsupported(file.v)),
+        Err(e) => match serde_json::from_slice::<VersionOnly>(content) {
+            Ok(only) if only.v != FORMAT_VERSION => Err(unsupported(only.v)),
+            _ => Err(e.to_string()),
+        },
+    }
+}
+
+// ---- directory checks ----
+
+/// Refuses a session directory that others could tamper with, then makes it private.
+fn check_root(root: &Path) -> io::Result<()> {
+    let refuse = |why: String| {
+        io::Error::new(
+            ErrorKind::PermissionDenied,
+            format!("refusing session directory {}: {why}", root.display()),
+        )
+    };
+    let meta = fs::symlink_metadata(root)?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("it is a symbolic link".to_owned()));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".to_owned()));
+    }
+    if meta.mode() & 0o002 != 0 {
+        return Err(refuse("it is world-writable".to_owned()));
+    }
+    let me =
+        probe_uid(root).map_err(|e| context(e, format!("cannot write to {}", root.display())))?;
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "it is owned by uid {}, not by this process's uid {me}",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o777 != DIR_MODE {
+        fs::set_permissions(root, Permissions::from_mode(DIR_MODE))?;
+    }
+    Ok(())
+}
+
+/// The uid that owns files this process creates, learnt by creating one (no `unsafe` `geteuid`).
+fn probe_uid(dir: &Path) -> io::Result<u32> {
+    let (path, file) = create_temp(dir, "probe-")?;
+    let uid = file.metadata().map(|m| m.uid());
+    drop(file);
+    let _ = fs::remove_file(&path);
+    uid
+}
+
+fn shard_path(root: &Path, key: &SessionKey) -> PathBuf {
+    root.join(key.as_str().get(..2).unwrap_or_default())
+}
+
+/// The shard directory for a key, `None` if it does not exist; refuses anything but a real directory.
+fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<PathBuf>> {
+    let dir = shard_path(root, key);
+    match fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => return Ok(Some(dir)),
+        Ok(_) => return Err(not_a_dir(&dir)),
+        Err(e) if e.kind() == ErrorKind::NotFound && create => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    match DirBuilder::new().mode(DIR_MODE).create(&dir) {
+        // Explicit chmod: the umask may have removed bits from the mode given to mkdir.
+        Ok(()) => fs::set_permissions(&dir, Permissions::from_mode(DIR_MODE))?,
+        // Another writer created it meanwhile: check it as above.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if !fs::symlink_metadata(&dir)?.is_dir() {
+                return Err(not_a_dir(&dir));
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(Some(dir))
+}
+
+fn not_a_dir(dir: &Path) -> io::Error {
+    io::Error::other(format!(
+        "{} is not a directory (a symbolic link is not followed)",
+        dir.display()
+    ))
+}
+
+// ---- operations (run on the blocking pool) ----
+
+fn load_file(root: &Path, key: &SessionKey) -> io::Result<Option<Record>> {
+    let dir = match shard_dir(root, key, false) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return Ok(None),
+        Err(e) => return unreadable(key, e),
+    };
+    let mut file = match open_nofollow(&dir.join(key.as_str()), false) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return unreadable(key, e),
+    };
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => return unreadable(key, e),
+    };
+    if !meta.is_file() {
+        return unreadable(key, io::Error::other("not a regular file"));
+    }
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    if let Err(e) = file.read_to_end(&mut content) {
+        return unreadable(key, e);
+    }
+    let last_access = match meta.modified() {
+        Ok(time) => time,
+        Err(e) => return unreadable(key, e),
+    };
+    match decode(&content) {
+        Ok(data) => Ok(Some(Record { data, last_access })),
+        Err(why) => {
+            tracing::warn!(
+                key = key.short(),
+                "corrupt session file treated as absent: {why}"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// A file that cannot be read counts as absent (and is logged), unless the process itself is out of
+/// resources: then the caller must fail rather than hand out a fresh session for a valid one.
+fn unreadable<T>(key: &SessionKey, e: io::Error) -> io::Result<Option<T>> {
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+    ) {
+        return Err(e);
+    }
+    tracing::warn!(key = key.short(), error = %e, "unreadable session file treated as absent");
+    Ok(None)
+}
+
+/// How a write lands on its target.
+#[derive(Clone, Copy)]
+enum Landing {
+    /// `rename(2)`: atomically replaces whatever is there.
+    Replace,
+    /// `link(2)`: fails if the target exists, so an existing session is never overwritten.
+    CreateOnly,
+}
+
+/// Writes a complete file beside the target, then puts it in place; `false` if create-only found the key taken.
+fn write_file(
+    root: &Path,
+    key: &SessionKey,
+    content: &[u8],
+    now: SystemTime,
+    how: Landing,
+) -> io::Result<bool> {
+    let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    let target = dir.join(key.as_str());
+    if let Landing::CreateOnly = how {
+        // Cheap early answer; the link below is what guarantees it.
+        if fs::symlink_metadata(&target).is_ok() {
+            return Ok(false);
+        }
+    }
+    let (temp, mut file) = create_temp(&dir, "")?;
+    let written = (|| {
+        file.write_all(content)?;
+        // After the last write, or the write would move the mtime again.
+        file.set_modified(now)?;
+        // Durable before it becomes visible: a crash never leaves an empty or partial session.
+        file.sync_all()?;
+        drop(file);
+        match how {
+            Landing::Replace => fs::rename(&temp, &target).map(|()| true),
+            Landing::CreateOnly => match fs::hard_link(&temp, &target) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            },
+        }
+    })();
+    // After a rename the temp name is gone (NotFound); otherwise it must not linger.
+    match fs::remove_file(&temp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(key = key.short(), error = %e, "cannot remove temp session file"),
+    }
+    written
+}
+
+fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::Result<()> {
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(());
+    };
+    let file = match open_nofollow(&dir.join(key.as_str()), true) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("session path is not a regular file"));
+    }
+    file.set_modified(now)
+}
+
+fn remove_file(root: &Path, key: &SessionKey) -> io::Result<()> {
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(());
+    };
+    // unlink(2) removes a symlink itself, never its target.
+    match fs::remove_file(dir.join(key.as_str())) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Opens an existing file without following a symlink in its last component.
+fn open_nofollow(path: &Path, write: bool) -> io::Result<File> {
+    OpenOptions::new()
+        .read(!write)
+        .write(write)
+        // O_NONBLOCK: a FIFO planted in the tree must not hang the open; no effect on regular files.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+/// Creates a new private temp file in `dir` (`O_EXCL | O_NOFOLLOW`, mode 0600).
+fn create_temp(dir: &Path, tag: &str) -> io::Result<(PathBuf, File)> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    for _ in 0..8 {
+        // pid + counter is unique within a machine; the random part covers containers sharing a volume.
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let r = OsRng.try_next_u64().unwrap_or(0);
+        let path = dir.join(format!(
+            "{TEMP_PREFIX}{tag}{:x}-{n:x}-{r:016x}",
+            std::process::id()
+        ));
+        let opened = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path);
+        match opened {
+            Ok(file) => {
+                // Explicit chmod: the umask may have removed bits from the mode given to open.
+                if let Err(e) = file.set_permissions(Permissions::from_mode(FILE_MODE)) {
+                    let _ = fs::remove_file(&path);
+                    return Err(e);
+                }
+                return Ok((path, file));
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        ErrorKind::AlreadyExists,
+        "no free temporary file name",
+    ))
+}
+
+// ---- purge ----
+
+/// Walks the two-level tree with streaming `read_dir`, removing sessions last accessed before
+/// `cutoff` and temp files whose ctime is before `temp_cutoff`; returns the number of sessions removed.
+///
+/// SECURITY-NOTES: Storage. Foreign names and non-files are skipped; files vanishing mid-walk (another
+/// process purging or removing) are fine; any per-file error is logged and the walk goes on.
+fn purge_tree(root: &Path, cutoff: SystemTime, temp_cutoff: SystemTime) -> io::Result<u64> {
+    let mut removed = 0;
+    for entry in fs::read_dir(root)? {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!(error = %e, "session purge: cannot read the session directory");
+                continue;
+            }
+        };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with(TEMP_PREFIX) && entry.file_type().is_ok_and(|t| t.is_file()) {
+            // A probe file left by a crash in `FileSessionManager::new`.
+            if let Err(e) = purge_temp(&entry.path(), temp_cutoff) {
+                tracing::warn!(error = %e, "session purge: cannot remove a temp file");
+            }
+            continue;
+        }
+        if !is_shard_name(name) {
+            continue;
+        }
+        // DirEntry::file_type does not follow symlinks: a symlinked shard is skipped.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        removed += purge_shard(&entry.path(), name, cutoff, temp_cutoff);
+    }
+    Ok(removed)
+}
+
+fn is_shard_name(name: &str) -> bool {
+    name.len() == 2
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn purge_shard(dir: &Path, shard: &str, cutoff: SystemTime, temp_cutoff: SystemTime) -> u64 {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            if e.kind() != ErrorKind::NotFound {
+                tracing::warn!(shard, error = %e, "session purge: cannot read shard directory");
+            }
+            return 0;
+        }
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                tracing::warn!(shard, error = %e, "session purge: cannot read shard directory");
+                continue;
+            }
+        };
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(key) = SessionKey::parse(name).filter(|k| k.as_str().starts_with(shard)) {
+            match purge_session(dir, &key, cutoff) {
+                Ok(true) => removed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(key = key.short(), error = %e, "session purge: cannot remove")
+                }
+            }
+        } else if name.starts_with(TEMP_PREFIX) {
+            if let Err(e) = purge_temp(&entry.path(), temp_cutoff) {
+                tracing::warn!(shard, error = %e, "session purge: cannot remove a temp file");
+            }
+        }
+    }
+    removed
+}
+
+/// Removes one session file if it was last accessed before `cutoff`; `true` if it did.
+///
+/// The file is first renamed aside and checked again, so a session another process rewrote or touched
+/// between the check and the removal is put back rather than lost.
+fn purge_session(dir: &Path, key: &SessionKey, cutoff: SystemTime) -> io::Result<bool> {
+    let path = dir.join(key.as_str());
+    if !is_older(fs::symlink_metadata(&path), cutoff)? {
+        return Ok(false);
+    }
+    // Reserve a unique name, then rename over it (rename cannot be create-only).
+    let (aside, file) = create_temp(dir, "purge-")?;
+    drop(file);
+    if let Err(e) = fs::rename(&path, &aside) {
+        let _ = fs::remove_file(&aside);
+        return if e.kind() == ErrorKind::NotFound {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    let still_old = is_older(fs::symlink_metadata(&aside), cutoff);
+    if !matches!(still_old, Ok(true)) {
+        // A fresher session was swapped in meanwhile: put it back, unless a newer one exists by now.
+        match fs::hard_link(&aside, &path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                // Keep the data under the temp name rather than lose it; report the failure.
+                return Err(e);
+            }
+        }
+    }
+    fs::remove_file(&aside)?;
+    Ok(matches!(still_old, Ok(true)))
+}
+
+/// Whether stat says "a file last modified before `cutoff`"; a vanished file is not old.
+fn is_older(meta: io::Result<fs::Metadata>, cutoff: SystemTime) -> io::Result<bool> {
+    match meta {
+        Ok(meta) => Ok(meta.is_file() && meta.modified()? < cutoff),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a temp file left by a crashed write, judged by its ctime (which `set_modified` cannot move back).
+fn purge_temp(path: &Path, temp_cutoff: SystemTime) -> io::Result<()> {
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let changed = u64::try_from(meta.ctime())
+        .ok()
+        .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)));
+    if changed.is_some_and(|t| t < temp_cutoff) {
+        match fs::remove_file(path) {
+            Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+            _ => {
+                tracing::debug!(path = %path.display(), "session purge: removed a stale temp file")
+            }
+        }
+    }
+    Ok(())
+}
+
+fn context(e: io::Error, what: String) -> io::Error {
+    io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionId;
+    use std::os::unix::fs::symlink;
+
+    const T0: u64 = 1_700_000_000;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + secs)
+    }
+
+    fn lease(secs: u64) -> Lease {
+        Lease {
+            now: at(secs),
+            ttl: Duration::from_secs(1800),
+        }
+    }
+
+    fn key() -> SessionKey {
+        SessionId::generate().expect("OS rng").key()
+    }
+
+    fn manager() -> (tempfile::TempDir, FileSessionManager) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let m = FileSessionManager::new(dir.path()).expect("file store");
+        (dir, m)
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::symlink_metadata(path).expect("stat").mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn layout_and_private_permissions() {
+        // SECURITY-NOTES: Storage ("directories 0700, files 0600 whatever the umask").
+        let (dir, m) = manager();
+        let k = key();
+        m.store(&k, br#"{"user":"alice"}"#, lease(0))
+            .await
+            .expect("store");
+        let root = dir.path().join("_pesto_sessions");
+        assert_eq!(m.directory(), root);
+        let file = root.join(&k.as_str()[..2]).join(k.as_str());
+        assert_eq!(m.file_path(&k), file);
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(mode(file.parent().expect("shard")), 0o700);
+        assert_eq!(mode(&file), 0o600);
+        let content = fs::read_to_string(&file).expect("read");
+        assert_eq!(content, r#"{"v":1,"data":{"user":"alice"}}"#);
+        assert_eq!(
+            fs::metadata(&file).expect("stat").modified().ok(),
+            Some(at(0))
+        );
+        // Only the session file: the temp file is gone.
+        assert_eq!(
+            fs::read_dir(file.parent().expect("shard"))
+                .expect("ls")
+                .count(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn existing_directory_is_made_private() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join(SESSION_DIR);
+        fs::create_dir(&root).expect("mkdir");
+        fs::set_permissions(&root, Permissions::from_mode(0o750)).expect("chmod");
+        FileSessionManager::new(dir.path()).expect("file store");
+        assert_eq!(mode(&root), 0o700);
+        assert_eq!(
+            fs::read_dir(&root).expect("ls").count(),
+            0,
+            "probe file removed"
+        );
+    }
+
+    #[test]
+    fn unsafe_session_directories_are_refused() {
+        // SECURITY-NOTES: Storage ("refuse a world-writable, foreign-owned or symlinked session directory").
+        let dir = tempfile::tempdir().expect("tempdir");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir(&elsewhere).expect("mkdir");
+
+        let linked = dir.path().join("linked");
+        fs::create_dir(&linked).expect("mkdir");
+        symlink(&elsewhere, linked.join(SESSION_DIR)).expect("symlink");
+        let err = FileSessionManager::new(&linked).expect_err("symlink refused");
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+
+        let open = dir.path().join("open");
+        fs::create_dir_all(open.join(SESSION_DIR)).expect("mkdir");
+        fs::set_permissions(open.join(SESSION_DIR), Permissions::from_mode(0o777)).expect("chmod");
+        let err = FileSessionManager::new(&open).expect_err("world-writable refused");
+        assert!(err.to_string().contains("world-writable"), "{err}");
+
+        let plain = dir.path().join("plain");
+        fs::create_dir(&plain).expect("mkdir");
+        fs::write(plain.join(SESSION_DIR), b"").expect("write");
+        let err = FileSessionManager::new(&plain).expect_err("file refused");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+
+        // Giving a directory away needs root; elsewhere this part cannot be set up.
+        let foreign = dir.path().join("foreign");
+        fs::create_dir_all(foreign.join(SESSION_DIR)).expect("mkdir");
+        let me = fs::metadata(&foreign).expect("stat").uid();
+        if std::os::unix::fs::chown(foreign.join(SESSION_DIR), Some(me + 4242), None).is_ok() {
+            let err = FileSessionManager::new(&foreign).expect_err("foreign owner refused");
+            assert!(err.to_string().contains("owned by uid"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn corrupt_files_are_absent_and_harm_no_other_session() {
+        // SECURITY-NOTES: Storage ("a decode failure is 'no session' plus a log line").
+        let (dir, m) = manager();
+        let good = key();
+        m.store(&good, br#"{"ok":true}"#, lease(0))
+            .await
+            .expect("store");
+        let cases: [&[u8]; 6] = [
+            b"",
+            b"garbage",
+            br#"{"v":1,"data":{"trunc"#,
+            br#"{"v":2,"data":{}}"#,
+            br#"{"v":1}"#,
+            b"\x80\x81pickle",
+        ];
+        for content in cases {
+            let bad = key();
+            m.store(&bad, b"{}", lease(0)).await.expect("store");
+            fs::write(m.file_path(&bad), content).expect("corrupt it");
+            assert_eq!(m.load(&bad).await.expect("load"), None, "{content:?}");
+            // A later store repairs it.
+            m.store(&bad, b"[1]", lease(1)).await.expect("store");
+            assert_eq!(
+                m.load(&bad).await.expect("load").map(|r| r.data),
+                Some(b"[1]".to_vec())
+            );
+        }
+        // A directory or a symlink where a session file should be.
+        let dir_key = key();
+        let shard = m.file_path(&dir_key).parent().expect("shard").to_owned();
+        fs::create_dir_all(m.file_path(&dir_key)).expect("mkdir");
+        assert_eq!(m.load(&dir_key).await.expect("load"), None);
+        let link_key = key();
+        let secret = dir.path().join("secret");
+        fs::write(&secret, br#"{"v":1,"data":{"secret":1}}"#).expect("write");
+        let link_shard = m.file_path(&link_key).parent().expect("shard").to_owned();
+        fs::create_dir_all(&link_shard).expect("mkdir");
+        symlink(&secret, m.file_path(&link_key)).expect("symlink");
+        assert_eq!(
+            m.load(&link_key).await.expect("load"),
+            None,
+            "symlink followed"
+        );
+        assert!(
+            m.touch(&link_key, lease(9)).await.is_err(),
+            "symlink touched"
+        );
+        m.remove(&link_key).await.expect("remove the link");
+        assert!(secret.exists(), "the link's target survives");
+        assert!(shard.exists());
+
+        let record = m.load(&good).await.expect("load").expect("still there");
+        assert_eq!(record.data, br#"{"ok":true}"#);
+    }
+
+    #[tokio::test]
+    async fn non_json_data_is_an_encode_error() {
+        let (_dir, m) = manager();
+        let err = m
+            .store(&key(), b"not json", lease(0))
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, Error::Encode(_)), "{err}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn readers_never_see_a_torn_file() {
+        // SECURITY-NOTES: Storage ("write a temp file in the same directory, then rename").
+        let (_dir, m) = manager();
+        let k = key();
+        let values: Vec<Vec<u8>> = (0..4)
+            .map(|i| {
+                format!(
+                    r#"{{"fill":"{}","n":{i}}}"#,
+                    "x".repeat(64 * 1024 + i * 4096)
+                )
+                .into_bytes()
+            })
+            .collect();
+        m.store(&k, &values[0], lease(0)).await.expect("store");
+        let mut tasks = Vec::new();
+        for w in 0..2 {
+            let (m, k, values) = (m.clone(), k.clone(), values.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in 0..60 {
+                    m.store(&k, &values[(i + w) % values.len()], lease(i as u64))
+                        .await
+                        .expect("store");
+                }
+            }));
+        }
+        for _ in 0..2 {
+            let (m, k, values) = (m.clone(), k.clone(), values.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..120 {
+                    let record = m.load(&k).await.expect("load").expect("never absent");
+                    assert!(values.contains(&record.data), "torn read");
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+    }
+
+    #[tokio::test]
+    async fn purge_removes_by_mtime_and_skips_foreign_files() {
+        let (dir, m) = manager();
+        let (old, boundary, fresh) = (key(), key(), key());
+        m.store(&old, b"1", lease(0)).await.expect("store");
+        m.store(&boundary, b"2", lease(100)).await.expect("store");
+        m.store(&fresh, b"3", lease(200)).await.expect("store");
+        let root = dir.path().join(SESSION_DIR);
+        // Foreign names, a stray directory, a symlink and an old session in a wrong shard: all left alone.
+        fs::write(root.join("README"), b"x").expect("write");
+        fs::create_dir_all(root.join("zz")).expect("mkdir");
+        let shard = m.file_path(&old).parent().expect("shard").to_owned();
+        fs::write(shard.join("notes.txt"), b"x").expect("write");
+        let misplaced_key = key();
+        let wrong_shard = if misplaced_key.as_str().starts_with("00") {
+            "01"
+        } else {
+            "00"
+        };
+        fs::create_dir_all(root.join(wrong_shard)).expect("mkdir");
+        let misplaced = root.join(wrong_shard).join(misplaced_key.as_str());
+        fs::write(&misplaced, b"{}").expect("write");
+        File::options()
+            .write(true)
+            .open(&misplaced)
+            .expect("open")
+            .set_modified(at(0))
+            .expect("mtime");
+        symlink(m.file_path(&old), shard.join(key().as_str())).expect("symlink");
+
+        assert_eq!(m.purge(at(100)).await.expect("purge"), 1);
+        assert_eq!(m.load(&old).await.expect("load"), None);
+        assert!(
+            m.load(&boundary).await.expect("load").is_some(),
+            "last_access == cutoff is kept"
+        );
+        assert!(m.load(&fresh).await.expect("load").is_some());
+        assert!(
+            root.join("README").exists() && shard.join("notes.txt").exists() && misplaced.exists()
+        );
+        assert_eq!(m.purge(at(100)).await.expect("purge"), 0);
+    }
+
+    #[tokio::test]
+    async fn purge_removes_stale_temp_files_only() {
+        let (_dir, m) = manager();
+        let k = key();
+        m.store(&k, b"{}", lease(0)).await.expect("store");
+        let shard = m.file_path(&k).parent().expect("shard").to_owned();
+        let (temp, file) = create_temp(&shard, "").expect("temp");
+        drop(file);
+        let (probe, file) = create_temp(m.directory(), "probe-").expect("temp");
+        drop(file);
+        let root = m.directory().to_owned();
+        // A recent temp file may be a write in flight.
+        let kept = purge_tree(&root, at(0), SystemTime::now() - STALE_TEMP).expect("purge");
+        assert_eq!(kept, 0);
+        assert!(temp.exists() && probe.exists());
+        let later = SystemTime::now() + Duration::from_secs(5);
+        assert_eq!(
+            purge_tree(&root, at(0), later).expect("purge"),
+            0,
+            "temps are not counted"
+        );
+        assert!(!temp.exists() && !probe.exists());
+        assert!(m.file_path(&k).exists());
+    }
+
+    #[tokio::test]
+    async fn purge_tolerates_a_vanished_shard() {
+        let (_dir, m) = manager();
+        let k = key();
+        m.store(&k, b"{}", lease(0)).await.expect("store");
+        fs::remove_dir_all(m.file_path(&k).parent().expect("shard")).expect("rm");
+        assert_eq!(m.purge(at(10)).await.expect("purge"), 0);
+    }
+
+    #[test]
+    fn format_round_trip() {
+        for data in [
+            &br#"{"a":[1,2,{"b":"\u00e9\n"}],"c":null}"#[..],
+            b"null",
+            b"7",
+        ] {
+            let content = encode(data).expect("encode");
+            assert_eq!(decode(&content).expect("decode"), data.to_vec());
+        }
+        assert_eq!(
+            decode(br#"{"v":2,"payload":[]}"#),
+            Err("unsupported format version 2".to_owned())
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Session ids and the hashed keys that stores see instead of them.
+//!
+//! SECURITY-NOTES: Session ids. An id is 256 bits from the operating system's CSPRNG, written as 64
+//! lowercase hex characters; the parser accepts that exact shape and nothing else, so a malformed id
+//! never reaches a store or a path. Stores are keyed by [`SessionKey`], the SHA-256 of the id, so a
+//! leaked store holds no usable cookie and lookups do not time the raw id (Rack CVE-2019-16782).
+
+use std::fmt;
+use std::str::FromStr;
+
+use rand::rngs::OsRng;
+use rand::TryRngCore;
+use sha2::{Digest, Sha256};
+
+use super::store;
+
+/// Number of random bytes in an id (256 bits, well above the 128 that OWASP ASVS asks for).
+const ID_BYTES: usize = 32;
+/// Length of the textual form of an id or a key: two hex digits per byte.
+const HEX_LEN: usize = ID_BYTES * 2;
+/// How many hex digits of a hash `Debug` shows: enough to tell sessions apart in a log, useless to an attacker.
+const SHORT_LEN: usize = 8;
+
+/// A session id: 256 random bits, shown as exactly 64 lowercase hex characters.
+///
+/// `Display` gives the full id (for cookies and URLs); `Debug` only shows a short prefix of its hash,
+/// so that logging a `SessionId` never leaks a usable id (SECURITY-NOTES: never log a raw id).
+///
+/// # Examples
+///
+/// ```
+/// use pesto::session::SessionId;
+///
+/// let id = SessionId::generate()?;
+/// let text = id.to_string();
+/// assert_eq!(text.len(), 64);
+/// assert_eq!(SessionId::parse(&text), Some(id.clone()));
+/// assert_eq!(SessionId::parse("../../etc/passwd"), None);
+/// assert!(!format!("{id:?}").contains(&text));
+/// // Stores see only the hash.
+/// assert_ne!(id.key().as_str(), text);
+/// # Ok::<(), pesto::session::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId {
+    /// The id's text: always 64 characters of `[0-9a-f]`.
+    text: String,
+}
+
+/// The error returned when a text is not a well-formed session id or key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a session id: expected exactly 64 lowercase hex characters")]
+pub struct ParseIdError;
+
+impl SessionId {
+    /// Draws a new id from the operating system's random generator.
+    ///
+    /// # Errors
+    /// [`store::Error::Random`] if the operating system cannot provide random bytes; this never panics.
+    pub fn generate() -> store::Result<SessionId> {
+        let mut bytes = [0u8; ID_BYTES];
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| store::Error::Random(e.to_string()))?;
+        Ok(SessionId {
+            text: to_hex(&bytes),
+        })
+    }
+
+    /// Parses an id received from a client: exactly 64 characters of `[0-9a-f]`, else `None`.
+    pub fn parse(text: &str) -> Option<SessionId> {
+        is_hex64(text).then(|| SessionId {
+            text: text.to_owned(),
+        })
+    }
+
+    /// The full id text (the same as `Display`); never log it.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The key under which stores keep this session: the SHA-256 of the id's text.
+    pub fn key(&self) -> SessionKey {
+        SessionKey {
+            text: to_hex(&Sha256::digest(self.text.as_bytes())),
+        }
+    }
+}
+
+impl FromStr for SessionId {
+    type Err = ParseIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SessionId::parse(s).ok_or(ParseIdError)
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The key is a hash of the id, so its prefix identifies the session without revealing it.
+        write!(f, "SessionId(sha256:{}…)", self.key().short())
+    }
+}
+
+/// A session's storage key: the SHA-256 of its id, as 64 lowercase hex characters.
+///
+/// Stores only ever see keys, never ids. A key is safe to use as a file name: it is always 64
+/// characters of `[0-9a-f]`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    /// Always 64 characters of `[0-9a-f]`.
+    text: String,
+}
+
+impl SessionKey {
+    /// Parses a key read back from a store (a file name, a database column): exactly 64 characters of `[0-9a-f]`.
+    pub fn parse(text: &str) -> Option<SessionKey> {
+        is_hex64(text).then(|| SessionKey {
+            text: text.to_owned(),
+        })
+    }
+
+    /// The key's 64 hex characters.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// A short prefix of the key, for log lines.
+    pub fn short(&self) -> &str {
+        self.text.get(..SHORT_LEN).unwrap_or(&self.text)
+    }
+}
+
+impl FromStr for SessionKey {
+    type Err = ParseIdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SessionKey::parse(s).ok_or(ParseIdError)
+    }
+}
+
+impl fmt::Display for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionKey({}…)", self.short())
+    }
+}
+
+/// True for exactly 64 characters of `[0-9a-f]` (uppercase is refused: one id has one spelling).
+fn is_hex64(text: &str) -> bool {
+    text.len() == HEX_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn new_id() -> SessionId {
+        SessionId::generate().expect("the OS random generator works in tests")
+    }
+
+    #[test]
+    fn generated_ids_are_64_lowercase_hex() {
+        // SECURITY-NOTES: Session ids (256 bits from the OS CSPRNG, one fixed textual format).
+        let id = new_id();
+        let text = id.to_string();
+        assert_eq!(text.len(), 64);
+        assert!(is_hex64(&text), "{text}");
+        assert_eq!(SessionId::parse(&text), Some(id));
+    }
+
+    #[test]
+    fn generated_ids_are_unique() {
+        let ids: HashSet<String> = (0..10_000).map(|_| new_id().to_string()).collect();
+        assert_eq!(ids.len(), 10_000);
+    }
+
+    #[test]
+    fn parse_rejects_everything_but_64_lowercase_hex() {
+        // SECURITY-NOTES: validate exact length and alphabet before any store access (Beaker #248 traversal).
+        let good = "0123456789abcdef".repeat(4);
+        assert!(SessionId::parse(&good).is_some());
+        assert!(SessionKey::parse(&good).is_some());
+        let bad = [
+            String::new(),
+            good[..63].to_owned(),
+            format!("{good}0"),
+            good.to_uppercase(),
+            format!("{}A", &good[..63]),
+            format!("{}g", &good[..63]),
+            format!("{} ", &good[..63]),
+            format!("{}\n", &good[..63]),
+            "../../etc/passwd".to_owned(),
+            format!("../{}", &good[..61]),
+            format!("{}/..", &good[..61]),
+            format!("{}é", &good[..62]),
+        ];
+        for text in &bad {
+            assert_eq!(SessionId::parse(text), None, "{text:?}");
+            assert_eq!(SessionKey::parse(text), None, "{text:?}");
+            assert_eq!(text.parse::<SessionId>(), Err(ParseIdError), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn key_is_sha256_of_the_id_text() {
+        // SECURITY-NOTES: store and look up by a hash of the id (Rack CVE-2019-16782).
+        let id = SessionId::parse(&"0".repeat(64)).expect("valid id");
+        let key = id.key();
+        // sha256("000…0" × 64), computed independently with `printf '%064d' 0 | sha256sum`.
+        assert_eq!(
+            key.as_str(),
+            "60e05bd1b195af2f94112fa7197a5c88289058840ce7c6df9693756bc6250f55"
+        );
+        assert_eq!(SessionKey::parse(key.as_str()), Some(key.clone()));
+        assert_ne!(key.as_str(), id.as_str());
+    }
+
+    #[test]
+    fn debug_never_shows_the_raw_id() {
+        // SECURITY-NOTES: never log a raw id; log a short hash prefix.
+        let id = new_id();
+        let debug = format!("{id:?}");
+        assert!(!debug.contains(id.as_str()), "{debug}");
+        assert!(!debug.contains(&id.as_str()[..SHORT_LEN]), "{debug}");
+        assert!(debug.contains(id.key().short()), "{debug}");
+        let key_debug = format!("{:?}", id.key());
+        assert!(!key_debug.contains(id.key().as_str()), "{key_debug}");
+        assert!(key_debug.contains(id.key().short()));
+    }
+}

@@ -1,0 +1,449 @@
+//! In-memory session store: sharded, optionally bounded with a scan-resistant LRU.
+
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use lru::LruCache;
+
+use super::id::SessionKey;
+use super::store::{Lease, Record, Result, SessionManager};
+
+/// Number of shards: requests for different sessions rarely wait on the same lock.
+const SHARDS: usize = 16;
+/// A bounded store gets fewer shards when small, so that each shard still holds this many records
+/// (eviction is least-recently-used per shard, so tiny shards would make it crude).
+const MIN_PER_SHARD: usize = 32;
+/// At least one record in this many of a bounded shard's capacity is kept for probationary
+/// (new, not yet returned) sessions, so that logged-in users can fill the rest without being
+/// pushed out by new ones.
+const PROBATION_SHARE: usize = 5;
+
+/// Sessions kept in this process's memory.
+///
+/// Data is lost when the process ends and is not shared between processes: use
+/// [`FileSessionManager`](super::FileSessionManager) (or another shared backend) when several
+/// worker processes serve one site.
+///
+/// [`new`](Self::new) is unbounded, relying on purge to drop idle sessions;
+/// [`with_capacity`](Self::with_capacity) bounds it like Pesto's `cache_size`. The bounded store is
+/// a segmented LRU (SECURITY-NOTES: Storage, "a flood of anonymous sessions must not evict logged-in
+/// users"): a session that was only created sits in a probationary segment; once it is loaded,
+/// touched or stored again (its client came back) it moves to a protected segment. Eviction takes the
+/// least recently used probationary session first, so a flood of one-shot sessions only pushes out
+/// other one-shot sessions. (It raises the cost of an attack, since each flooding session would need
+/// a second request; it is not a quota.)
+///
+/// Records are spread over shards by key, each behind its own short-held lock, so concurrent
+/// requests do not serialize on one global lock. In bounded mode each shard holds its share of the
+/// capacity, so the least recently used session is the one evicted within its shard, not necessarily
+/// across the whole store; stores smaller than 64 use a single shard and are exact.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use pesto::session::{Lease, MemorySessionManager, SessionId, SessionManager};
+///
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// let store = MemorySessionManager::with_capacity(200);
+/// let key = SessionId::generate()?.key();
+/// let lease = Lease { now: SystemTime::now(), ttl: Duration::from_secs(1800) };
+/// assert!(store.create(&key, br#"{"user":"alice"}"#, lease).await?);
+/// assert_eq!(store.load(&key).await?.map(|r| r.data), Some(br#"{"user":"alice"}"#.to_vec()));
+/// # Ok::<(), pesto::session::Error>(())
+/// # }).unwrap();
+/// ```
+pub struct MemorySessionManager {
+    shards: Box<[Mutex<Shard>]>,
+    capacity: Option<usize>,
+}
+
+impl MemorySessionManager {
+    /// An unbounded store: it grows until purge removes idle sessions.
+    pub fn new() -> Self {
+        let shards = (0..SHARDS).map(|_| Mutex::new(Shard::new(None))).collect();
+        MemorySessionManager {
+            shards,
+            capacity: None,
+        }
+    }
+
+    /// A store holding at most `capacity` sessions (a capacity of 0 is treated as 1).
+    ///
+    /// Pesto's default `cache_size` was 200.
+    pub fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
+        let count = (capacity / MIN_PER_SHARD).clamp(1, SHARDS);
+        let shards = (0..count)
+            .map(|i| {
+                // Spread the remainder so the shard capacities add up to exactly `capacity`.
+                let total = capacity / count + usize::from(i < capacity % count);
+                let reserve = (total / PROBATION_SHARE).max(1);
+                Mutex::new(Shard::new(Some(Limit {
+                    total,
+                    protected: total - reserve,
+                })))
+            })
+            .collect();
+        MemorySessionManager {
+            shards,
+            capacity: Some(capacity),
+        }
+    }
+
+    /// The capacity given to [`with_capacity`](Self::with_capacity), or `None` when unbounded.
+    pub fn capacity(&self) -> Option<usize> {
+        self.capacity
+    }
+
+    /// The number of sessions held.
+    pub fn len(&self) -> usize {
+        (0..self.shards.len()).map(|i| self.lock(i).len()).sum()
+    }
+
+    /// True when no session is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn shard(&self, key: &SessionKey) -> MutexGuard<'_, Shard> {
+        // Keys are SHA-256 hashes, so their leading hex digits are uniformly spread.
+        let prefix = key.as_str().get(..4).unwrap_or_default();
+        let n = usize::from(u16::from_str_radix(prefix, 16).unwrap_or(0));
+        self.lock(n % self.shards.len())
+    }
+
+    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
+        // A panic while holding a shard cannot leave the maps half-updated in a way that matters
+        // (at worst one record sits in the wrong segment), so keep serving rather than fail forever.
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for MemorySessionManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for MemorySessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the records: they hold user data.
+        f.debug_struct("MemorySessionManager")
+            .field("capacity", &self.capacity)
+            .field("shards", &self.shards.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionManager for MemorySessionManager {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+        let mut shard = self.shard(key);
+        Ok(shard.access(key).map(|entry| Record {
+            data: entry.data.clone(),
+            last_access: entry.last_access,
+        }))
+    }
+
+    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        let mut shard = self.shard(key);
+        if shard.contains(key) {
+            return Ok(false);
+        }
+        shard.insert_new(key.clone(), Entry::new(data, lease.now));
+        Ok(true)
+    }
+
+    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        let mut shard = self.shard(key);
+        match shard.access(key) {
+            Some(entry) => *entry = Entry::new(data, lease.now),
+            None => shard.insert_new(key.clone(), Entry::new(data, lease.now)),
+        }
+        Ok(())
+    }
+
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+        if let Some(entry) = self.shard(key).access(key) {
+            entry.last_access = lease.now;
+        }
+        Ok(())
+    }
+
+    async fn remove(&self, key: &SessionKey) -> Result<()> {
+        self.shard(key).remove(key);
+        Ok(())
+    }
+
+    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+        // One shard at a time, so requests for sessions in other shards go on meanwhile.
+        Ok((0..self.shards.len())
+            .map(|i| self.lock(i).purge(cutoff))
+            .sum())
+    }
+}
+
+struct Entry {
+    data: Vec<u8>,
+    last_access: SystemTime,
+}
+
+impl Entry {
+    fn new(data: &[u8], last_access: SystemTime) -> Self {
+        Entry {
+            data: data.to_vec(),
+            last_access,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Limit {
+    /// Records the shard may hold.
+    total: usize,
+    /// Records the protected segment may hold before its least recent one is demoted.
+    protected: usize,
+}
+
+/// One shard: a segmented LRU (both segments unbounded in themselves; `limit` is enforced here).
+struct Shard {
+    probation: LruCache<SessionKey, Entry>,
+    protected: LruCache<SessionKey, Entry>,
+    limit: Option<Limit>,
+}
+
+impl Shard {
+    fn new(limit: Option<Limit>) -> Self {
+        Shard {
+            probation: LruCache::unbounded(),
+            protected: LruCache::unbounded(),
+            limit,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.probation.len() + self.protected.len()
+    }
+
+    fn contains(&self, key: &SessionKey) -> bool {
+        self.protected.contains(key) || self.probation.contains(key)
+    }
+
+    /// Finds a record and marks it used: it becomes the most recent protected record.
+    fn access(&mut self, key: &SessionKey) -> Option<&mut Entry> {
+        if let Some((k, entry)) = self.probation.pop_entry(key) {
+            self.protected.push(k, entry);
+            self.demote_overflow();
+        }
+        // With a protected share of zero (capacity 1) the record was demoted straight back.
+        if self.protected.contains(key) {
+            self.protected.get_mut(key)
+        } else {
+            self.probation.get_mut(key)
+        }
+    }
+
+    /// Adds a record that is not in the shard yet, on probation, evicting if over capacity.
+    fn insert_new(&mut self, key: SessionKey, entry: Entry) {
+        self.probation.push(key, entry);
+        if let Some(limit) = self.limit {
+            while self.len() > limit.total {
+                // The new record is the most recent probationary one and probation always keeps room
+                // for at least one, so it is never the one evicted here.
+                if self.probation.pop_lru().is_none() && self.protected.pop_lru().is_none() {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Moves the least recent protected records back to probation while the protected segment is over its share.
+    fn demote_overflow(&mut self) {
+        if let Some(limit) = self.limit {
+            while self.protected.len() > limit.protected {
+                match self.protected.pop_lru() {
+                    Some((k, entry)) => {
+                        self.probation.push(k, entry);
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &SessionKey) {
+        self.probation.pop(key);
+        self.protected.pop(key);
+    }
+
+    fn purge(&mut self, cutoff: SystemTime) -> u64 {
+        let mut removed = 0;
+        for segment in [&mut self.probation, &mut self.protected] {
+            let old: Vec<SessionKey> = segment
+                .iter()
+                .filter(|(_, entry)| entry.last_access < cutoff)
+                .map(|(key, _)| key.clone())
+                .collect();
+            for key in &old {
+                segment.pop(key);
+            }
+            removed += old.len() as u64;
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::SessionId;
+    use std::time::Duration;
+
+    fn key() -> SessionKey {
+        SessionId::generate().expect("OS rng").key()
+    }
+
+    fn lease(secs: u64) -> Lease {
+        Lease {
+            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs),
+            ttl: Duration::from_secs(1800),
+        }
+    }
+
+    async fn present(m: &MemorySessionManager, k: &SessionKey) -> bool {
+        m.shard(k).contains(k)
+    }
+
+    async fn create(m: &MemorySessionManager, k: &SessionKey) {
+        assert!(m.create(k, b"{}", lease(0)).await.expect("create"));
+    }
+
+    #[tokio::test]
+    async fn small_capacity_uses_one_shard_and_sums_up() {
+        assert_eq!(MemorySessionManager::with_capacity(10).shards.len(), 1);
+        assert_eq!(MemorySessionManager::with_capacity(0).capacity(), Some(1));
+        let m = MemorySessionManager::with_capacity(200);
+        assert_eq!(m.shards.len(), 6);
+        let total: usize = (0..m.shards.len())
+            .filter_map(|i| m.lock(i).limit.map(|l| l.total))
+            .sum();
+        assert_eq!(total, 200);
+        assert_eq!(MemorySessionManager::new().shards.len(), SHARDS);
+    }
+
+    #[tokio::test]
+    async fn bounded_store_evicts_least_recently_used() {
+        let m = MemorySessionManager::with_capacity(3);
+        let [a, b, c, d] = [key(), key(), key(), key()];
+        for k in [&a, &b, &c, &d] {
+            create(&m, k).await;
+        }
+        assert_eq!(m.len(), 3);
+        assert!(!present(&m, &a).await, "the oldest is evicted first");
+        for k in [&b, &c, &d] {
+            assert!(present(&m, k).await);
+        }
+    }
+
+    #[tokio::test]
+    async fn loading_a_session_protects_it() {
+        let m = MemorySessionManager::with_capacity(3);
+        let [a, b, c, d] = [key(), key(), key(), key()];
+        for k in [&a, &b, &c] {
+            create(&m, k).await;
+        }
+        assert!(m.load(&a).await.expect("load").is_some());
+        create(&m, &d).await;
+        assert!(present(&m, &a).await, "a was used again");
+        assert!(!present(&m, &b).await, "b is now the least recently used");
+    }
+
+    #[tokio::test]
+    async fn flood_of_new_sessions_does_not_evict_returning_users() {
+        // SECURITY-NOTES: Storage ("a flood of anonymous sessions must not evict logged-in users").
+        let m = MemorySessionManager::with_capacity(10);
+        let users: Vec<SessionKey> = (0..8).map(|_| key()).collect();
+        for (i, k) in users.iter().enumerate() {
+            create(&m, k).await;
+            if i % 2 == 0 {
+                // A returning client: its session is loaded again…
+                assert!(m.load(k).await.expect("load").is_some());
+            } else {
+                // …or written again after creation (login).
+                m.store(k, br#"{"user":"u"}"#, lease(1))
+                    .await
+                    .expect("store");
+            }
+        }
+        let mut flood = Vec::new();
+        for _ in 0..1_000 {
+            let k = key();
+            create(&m, &k).await;
+            flood.push(k);
+        }
+        assert_eq!(m.len(), 10);
+        for k in &users {
+            assert!(present(&m, k).await, "a returning user was evicted");
+        }
+        // The newest anonymous sessions survive in the probationary share.
+        assert!(present(&m, &flood[999]).await);
+        assert!(present(&m, &flood[998]).await);
+        assert!(!present(&m, &flood[0]).await);
+    }
+
+    #[tokio::test]
+    async fn protected_overflow_is_demoted_then_evicted_first() {
+        // Capacity 5: protected share 4, probation keeps at least 1.
+        let m = MemorySessionManager::with_capacity(5);
+        let users: Vec<SessionKey> = (0..5).map(|_| key()).collect();
+        for k in &users {
+            create(&m, k).await;
+            m.touch(k, lease(1)).await.expect("touch");
+        }
+        // Five returning users exceed the protected share: the least recent one went back on probation.
+        let newcomer = key();
+        create(&m, &newcomer).await;
+        assert!(!present(&m, &users[0]).await);
+        for k in users[1..].iter().chain([&newcomer]) {
+            assert!(present(&m, k).await);
+        }
+    }
+
+    #[tokio::test]
+    async fn capacity_one_keeps_the_latest() {
+        let m = MemorySessionManager::with_capacity(1);
+        let [a, b] = [key(), key()];
+        create(&m, &a).await;
+        assert!(m.load(&a).await.expect("load").is_some());
+        create(&m, &b).await;
+        assert_eq!(m.len(), 1);
+        assert!(present(&m, &b).await);
+        assert!(m.load(&b).await.expect("load").is_some());
+    }
+
+    #[tokio::test]
+    async fn unbounded_store_never_evicts() {
+        let m = MemorySessionManager::new();
+        let keys: Vec<SessionKey> = (0..2_000).map(|_| key()).collect();
+        for k in &keys {
+            create(&m, k).await;
+        }
+        assert_eq!(m.len(), 2_000);
+        let cutoff = lease(1).now;
+        m.touch(&keys[0], lease(5)).await.expect("touch");
+        assert_eq!(m.purge(cutoff).await.expect("purge"), 1_999);
+        assert_eq!(m.len(), 1);
+        assert!(m.load(&keys[0]).await.expect("load").is_some());
+    }
+
+    #[test]
+    fn debug_shows_no_records() {
+        let m = MemorySessionManager::with_capacity(200);
+        assert_eq!(
+            format!("{m:?}"),
+            "MemorySessionManager { capacity: Some(200), shards: 6, .. }"
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! The storage backend trait, its record type and its errors.
+//!
+//! A backend stores opaque session data under a [`SessionKey`] together with the time of last
+//! access. Everything about sessions themselves (ids, cookies, expiry on load, change detection)
+//! lives in the middleware, so a new backend stays small; [`conformance`](super::conformance)
+//! checks one.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::id::SessionKey;
+
+/// The clock reading and lifetime that come with a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease {
+    /// The middleware's clock at the time of the request: the record's new last access.
+    pub now: SystemTime,
+    /// How long an idle record stays valid (`auto_purge_olderthan`); a store with native expiry
+    /// (Redis) may use it as the key's time to live, others ignore it.
+    pub ttl: Duration,
+}
+
+/// A stored session as loaded from a backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The serialized session: UTF-8 JSON text, opaque to stores.
+    pub data: Vec<u8>,
+    /// When the session was last stored or touched (a [`Lease::now`]).
+    pub last_access: SystemTime,
+}
+
+/// A storage backend failure.
+///
+/// Backends map their own errors into these variants, so that no backend's error type leaks into the trait.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system I/O error (file store).
+    #[error("session store I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// Any other failure of the backend (connection lost, task failed).
+    #[error("session store backend error: {0}")]
+    Backend(String),
+    /// Session data could not be encoded for storage.
+    #[error("could not encode session data: {0}")]
+    Encode(String),
+    /// Stored data could not be decoded.
+    #[error("could not decode session data: {0}")]
+    Decode(String),
+    /// The operating system's random generator failed.
+    #[error("the operating system's random generator failed: {0}")]
+    Random(String),
+}
+
+/// The result type of session stores.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A session storage backend.
+///
+/// Stores see only [`SessionKey`]s (hashes of the ids), never raw ids. Time comes from the
+/// caller's [`Lease`], never from the store's own clock, so the middleware's injectable clock
+/// drives expiry and purge in tests. Idle expiry is the middleware's job: `load` returns records
+/// whatever their age. Run [`conformance::run`](super::conformance::run) against a new backend.
+#[async_trait::async_trait]
+pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
+    /// Loads a record; `None` if it is absent, or unreadable or corrupt (which the store logs).
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>>;
+
+    /// Creates a record only if the key is free: `Ok(false)`, and nothing written, if it exists.
+    ///
+    /// SECURITY-NOTES: Session ids ("creating a session must not overwrite an existing record").
+    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool>;
+
+    /// Creates or replaces a record, with `last_access = lease.now`.
+    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()>;
+
+    /// Sets `last_access = lease.now` without rewriting the data; an absent key is `Ok` and stays absent.
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()>;
+
+    /// Removes a record; an absent key is `Ok`.
+    async fn remove(&self, key: &SessionKey) -> Result<()>;
+
+    /// Removes every record with `last_access < cutoff` and returns how many it removed.
+    async fn purge(&self, cutoff: SystemTime) -> Result<u64>;
+}
+
+#[async_trait::async_trait]
+impl<M: SessionManager + ?Sized> SessionManager for Arc<M> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+        (**self).load(key).await
+    }
+    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        (**self).create(key, data, lease).await
+    }
+    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        (**self).store(key, data, lease).await
+    }
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+        (**self).touch(key, lease).await
+    }
+    async fn remove(&self, key: &SessionKey) -> Result<()> {
+        (**self).remove(key).await
+    }
+    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+        (**self).purge(cutoff).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<M: SessionManager + ?Sized> SessionManager for Box<M> {
+    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+        (**self).load(key).await
+    }
+    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        (**self).create(key, data, lease).await
+    }
+    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        (**self).store(key, data, lease).await
+    }
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+        (**self).touch(key, lease).await
+    }
+    async fn remove(&self, key: &SessionKey) -> Result<()> {
+        (**self).remove(key).await
+    }
+    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+        (**self).purge(cutoff).await
+    }
+}
