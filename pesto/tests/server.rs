@@ -1,0 +1,283 @@
+//! The hyper server over real sockets, and the app as a tower service (issue 2, requirement 8).
+//! Every server binds port 0 and is shut down by the test that started it.
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use pesto::prelude::*;
+use pesto::{PestoService, Server};
+use tokio::sync::oneshot;
+
+#[route("/hello/<name>", GET)]
+async fn hello(req: &mut Request, name: String) -> String {
+    format!("hello {name} from {}", req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default())
+}
+
+/// Set once the slow handler has started, so the shutdown test knows a request is in flight.
+static SLOW_STARTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[route("/slow", GET)]
+async fn slow(_req: &mut Request) -> &'static str {
+    SLOW_STARTED.store(true, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    "finished"
+}
+
+#[route("/boom", GET)]
+async fn boom(_req: &mut Request) -> &'static str {
+    panic!("boom")
+}
+
+dispatcher_app!(App = [hello, slow, boom]);
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn start(configure: impl FnOnce(Server) -> Server) -> Running {
+        let server = Server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+        let addr = server.local_addr().expect("addr");
+        let server = configure(server);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(server.serve_with_shutdown(App::new(), async {
+            let _ = stopped.await;
+        }));
+        Running {
+            addr,
+            stop: Some(stop),
+            done,
+        }
+    }
+
+    async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.done).await;
+        assert!(matches!(result, Ok(Ok(Ok(())))), "server did not stop cleanly: {result:?}");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.done.abort();
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let uri: http::Uri = format!("http://{addr}{path}").parse().expect("uri");
+    let response = client.get(uri).await.expect("request");
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn serves_requests_with_the_remote_address() {
+    let server = Running::start(|s| s).await;
+    assert_eq!(get(server.addr, "/hello/ada").await, (200, "hello ada from 127.0.0.1".to_owned()));
+    assert_eq!(get(server.addr, "/nope").await.0, 404);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = Running::start(|s| s).await;
+    let addr = server.addr;
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        let mut answers = Vec::new();
+        for name in ["one", "two"] {
+            write!(stream, "GET /hello/{name} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).expect("read");
+            answers.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        answers
+    })
+    .await
+    .expect("client");
+    assert!(answers[0].starts_with("HTTP/1.1 200") && answers[0].ends_with("hello one from 127.0.0.1"));
+    assert!(answers[1].starts_with("HTTP/1.1 200") && answers[1].ends_with("hello two from 127.0.0.1"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn head_over_http_has_headers_and_no_body() {
+    let server = Running::start(|s| s).await;
+    let addr = server.addr;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        write!(stream, "HEAD /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+        let mut out = String::new();
+        let _ = stream.read_to_string(&mut out);
+        out
+    })
+    .await
+    .expect("client");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("content-length: 24\r\n"), "{answer}");
+    assert!(answer.ends_with("\r\n\r\n"), "no body expected: {answer:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_gives_500_and_the_server_keeps_serving() {
+    let server = Running::start(|s| s).await;
+    assert_eq!(get(server.addr, "/boom").await.0, 500);
+    assert_eq!(get(server.addr, "/hello/again").await.0, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_finishes_requests_in_flight() {
+    let server = Running::start(|s| s).await;
+    let addr = server.addr;
+    let in_flight = tokio::spawn(async move { get(addr, "/slow").await });
+    for _ in 0..1000 {
+        if SLOW_STARTED.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.shutdown().await;
+    assert_eq!(in_flight.await.expect("join"), (200, "finished".to_owned()));
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener must be closed");
+}
+
+fn raw_exchange(addr: SocketAddr, request: Vec<u8>) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let _ = stream.write_all(&request);
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn too_many_or_too_large_headers_get_431() {
+    let server = Running::start(|s| s.max_headers(20).max_header_bytes(16 * 1024)).await;
+    let addr = server.addr;
+    let (many, large) = tokio::task::spawn_blocking(move || {
+        let mut many = String::from("GET /hello/x HTTP/1.1\r\nHost: x\r\n");
+        for i in 0..30 {
+            many.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        many.push_str("\r\n");
+        let large = format!("GET /hello/x HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(40 * 1024));
+        (raw_exchange(addr, many.into_bytes()), raw_exchange(addr, large.into_bytes()))
+    })
+    .await
+    .expect("client");
+    assert!(many.starts_with("HTTP/1.1 431"), "{many}");
+    assert!(large.starts_with("HTTP/1.1 431"), "{large}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let server = Running::start(|s| s.header_read_timeout(Duration::from_millis(500))).await;
+    let addr = server.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        // Generous bound: the server must close long before this read timeout.
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        stream.write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n").expect("write");
+        let mut buf = Vec::new();
+        match stream.read_to_end(&mut buf) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    })
+    .await
+    .expect("client");
+    assert!(closed, "the server kept a slow client's connection open");
+    server.shutdown().await;
+}
+
+/// Collects formatted log output.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn one_tracing_line_per_request() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let server = Running::start(|s| s).await;
+        get(server.addr, "/hello/log").await;
+        get(server.addr, "/missing").await;
+        server.shutdown().await;
+    });
+    let text = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let access: Vec<&str> = text.lines().filter(|l| l.contains("pesto::access")).collect();
+    assert_eq!(access.len(), 2, "{text}");
+    assert!(access[0].contains("path=/hello/log") && access[0].contains("status=200"), "{}", access[0]);
+    assert!(access[1].contains("path=/missing") && access[1].contains("status=404"), "{}", access[1]);
+}
+
+#[tokio::test]
+async fn the_app_is_a_tower_service_that_composes_with_tower_http() {
+    use tower::{Layer, ServiceExt};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    let service = PestoService::new(App::new());
+    let layered = SetResponseHeaderLayer::overriding(
+        http::header::HeaderName::from_static("x-layer"),
+        http::HeaderValue::from_static("tower-http"),
+    )
+    .layer(service);
+    let request = http::Request::get("/hello/tower").body(Full::new(Bytes::new())).expect("request");
+    let response = layered.oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-layer"], "tower-http");
+    let body = response.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(&body[..], b"hello tower from ");
+}
+
+#[tokio::test]
+async fn the_service_nests_into_a_plain_hyper_server() {
+    use hyper_util::service::TowerToHyperService;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let service = PestoService::new(pesto::mount("/pesto", App::new()));
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("accept");
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(io, TowerToHyperService::new(service))
+            .await;
+    });
+    assert_eq!(get(addr, "/pesto/hello/hyper").await, (200, "hello hyper from ".to_owned()));
+    server.abort();
+}
