@@ -175,6 +175,114 @@ impl TestApp {
         self.jar_lock().clear();
     }
 
+    /// The session data the store holds for this client's session cookie (`None` without a
+    /// session layer, cookie or stored session). Like Flask's `session_transaction`, it reads the
+    /// store itself, so it shows exactly what was saved.
+    ///
+    /// # Panics
+    /// Panics when called inside an async runtime (use [`TestApp::session_async`]) or when the
+    /// stored data does not decode as `T`.
+    pub fn session<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.block_on(self.session_async())
+    }
+
+    /// Async form of [`TestApp::session`].
+    pub async fn session_async<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        let layer = self.endpoint.session_layer()?;
+        let id = self.cookie(layer.cookie_name())?;
+        self.session_by_id_async(&id).await
+    }
+
+    /// The session data the store holds for session id `id` (querystring mode has no cookie).
+    ///
+    /// # Panics
+    /// As [`TestApp::session`].
+    pub fn session_by_id<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
+        self.block_on(self.session_by_id_async(id))
+    }
+
+    /// Async form of [`TestApp::session_by_id`].
+    pub async fn session_by_id_async<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
+        let layer = self.endpoint.session_layer()?;
+        let id = crate::session::SessionId::parse(id)?;
+        let json = match layer.load_json(&id).await {
+            Ok(json) => json?,
+            Err(e) => panic!("TestApp: session store failed: {e}"),
+        };
+        match serde_json::from_slice(&json) {
+            Ok(value) => Some(value),
+            Err(e) => panic!("TestApp: stored session does not decode as the requested type: {e}"),
+        }
+    }
+
+    /// Seeds or edits this client's session before a request, as Flask's `session_transaction`:
+    /// `edit` gets the stored data (or the default), the result is stored, and the session cookie
+    /// is put in the jar. Returns the session id (for querystring mode).
+    ///
+    /// # Panics
+    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    pub fn session_transaction<T, F>(&self, edit: F) -> String
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        self.block_on(self.session_transaction_async(edit))
+    }
+
+    /// Async form of [`TestApp::session_transaction`].
+    pub async fn session_transaction_async<T, F>(&self, edit: F) -> String
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        let Some(layer) = self.endpoint.session_layer() else {
+            panic!("TestApp::session_transaction needs an app wrapped in session middleware");
+        };
+        let existing = self
+            .cookie(layer.cookie_name())
+            .and_then(|id| crate::session::SessionId::parse(&id));
+        let id = match existing {
+            Some(id) => id,
+            None => match crate::session::SessionId::generate() {
+                Ok(id) => id,
+                Err(e) => panic!("TestApp: cannot generate a session id: {e}"),
+            },
+        };
+        let mut data: T = match layer.load_json(&id).await {
+            Ok(Some(json)) => serde_json::from_slice(&json).unwrap_or_default(),
+            Ok(None) => T::default(),
+            Err(e) => panic!("TestApp: session store failed: {e}"),
+        };
+        edit(&mut data);
+        let json = match serde_json::to_vec(&data) {
+            Ok(json) => json,
+            Err(e) => panic!("TestApp: session data does not serialize: {e}"),
+        };
+        if let Err(e) = layer.store_json(&id, json).await {
+            panic!("TestApp: session store failed: {e}");
+        }
+        let id = id.to_string();
+        if layer.persist() == crate::session::Persist::Cookie {
+            self.set_cookie(layer.cookie_name(), &id);
+        }
+        id
+    }
+
+    /// Runs the session purge now (with the middleware's idle limit and clock); returns how many
+    /// sessions were removed.
+    ///
+    /// # Panics
+    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    pub fn purge_sessions(&self) -> u64 {
+        let Some(layer) = self.endpoint.session_layer() else {
+            panic!("TestApp::purge_sessions needs an app wrapped in session middleware");
+        };
+        match self.block_on(layer.purge_now()) {
+            Ok(n) => n,
+            Err(e) => panic!("TestApp: purge failed: {e}"),
+        }
+    }
+
     fn host_without_port(&self) -> &str {
         strip_port(&self.host)
     }
