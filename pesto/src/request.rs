@@ -190,6 +190,12 @@ impl<S> Request<S> {
         serde_json::from_slice(&self.body)
     }
 
+    /// The value of type `T` shared with
+    /// [`Dispatcher::with_state`](crate::Dispatcher::with_state).
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.parts.extensions.get::<T>()
+    }
+
     /// Request extensions (values other layers attached to the request).
     pub fn extensions(&self) -> &http::Extensions {
         &self.parts.extensions

@@ -26,6 +26,7 @@ use crate::{Request, Response};
 pub struct Dispatcher<S = ()> {
     table: Table<S>,
     limits: Limits,
+    state: http::Extensions,
 }
 
 impl<S> fmt::Debug for Dispatcher<S> {
@@ -58,6 +59,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         Ok(Dispatcher {
             table: Table::new(routes)?,
             limits: Limits::default(),
+            state: http::Extensions::new(),
         })
     }
 
@@ -68,9 +70,12 @@ impl<S: Send + 'static> Dispatcher<S> {
     pub fn combine(self, other: Dispatcher<S>) -> Result<Self, RouteError> {
         let mut entries = self.table.entries;
         entries.extend(other.table.entries);
+        let mut state = self.state;
+        state.extend(other.state);
         Ok(Dispatcher {
             table: Table::new(entries)?,
             limits: self.limits,
+            state,
         })
     }
 
@@ -78,6 +83,31 @@ impl<S: Send + 'static> Dispatcher<S> {
     #[must_use]
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Shares `value` with every handler, which reads it with
+    /// [`Request::state`](crate::Request::state) (one value per type; wrap large or mutable state
+    /// in an `Arc`).
+    ///
+    /// ```
+    /// use pesto::prelude::*;
+    ///
+    /// #[derive(Clone)]
+    /// struct Greeting(&'static str);
+    ///
+    /// #[route("/", GET)]
+    /// async fn home(req: &mut Request) -> String {
+    ///     req.state::<Greeting>().map(|g| g.0).unwrap_or("?").to_owned()
+    /// }
+    /// dispatcher_app!(App = [home]);
+    ///
+    /// let app = TestApp::new(App::new().with_state(Greeting("ciao")));
+    /// assert_eq!(app.get("/").send().body_text(), "ciao");
+    /// ```
+    #[must_use]
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
         self
     }
 
@@ -94,7 +124,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         session: Session<S>,
         url_session: Option<super::QuerySession>,
     ) -> (Response, Option<Session<S>>) {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let (script_name, path_info) = split_script_name(&parts);
         let (entry, params) = match self.table.lookup(&parts.method, &path_info) {
             Lookup::Found(entry, params) => (entry, params),
@@ -115,6 +145,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             Err(e) => return (e.into_response(), Some(session)),
         };
         let is_head = parts.method == Method::HEAD;
+        parts.extensions.extend(self.state.clone());
         let ctx = UrlContext {
             script_name: script_name.clone(),
             origin: format!("{}://{}", request::scheme(&parts), request::host(&parts)),
