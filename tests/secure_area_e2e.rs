@@ -1,0 +1,161 @@
+//! End-to-end: the real `secure_area` binary on port 0, driven over real HTTP through the whole
+//! login flow in cookie and querystring modes, with the memory and file stores, at the root and
+//! mounted under a prefix (issue 4, requirement 5).
+
+mod common;
+
+use common::{query_session, send, spawn_secure_area};
+
+const USER: &str = "--user=ada:correct horse";
+const GOOD: &str = "username=ada&password=correct+horse";
+const BAD: &str = "username=ada&password=wrong";
+
+async fn cookie_flow(store: &str, mount: &str) {
+    let mut args = vec!["--store", store, USER];
+    if !mount.is_empty() {
+        args.extend(["--mount", mount]);
+    }
+    let server = spawn_secure_area(&args);
+    let url = |path: &str| server.url(&format!("{mount}{path}"));
+
+    let page = send("GET", &url("/login"), None, None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(&format!("action=\"{mount}/login\"")), "{}", page.body);
+    let first = page.set_cookie("pesto_session").expect("a session cookie");
+    let jar = format!("pesto_session={first}");
+
+    let denied = send("POST", &url("/login"), Some(&jar), Some(BAD)).await;
+    assert_eq!(denied.status, 401);
+    assert!(denied.body.contains("Wrong user name or password"));
+    assert!(denied.body.contains("<form"));
+
+    let ok = send("POST", &url("/login"), Some(&jar), Some(GOOD)).await;
+    assert_eq!(ok.status, 302);
+    assert_eq!(ok.header("location"), Some(url("/secure-area").as_str()));
+    let second = ok.set_cookie("pesto_session").expect("a new session cookie");
+    assert_ne!(second, first, "login must change the session id");
+    let jar2 = format!("pesto_session={second}");
+    let cookie_path = if mount.is_empty() { "/" } else { mount };
+    assert!(ok
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .any(|c| c.to_str().is_ok_and(|c| c.contains(&format!("Path={cookie_path}")) && c.contains("HttpOnly"))));
+
+    let area = send("GET", &url("/secure-area"), Some(&jar2), None).await;
+    assert_eq!(area.status, 200);
+    assert!(area.body.contains("Welcome to the secure area, ada"));
+    assert!(area.body.contains(&format!("action=\"{mount}/logout\"")));
+
+    let stale = send("GET", &url("/secure-area"), Some(&jar), None).await;
+    assert_eq!(stale.status, 302, "the pre-login id must not reach the secure area");
+
+    let out = send("POST", &url("/logout"), Some(&jar2), None).await;
+    assert_eq!(out.status, 302);
+    assert_eq!(out.header("location"), Some(url("/login").as_str()));
+    assert_eq!(out.set_cookie("pesto_session").as_deref(), Some(""), "the cookie is expired");
+
+    let after = send("GET", &url("/secure-area"), Some(&jar2), None).await;
+    assert_eq!(after.status, 302, "the logged-out id no longer works");
+    assert_eq!(after.header("location"), Some(url("/login").as_str()));
+}
+
+async fn querystring_flow(store: &str, mount: &str) {
+    let mut args = vec!["--store", store, USER, "--persist", "querystring"];
+    if !mount.is_empty() {
+        args.extend(["--mount", mount]);
+    }
+    let server = spawn_secure_area(&args);
+    let url = |path: &str| server.url(&format!("{mount}{path}"));
+
+    let redirect = send("GET", &url("/login"), None, None).await;
+    assert_eq!(redirect.status, 302);
+    let location = redirect.header("location").expect("location").to_owned();
+    assert!(location.starts_with(&format!("{}?pesto_session=", url("/login"))), "{location}");
+    assert!(redirect.headers.get("set-cookie").is_none());
+    let first = query_session(&location).expect("id in location");
+
+    let page = send("GET", &location, None, None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("private, no-store"));
+    let action = format!("action=\"{mount}/login?pesto_session={first}\"");
+    assert!(page.body.contains(&action), "the form carries the id: {}", page.body);
+
+    let with_first = |path: &str| format!("{}?pesto_session={first}", url(path));
+    let denied = send("POST", &with_first("/login"), None, Some(BAD)).await;
+    assert_eq!(denied.status, 401);
+
+    let ok = send("POST", &with_first("/login"), None, Some(GOOD)).await;
+    assert_eq!(ok.status, 302);
+    let location = ok.header("location").expect("location").to_owned();
+    assert!(location.starts_with(&format!("{}?pesto_session=", url("/secure-area"))), "{location}");
+    let second = query_session(&location).expect("id");
+    assert_ne!(second, first, "login must change the session id");
+
+    let area = send("GET", &location, None, None).await;
+    assert_eq!(area.status, 200);
+    assert!(area.body.contains("Welcome to the secure area, ada"));
+    assert!(area.body.contains(&format!("action=\"{mount}/logout?pesto_session={second}\"")));
+
+    let stale = send("GET", &with_first("/secure-area"), None, None).await;
+    assert!(!stale.body.contains("Welcome"), "the pre-login id must not reach the secure area");
+
+    let with_second = |path: &str| format!("{}?pesto_session={second}", url(path));
+    let out = send("POST", &with_second("/logout"), None, None).await;
+    assert_eq!(out.status, 302);
+    assert!(out.header("location").expect("location").starts_with(&url("/login")));
+
+    let after = send("GET", &with_second("/secure-area"), None, None).await;
+    assert_eq!(after.status, 302, "the logged-out id no longer works");
+    assert_ne!(query_session(after.header("location").expect("location")), Some(second));
+}
+
+fn file_store() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let spec = format!("file:{}", dir.path().display());
+    (dir, spec)
+}
+
+#[tokio::test]
+async fn cookie_mode_memory_store() {
+    cookie_flow("memory", "").await;
+}
+
+#[tokio::test]
+async fn cookie_mode_file_store_mounted() {
+    let (_dir, store) = file_store();
+    cookie_flow(&store, "/app").await;
+}
+
+#[tokio::test]
+async fn cookie_mode_file_store() {
+    let (_dir, store) = file_store();
+    cookie_flow(&store, "").await;
+}
+
+#[tokio::test]
+async fn querystring_mode_memory_store_mounted() {
+    querystring_flow("memory", "/app").await;
+}
+
+#[tokio::test]
+async fn querystring_mode_file_store() {
+    let (_dir, store) = file_store();
+    querystring_flow(&store, "").await;
+}
+
+#[tokio::test]
+async fn greeting_is_html_escaped_and_demo_user_gets_a_printed_password() {
+    let server = spawn_secure_area(&["--store", "memory", "--user", "<b>&co:pw"]);
+    let ok = send("POST", &server.url("/login"), None, Some("username=%3Cb%3E%26co&password=pw")).await;
+    let cookie = format!("pesto_session={}", ok.set_cookie("pesto_session").expect("cookie"));
+    let area = send("GET", &server.url("/secure-area"), Some(&cookie), None).await;
+    assert!(area.body.contains("Welcome to the secure area, &lt;b&gt;&amp;co"), "{}", area.body);
+
+    let demo = spawn_secure_area(&["--store", "memory"]);
+    let line = demo.banner.iter().find(|l| l.contains("demo")).expect("demo password line");
+    let password = line.rsplit(' ').next().expect("password");
+    let ok = send("POST", &demo.url("/login"), None, Some(&format!("username=demo&password={password}"))).await;
+    assert_eq!(ok.status, 302);
+}
