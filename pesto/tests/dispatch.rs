@@ -70,19 +70,21 @@ async fn article_title(_req: &mut Request, title: String) -> String {
     format!("title:{title}")
 }
 
-dispatcher_app!(App = [
-    recipe_index,
-    show_recipe,
-    contact_form,
-    contact_form_submit,
-    document,
-    help,
-    small,
-    signed,
-    default_converter,
-    article,
-    article_title,
-]);
+dispatcher_app!(
+    App = [
+        recipe_index,
+        show_recipe,
+        contact_form,
+        contact_form_submit,
+        document,
+        help,
+        small,
+        signed,
+        default_converter,
+        article,
+        article_title,
+    ]
+);
 
 fn app() -> TestApp {
     TestApp::new(App::new())
@@ -98,7 +100,10 @@ fn the_recipe_routes_answer() {
     let r = app.get("/recipes").send();
     assert_eq!(r.status(), 200);
     assert_eq!(body(&r), "This is the recipe index page");
-    assert_eq!(body(&app.get("/recipes/fish/7").send()), "recipe #7 in fish");
+    assert_eq!(
+        body(&app.get("/recipes/fish/7").send()),
+        "recipe #7 in fish"
+    );
     assert_eq!(app.get("/contact-form").send().status(), 200);
     let r = app.post("/contact-form").form(&[("a", "b")]).send();
     assert_eq!(r.status(), 302);
@@ -108,7 +113,10 @@ fn the_recipe_routes_answer() {
 #[test]
 fn parameters_inside_a_segment_and_path_converter() {
     let app = app();
-    assert_eq!(body(&app.get("/documents/a/b/report.v2.pdf").send()), "dir=a/b name=report.v2");
+    assert_eq!(
+        body(&app.get("/documents/a/b/report.v2.pdf").send()),
+        "dir=a/b name=report.v2"
+    );
     assert_eq!(body(&app.get("/documents/x/y.pdf").send()), "dir=x name=y");
     assert_eq!(app.get("/documents/y.pdf").send().status(), 404);
     assert_eq!(app.get("/documents/x/y.txt").send().status(), 404);
@@ -117,8 +125,14 @@ fn parameters_inside_a_segment_and_path_converter() {
 #[test]
 fn captured_values_are_percent_decoded() {
     let app = app();
-    assert_eq!(body(&app.get("/recipes/fish%20%26%20chips/7").send()), "recipe #7 in fish & chips");
-    assert_eq!(body(&app.get("/recipes/caf%C3%A9/1").send()), "recipe #1 in café");
+    assert_eq!(
+        body(&app.get("/recipes/fish%20%26%20chips/7").send()),
+        "recipe #7 in fish & chips"
+    );
+    assert_eq!(
+        body(&app.get("/recipes/caf%C3%A9/1").send()),
+        "recipe #1 in café"
+    );
     assert_eq!(body(&app.get("/default/a%2Fb").send()), "name:a/b");
     // Not UTF-8 once decoded: no route can match it.
     assert_eq!(app.get("/default/%FF").send().status(), 404);
@@ -141,14 +155,25 @@ fn int_converter_takes_sign_and_digits_and_overflow_is_404() {
     // 256 matches `int` but does not fit the handler's u8: 404, not 500 (requirement 1).
     assert_eq!(app.get("/small/256").send().status(), 404);
     assert_eq!(app.get("/small/-1").send().status(), 404);
-    assert_eq!(app.get("/recipes/fish/99999999999999999999").send().status(), 404);
+    assert_eq!(
+        app.get("/recipes/fish/99999999999999999999")
+            .send()
+            .status(),
+        404
+    );
 }
 
 #[test]
 fn user_defined_converter_is_more_specific_than_unicode() {
     let app = app();
-    assert_eq!(body(&app.get("/articles/hello-world").send()), "article:hello-world");
-    assert_eq!(body(&app.get("/articles/Hello%20World").send()), "title:Hello World");
+    assert_eq!(
+        body(&app.get("/articles/hello-world").send()),
+        "article:hello-world"
+    );
+    assert_eq!(
+        body(&app.get("/articles/Hello%20World").send()),
+        "title:Hello World"
+    );
 }
 
 // Declared in the opposite order to their specificity, to show the order does not matter.
@@ -194,7 +219,10 @@ fn head_is_answered_by_get_routes_without_a_body() {
     assert_eq!(head.status(), get.status());
     assert!(head.body().is_empty());
     assert_eq!(head.header("content-type"), get.header("content-type"));
-    assert_eq!(head.header("content-length"), Some(get.body().len().to_string().as_str()));
+    assert_eq!(
+        head.header("content-length"),
+        Some(get.body().len().to_string().as_str())
+    );
 }
 
 #[test]
@@ -217,7 +245,10 @@ fn trailing_slash_and_double_slash_redirect_for_get_only() {
     assert_eq!(r.header("location"), Some("http://localhost/recipes"));
     let r = app.get("/recipes//fish/7?x=1").send();
     assert_eq!(r.status(), 308);
-    assert_eq!(r.header("location"), Some("http://localhost/recipes/fish/7?x=1"));
+    assert_eq!(
+        r.header("location"),
+        Some("http://localhost/recipes/fish/7?x=1")
+    );
     // Under a mount path the redirect keeps it.
     let r = app.get("/recipes/").script_name("/cook").send();
     assert_eq!(r.header("location"), Some("http://localhost/cook/recipes"));
@@ -229,7 +260,12 @@ fn trailing_slash_and_double_slash_redirect_for_get_only() {
 
 #[route("/", GET)]
 async fn where_am_i(req: &mut Request) -> String {
-    format!("script={} path={} url={}", req.script_name(), req.path_info(), where_am_i.url())
+    format!(
+        "script={} path={} url={}",
+        req.script_name(),
+        req.path_info(),
+        where_am_i.url()
+    )
 }
 #[route("/go", GET)]
 async fn go(_req: &mut Request) -> Response {
@@ -246,8 +282,14 @@ dispatcher_app!(Other = [other]);
 #[test]
 fn mounting_sets_script_name_and_url_prefix() {
     let app = TestApp::new(pesto::mount("/shop", Mounted::new()));
-    assert_eq!(body(&app.get("/shop/").send()), "script=/shop path=/ url=/shop/");
-    assert_eq!(body(&app.get("/shop").send()), "script=/shop path=/ url=/shop/");
+    assert_eq!(
+        body(&app.get("/shop/").send()),
+        "script=/shop path=/ url=/shop/"
+    );
+    assert_eq!(
+        body(&app.get("/shop").send()),
+        "script=/shop path=/ url=/shop/"
+    );
     let r = app.get("/shop/go").send();
     assert_eq!(r.header("location"), Some("http://localhost/shop/"));
     assert_eq!(app.get("/shopping/").send().status(), 404);
@@ -257,12 +299,17 @@ fn mounting_sets_script_name_and_url_prefix() {
 #[test]
 fn test_app_script_name_behaves_like_a_mount() {
     let app = TestApp::new(Mounted::new());
-    assert_eq!(body(&app.get("/").script_name("/foo").send()), "script=/foo path=/ url=/foo/");
+    assert_eq!(
+        body(&app.get("/").script_name("/foo").send()),
+        "script=/foo path=/ url=/foo/"
+    );
 }
 
 #[test]
 fn apps_side_by_side_and_combined() {
-    let site = Mounts::new().mount("/a", Mounted::new()).mount("/", Other::new());
+    let site = Mounts::new()
+        .mount("/a", Mounted::new())
+        .mount("/", Other::new());
     let app = TestApp::new(site);
     assert_eq!(body(&app.get("/a/").send()), "script=/a path=/ url=/a/");
     assert_eq!(body(&app.get("/other").send()), "other");
@@ -277,18 +324,31 @@ fn apps_side_by_side_and_combined() {
 fn combining_conflicting_apps_is_an_error_naming_both_handlers() {
     let err = Other::new().combine(Other::new()).expect_err("conflict");
     let message = err.to_string();
-    assert!(message.contains("`other`") && message.contains("GET /other"), "{message}");
+    assert!(
+        message.contains("`other`") && message.contains("GET /other"),
+        "{message}"
+    );
 }
 
 #[test]
 fn url_helpers_are_typed_and_encoded() {
     assert_eq!(recipe_index.url(), "/recipes");
     assert_eq!(show_recipe.url("fish", 7), "/recipes/fish/7");
-    assert_eq!(show_recipe.url(String::from("a/b c"), 7_u32), "/recipes/a%2Fb%20c/7");
+    assert_eq!(
+        show_recipe.url(String::from("a/b c"), 7_u32),
+        "/recipes/a%2Fb%20c/7"
+    );
     assert_eq!(document.url("x/y z", "r"), "/documents/x/y%20z/r.pdf");
-    let url = show_recipe.url("fish", 7).query("page", 2).query("q", "a&b").fragment("top");
+    let url = show_recipe
+        .url("fish", 7)
+        .query("page", 2)
+        .query("q", "a&b")
+        .fragment("top");
     assert_eq!(url, "/recipes/fish/7?page=2&q=a%26b#top");
-    assert_eq!(url.absolute(), "http://localhost/recipes/fish/7?page=2&q=a%26b#top");
+    assert_eq!(
+        url.absolute(),
+        "http://localhost/recipes/fish/7?page=2&q=a%26b#top"
+    );
 }
 
 #[route("/abs", GET)]
@@ -300,6 +360,11 @@ dispatcher_app!(Abs = [absolute, show_recipe]);
 #[test]
 fn absolute_urls_use_the_request_scheme_host_and_mount() {
     let app = TestApp::new(Abs::new());
-    let r = app.get("/abs").script_name("/cook").host("example.org:8080").https().send();
+    let r = app
+        .get("/abs")
+        .script_name("/cook")
+        .host("example.org:8080")
+        .https()
+        .send();
     assert_eq!(body(&r), "https://example.org:8080/cook/recipes/fish/7");
 }

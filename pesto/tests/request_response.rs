@@ -68,10 +68,24 @@ fn request_accessors() {
 #[test]
 fn get_reads_the_form_for_post_and_put_like_pesto() {
     let app = TestApp::new(App::new());
-    let r = app.post("/echo?a=query").form(&[("a", "form value")]).send();
-    assert!(r.body_text().contains("get=Some(\"form value\")"), "{}", r.body_text());
-    let r = app.request(Method::PUT, "/echo?a=query").form(&[("a", "put")]).send();
-    assert!(r.body_text().contains("get=Some(\"put\")"), "{}", r.body_text());
+    let r = app
+        .post("/echo?a=query")
+        .form(&[("a", "form value")])
+        .send();
+    assert!(
+        r.body_text().contains("get=Some(\"form value\")"),
+        "{}",
+        r.body_text()
+    );
+    let r = app
+        .request(Method::PUT, "/echo?a=query")
+        .form(&[("a", "put")])
+        .send();
+    assert!(
+        r.body_text().contains("get=Some(\"put\")"),
+        "{}",
+        r.body_text()
+    );
 }
 
 #[test]
@@ -93,7 +107,10 @@ fn multipart_form_with_file_upload() {
 fn body_over_the_limit_is_413_and_limits_are_configurable() {
     let app = TestApp::new(App::new());
     let big = "a=".to_owned() + &"x".repeat(1024 * 1024);
-    let r = app.post("/echo").body(big.clone(), "application/x-www-form-urlencoded").send();
+    let r = app
+        .post("/echo")
+        .body(big.clone(), "application/x-www-form-urlencoded")
+        .send();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
 
     // The multipart default is larger: the same size passes as an upload.
@@ -104,22 +121,41 @@ fn body_over_the_limit_is_413_and_limits_are_configurable() {
     assert_eq!(r.status(), 200);
 
     let small = TestApp::new(App::new().limits(Limits::default().body(10).multipart(100)));
-    assert_eq!(small.post("/echo").form(&[("a", "0123456789")]).send().status(), 413);
+    assert_eq!(
+        small
+            .post("/echo")
+            .form(&[("a", "0123456789")])
+            .send()
+            .status(),
+        413
+    );
     assert_eq!(small.post("/echo").form(&[("a", "1")]).send().status(), 200);
-    let r = small.post_multipart("/upload").file("doc", "f", "text/plain", vec![0u8; 200]).send();
+    let r = small
+        .post_multipart("/upload")
+        .file("doc", "f", "text/plain", vec![0u8; 200])
+        .send();
     assert_eq!(r.status(), 413);
 }
 
 #[test]
 fn malformed_bodies_are_400() {
     let app = TestApp::new(App::new());
-    let r = app.post("/echo").body(&b"a=%FF%FE"[..], "application/x-www-form-urlencoded").send();
+    let r = app
+        .post("/echo")
+        .body(&b"a=%FF%FE"[..], "application/x-www-form-urlencoded")
+        .send();
     assert_eq!(r.status(), 400);
-    let r = app.post("/upload").body("garbage", "multipart/form-data").send();
+    let r = app
+        .post("/upload")
+        .body("garbage", "multipart/form-data")
+        .send();
     assert_eq!(r.status(), 400, "no boundary");
     let r = app
         .post("/upload")
-        .body("--xyz\r\nnot a header\r\n", "multipart/form-data; boundary=xyz")
+        .body(
+            "--xyz\r\nnot a header\r\n",
+            "multipart/form-data; boundary=xyz",
+        )
         .send();
     assert_eq!(r.status(), 400, "broken part");
     let r = app.post("/echo").header("content-length", "abc").send();
@@ -129,11 +165,20 @@ fn malformed_bodies_are_400() {
 #[test]
 fn raw_body_and_json() {
     let app = TestApp::new(App::new());
-    let r = app.post("/raw").json(&serde_json::json!({"basil": 3})).send();
+    let r = app
+        .post("/raw")
+        .json(&serde_json::json!({"basil": 3}))
+        .send();
     assert_eq!(r.status(), 200);
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.json::<serde_json::Value>().expect("json")["basil"], 3);
-    assert_eq!(app.post("/raw").body("{", "application/json").send().status(), 400);
+    assert_eq!(
+        app.post("/raw")
+            .body("{", "application/json")
+            .send()
+            .status(),
+        400
+    );
 }
 
 #[test]
@@ -152,7 +197,10 @@ async fn kinds(_req: &mut Request, kind: String) -> Response {
         "json" => Response::json(&serde_json::json!({"a": [1, 2]})),
         "bytes" => Response::bytes(vec![0u8, 1, 2]),
         "status" => Response::text("made").with_status(StatusCode::CREATED),
-        "header" => Response::text("h").with_header("x-one", "1").append_header("x-many", "a").append_header("x-many", "b"),
+        "header" => Response::text("h")
+            .with_header("x-one", "1")
+            .append_header("x-many", "a")
+            .append_header("x-many", "b"),
         "cookies" => Response::text("c")
             .with_cookie(cookie::Cookie::build(("theme", "dark")).path("/").build())
             .delete_cookie("old"),
@@ -187,7 +235,9 @@ async fn ret_ok(_req: &mut Request) -> Result<String, std::io::Error> {
 }
 #[route("/ret/err", GET)]
 async fn ret_err(_req: &mut Request) -> Result<String, std::io::Error> {
-    Err(std::io::Error::other("secret database password in /etc/shadow"))
+    Err(std::io::Error::other(
+        "secret database password in /etc/shadow",
+    ))
 }
 #[route("/ret/panic", GET)]
 async fn ret_panic(_req: &mut Request) -> String {
@@ -225,7 +275,11 @@ fn status_headers_and_cookies() {
     let cookies = r.headers("set-cookie");
     assert_eq!(cookies.len(), 2);
     assert!(cookies[0].starts_with("theme=dark") && cookies[0].contains("Path=/"));
-    assert!(cookies[1].starts_with("old=") && cookies[1].contains("Max-Age=0"), "{}", cookies[1]);
+    assert!(
+        cookies[1].starts_with("old=") && cookies[1].contains("Max-Age=0"),
+        "{}",
+        cookies[1]
+    );
 }
 
 #[test]
@@ -260,9 +314,16 @@ fn error_helpers() {
         ("not-allowed", 405),
         ("error", 500),
     ] {
-        assert_eq!(app.get(&format!("/kinds/{kind}")).send().status(), status, "{kind}");
+        assert_eq!(
+            app.get(&format!("/kinds/{kind}")).send().status(),
+            status,
+            "{kind}"
+        );
     }
-    assert_eq!(app.get("/kinds/not-allowed").send().header("allow"), Some("GET, POST"));
+    assert_eq!(
+        app.get("/kinds/not-allowed").send().header("allow"),
+        Some("GET, POST")
+    );
 }
 
 #[test]
@@ -271,7 +332,10 @@ fn handler_return_types() {
     assert_eq!(app.get("/ret/string").send().body_text(), "a String");
     assert_eq!(app.get("/ret/str").send().body_text(), "a str");
     let r = app.get("/ret/tuple").send();
-    assert_eq!((r.status().as_u16(), r.body_text()), (202, "accepted".to_owned()));
+    assert_eq!(
+        (r.status().as_u16(), r.body_text()),
+        (202, "accepted".to_owned())
+    );
     assert_eq!(app.get("/ret/ok").send().body_text(), "fine");
 }
 

@@ -16,7 +16,12 @@ use tokio::sync::oneshot;
 
 #[route("/hello/<name>", GET)]
 async fn hello(req: &mut Request, name: String) -> String {
-    format!("hello {name} from {}", req.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default())
+    format!(
+        "hello {name} from {}",
+        req.remote_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    )
 }
 
 /// Set once the slow handler has started, so the shutdown test knows a request is in flight.
@@ -44,7 +49,9 @@ struct Running {
 
 impl Running {
     async fn start(configure: impl FnOnce(Server) -> Server) -> Running {
-        let server = Server::bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+        let server = Server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
         let addr = server.local_addr().expect("addr");
         let server = configure(server);
         let (stop, stopped) = oneshot::channel::<()>();
@@ -63,7 +70,10 @@ impl Running {
             let _ = stop.send(());
         }
         let result = tokio::time::timeout(Duration::from_secs(10), &mut self.done).await;
-        assert!(matches!(result, Ok(Ok(Ok(())))), "server did not stop cleanly: {result:?}");
+        assert!(
+            matches!(result, Ok(Ok(Ok(())))),
+            "server did not stop cleanly: {result:?}"
+        );
     }
 }
 
@@ -78,14 +88,22 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let uri: http::Uri = format!("http://{addr}{path}").parse().expect("uri");
     let response = client.get(uri).await.expect("request");
     let status = response.status().as_u16();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test]
 async fn serves_requests_with_the_remote_address() {
     let server = Running::start(|s| s).await;
-    assert_eq!(get(server.addr, "/hello/ada").await, (200, "hello ada from 127.0.0.1".to_owned()));
+    assert_eq!(
+        get(server.addr, "/hello/ada").await,
+        (200, "hello ada from 127.0.0.1".to_owned())
+    );
     assert_eq!(get(server.addr, "/nope").await.0, 404);
     server.shutdown().await;
 }
@@ -96,7 +114,9 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
     let addr = server.addr;
     let answers = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         let mut answers = Vec::new();
         for name in ["one", "two"] {
             write!(stream, "GET /hello/{name} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
@@ -108,8 +128,12 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
     })
     .await
     .expect("client");
-    assert!(answers[0].starts_with("HTTP/1.1 200") && answers[0].ends_with("hello one from 127.0.0.1"));
-    assert!(answers[1].starts_with("HTTP/1.1 200") && answers[1].ends_with("hello two from 127.0.0.1"));
+    assert!(
+        answers[0].starts_with("HTTP/1.1 200") && answers[0].ends_with("hello one from 127.0.0.1")
+    );
+    assert!(
+        answers[1].starts_with("HTTP/1.1 200") && answers[1].ends_with("hello two from 127.0.0.1")
+    );
     server.shutdown().await;
 }
 
@@ -119,8 +143,14 @@ async fn head_over_http_has_headers_and_no_body() {
     let addr = server.addr;
     let answer = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-        write!(stream, "HEAD /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            stream,
+            "HEAD /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .expect("write");
         let mut out = String::new();
         let _ = stream.read_to_string(&mut out);
         out
@@ -128,7 +158,12 @@ async fn head_over_http_has_headers_and_no_body() {
     .await
     .expect("client");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("content-length: 24\r\n"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-length: 24\r\n"),
+        "{answer}"
+    );
     assert!(answer.ends_with("\r\n\r\n"), "no body expected: {answer:?}");
     server.shutdown().await;
 }
@@ -154,12 +189,17 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     }
     server.shutdown().await;
     assert_eq!(in_flight.await.expect("join"), (200, "finished".to_owned()));
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener must be closed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener must be closed"
+    );
 }
 
 fn raw_exchange(addr: SocketAddr, request: Vec<u8>) -> String {
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let _ = stream.write_all(&request);
     let mut out = Vec::new();
     let _ = stream.read_to_end(&mut out);
@@ -176,8 +216,14 @@ async fn too_many_or_too_large_headers_get_431() {
             many.push_str(&format!("X-H{i}: v\r\n"));
         }
         many.push_str("\r\n");
-        let large = format!("GET /hello/x HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(40 * 1024));
-        (raw_exchange(addr, many.into_bytes()), raw_exchange(addr, large.into_bytes()))
+        let large = format!(
+            "GET /hello/x HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(40 * 1024)
+        );
+        (
+            raw_exchange(addr, many.into_bytes()),
+            raw_exchange(addr, large.into_bytes()),
+        )
     })
     .await
     .expect("client");
@@ -193,8 +239,12 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let closed = tokio::task::spawn_blocking(move || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
         // Generous bound: the server must close long before this read timeout.
-        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-        stream.write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n").expect("write");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        stream
+            .write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
         let mut buf = Vec::new();
         match stream.read_to_end(&mut buf) {
             Ok(_) => true,
@@ -213,7 +263,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -231,18 +284,33 @@ fn one_tracing_line_per_request() {
         .with_max_level(tracing::Level::INFO)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         let server = Running::start(|s| s).await;
         get(server.addr, "/hello/log").await;
         get(server.addr, "/missing").await;
         server.shutdown().await;
     });
-    let text = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-    let access: Vec<&str> = text.lines().filter(|l| l.contains("pesto::access")).collect();
+    let text =
+        String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let access: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("pesto::access"))
+        .collect();
     assert_eq!(access.len(), 2, "{text}");
-    assert!(access[0].contains("path=/hello/log") && access[0].contains("status=200"), "{}", access[0]);
-    assert!(access[1].contains("path=/missing") && access[1].contains("status=404"), "{}", access[1]);
+    assert!(
+        access[0].contains("path=/hello/log") && access[0].contains("status=200"),
+        "{}",
+        access[0]
+    );
+    assert!(
+        access[1].contains("path=/missing") && access[1].contains("status=404"),
+        "{}",
+        access[1]
+    );
 }
 
 #[tokio::test]
@@ -256,11 +324,18 @@ async fn the_app_is_a_tower_service_that_composes_with_tower_http() {
         http::HeaderValue::from_static("tower-http"),
     )
     .layer(service);
-    let request = http::Request::get("/hello/tower").body(Full::new(Bytes::new())).expect("request");
+    let request = http::Request::get("/hello/tower")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
     let response = layered.oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-layer"], "tower-http");
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     assert_eq!(&body[..], b"hello tower from ");
 }
 
@@ -268,7 +343,9 @@ async fn the_app_is_a_tower_service_that_composes_with_tower_http() {
 async fn the_service_nests_into_a_plain_hyper_server() {
     use hyper_util::service::TowerToHyperService;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let service = PestoService::new(pesto::mount("/pesto", App::new()));
     let server = tokio::spawn(async move {
@@ -278,6 +355,9 @@ async fn the_service_nests_into_a_plain_hyper_server() {
             .serve_connection(io, TowerToHyperService::new(service))
             .await;
     });
-    assert_eq!(get(addr, "/pesto/hello/hyper").await, (200, "hello hyper from ".to_owned()));
+    assert_eq!(
+        get(addr, "/pesto/hello/hyper").await,
+        (200, "hello hyper from ".to_owned())
+    );
     server.abort();
 }

@@ -97,18 +97,20 @@ async fn status_503(req: &mut Request<Visitor>) -> (StatusCode, &'static str) {
     (StatusCode::SERVICE_UNAVAILABLE, "busy")
 }
 
-dispatcher_app!(App = [
-    login,
-    login_form,
-    secure_area,
-    logout,
-    info,
-    nested,
-    force_save,
-    fail_after_write,
-    panic_after_write,
-    status_503,
-]);
+dispatcher_app!(
+    App = [
+        login,
+        login_form,
+        secure_area,
+        logout,
+        info,
+        nested,
+        force_save,
+        fail_after_write,
+        panic_after_write,
+        status_503,
+    ]
+);
 
 /// A memory store that counts writes and can be told to fail.
 #[derive(Debug, Default)]
@@ -137,14 +139,24 @@ impl SessionManager for Counting {
         }
         self.inner.load(key).await
     }
-    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> pesto::session::Result<bool> {
+    async fn create(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        lease: Lease,
+    ) -> pesto::session::Result<bool> {
         if self.fail_save.load(Ordering::SeqCst) {
             return Err(self.down());
         }
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.create(key, data, lease).await
     }
-    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> pesto::session::Result<()> {
+    async fn store(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        lease: Lease,
+    ) -> pesto::session::Result<()> {
         if self.fail_save.load(Ordering::SeqCst) {
             return Err(self.down());
         }
@@ -195,12 +207,18 @@ fn typed_session_login_flow_with_cycle_id() {
     assert_eq!(first.header("location"), Some("http://localhost/login"));
     let before = app.cookie("pesto_session").expect("session cookie");
 
-    let r = app.post("/login").form(&[("username", "ada"), ("password", "secret")]).send();
+    let r = app
+        .post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
     assert_eq!(r.status(), 302);
     assert_eq!(r.header("location"), Some("http://localhost/secure-area"));
     let after = app.cookie("pesto_session").expect("session cookie");
     assert_ne!(before, after, "login must give a new id");
-    assert_eq!(app.get("/secure-area").send().body_text(), "Welcome to the secure area, ada");
+    assert_eq!(
+        app.get("/secure-area").send().body_text(),
+        "Welcome to the secure area, ada"
+    );
 
     // The old id is gone: presenting it gets a fresh, logged-out session.
     assert_eq!(app.session::<Visitor>().map(|v| v.logged_in), Some(true));
@@ -215,19 +233,31 @@ fn id_and_is_new() {
     assert!(first.ends_with("new=true"), "{first}");
     let id = app.cookie("pesto_session").expect("cookie");
     assert_eq!(first, format!("id={id} new=true"));
-    assert_eq!(app.get("/info").send().body_text(), format!("id={id} new=false"));
+    assert_eq!(
+        app.get("/info").send().body_text(),
+        format!("id={id} new=false")
+    );
 }
 
 #[test]
 fn invalidate_removes_the_session_and_expires_the_cookie() {
     let (app, _) = counting_app();
-    app.post("/login").form(&[("username", "ada"), ("password", "secret")]).send();
+    app.post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
     let id = app.cookie("pesto_session").expect("cookie");
     let r = app.post("/logout").send();
     let cookie = session_cookie(&r).expect("expiring cookie");
     assert!(cookie.contains("Max-Age=0"), "{cookie}");
-    assert!(cookie.contains("Path=/"), "same path as the session cookie: {cookie}");
-    assert_eq!(app.session_by_id::<Visitor>(&id), None, "record removed from the store");
+    assert!(
+        cookie.contains("Path=/"),
+        "same path as the session cookie: {cookie}"
+    );
+    assert_eq!(
+        app.session_by_id::<Visitor>(&id),
+        None,
+        "record removed from the store"
+    );
     assert_eq!(app.cookie("pesto_session"), None);
 }
 
@@ -245,7 +275,9 @@ dispatcher_app!(Dict = [counter]);
 #[test]
 fn dynamic_map_session_for_pesto_style_use() {
     let app = TestApp::new(session_middleware(MemorySessionManager::new()).wrap(Dict::new()));
-    let bodies: Vec<String> = (0..4).map(|_| app.get("/counter").send().body_text()).collect();
+    let bodies: Vec<String> = (0..4)
+        .map(|_| app.get("/counter").send().body_text())
+        .collect();
     assert_eq!(bodies, ["1", "2", "3", "1"]);
 }
 
@@ -257,7 +289,10 @@ fn nested_mutation_is_detected_and_saved() {
     app.post("/nested").send();
     app.post("/nested").send();
     let stored: Visitor = app.session().expect("stored");
-    assert_eq!(stored.cart, [vec!["pine nuts".to_owned(), "basil".to_owned()]]);
+    assert_eq!(
+        stored.cart,
+        [vec!["pine nuts".to_owned(), "basil".to_owned()]]
+    );
     assert_eq!(store.writes(), 2, "one create, one update");
 }
 
@@ -277,7 +312,9 @@ fn an_unchanged_session_is_never_written() {
 #[test]
 fn the_next_request_sees_the_saved_data() {
     let (app, _) = counting_app();
-    app.post("/login").form(&[("username", "ada"), ("password", "secret")]).send();
+    app.post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
     // Saved before the response was returned: no wait, no retry.
     assert_eq!(app.get("/secure-area").send().status(), 200);
 }
@@ -305,7 +342,11 @@ fn store_failures_give_503_on_load_and_500_on_save() {
     store.fail_save.store(true, Ordering::SeqCst);
     assert_eq!(app.post("/nested").send().status(), 500);
     store.fail_save.store(false, Ordering::SeqCst);
-    assert_eq!(app.session::<Visitor>().expect("stored").cart.len(), 0, "nothing half-saved");
+    assert_eq!(
+        app.session::<Visitor>().expect("stored").cart.len(),
+        0,
+        "nothing half-saved"
+    );
 }
 
 // ---- Requirement 3: options ------------------------------------------------------------
@@ -319,7 +360,10 @@ fn default_cookie_attributes() {
     assert!(cookie.contains("Path=/"), "{cookie}");
     assert!(!cookie.contains("Domain"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain http: {cookie}");
-    assert!(!cookie.contains("Max-Age"), "browser-session cookie by default: {cookie}");
+    assert!(
+        !cookie.contains("Max-Age"),
+        "browser-session cookie by default: {cookie}"
+    );
 }
 
 #[test]
@@ -327,10 +371,22 @@ fn secure_follows_https_unless_configured() {
     let app = TestApp::new(session_middleware(MemorySessionManager::new()).wrap(App::new()));
     let cookie = session_cookie(&app.get("/info").https().send()).expect("cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
-    let app = TestApp::new(session_middleware(MemorySessionManager::new()).secure(true).wrap(App::new()));
-    assert!(session_cookie(&app.get("/info").send()).expect("cookie").contains("Secure"));
-    let app = TestApp::new(session_middleware(MemorySessionManager::new()).secure(false).wrap(App::new()));
-    assert!(!session_cookie(&app.get("/info").https().send()).expect("cookie").contains("Secure"));
+    let app = TestApp::new(
+        session_middleware(MemorySessionManager::new())
+            .secure(true)
+            .wrap(App::new()),
+    );
+    assert!(session_cookie(&app.get("/info").send())
+        .expect("cookie")
+        .contains("Secure"));
+    let app = TestApp::new(
+        session_middleware(MemorySessionManager::new())
+            .secure(false)
+            .wrap(App::new()),
+    );
+    assert!(!session_cookie(&app.get("/info").https().send())
+        .expect("cookie")
+        .contains("Secure"));
 }
 
 #[test]
@@ -343,8 +399,15 @@ fn cookie_name_same_site_and_max_age_are_configurable() {
             .wrap(App::new()),
     );
     let r = app.get("/info").send();
-    let cookie = r.headers("set-cookie").into_iter().find(|c| c.starts_with("sid=")).expect("cookie");
-    assert!(cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=3600"), "{cookie}");
+    let cookie = r
+        .headers("set-cookie")
+        .into_iter()
+        .find(|c| c.starts_with("sid="))
+        .expect("cookie");
+    assert!(
+        cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=3600"),
+        "{cookie}"
+    );
     assert!(app.get("/info").send().body_text().ends_with("new=false"));
 }
 
@@ -359,15 +422,25 @@ fn max_age_cookie_is_refreshed_when_the_session_is_touched() {
             .wrap(App::new()),
     );
     assert!(session_cookie(&app.get("/info").send()).is_some());
-    assert!(session_cookie(&app.get("/info").send()).is_none(), "nothing to refresh yet");
+    assert!(
+        session_cookie(&app.get("/info").send()).is_none(),
+        "nothing to refresh yet"
+    );
     clock.advance(Duration::from_secs(61));
-    assert!(session_cookie(&app.get("/info").send()).is_some(), "refreshed with the touch");
+    assert!(
+        session_cookie(&app.get("/info").send()).is_some(),
+        "refreshed with the touch"
+    );
 }
 
 #[test]
 fn lazy_mode_creates_nothing_until_data_is_written() {
     let store = Arc::new(Counting::default());
-    let app = TestApp::new(session_middleware(Arc::clone(&store)).lazy(true).wrap(App::new()));
+    let app = TestApp::new(
+        session_middleware(Arc::clone(&store))
+            .lazy(true)
+            .wrap(App::new()),
+    );
     let r = app.get("/info").send();
     assert!(session_cookie(&r).is_none());
     assert_eq!(store.writes(), 0);
@@ -407,13 +480,23 @@ fn malformed_and_unknown_ids_are_never_adopted() {
         assert!(SessionId::parse(&new_id).is_some());
         assert!(r.body_text().ends_with("new=true"));
     }
-    assert_eq!(store.inner.len(), 5, "one fresh session per attempt, none under the bad ids");
+    assert_eq!(
+        store.inner.len(),
+        5,
+        "one fresh session per attempt, none under the bad ids"
+    );
 }
 
 #[test]
 fn junk_cookie_headers_never_cause_5xx() {
     let (app, _) = counting_app();
-    for junk in ["=x", "pesto_session", "pesto_session=", ";;;", "pesto_session=\"\"; =; a=b"] {
+    for junk in [
+        "=x",
+        "pesto_session",
+        "pesto_session=",
+        ";;;",
+        "pesto_session=\"\"; =; a=b",
+    ] {
         let r = app.get("/info").header("cookie", junk).send();
         assert_eq!(r.status(), 200, "Cookie: {junk}");
     }
@@ -428,11 +511,21 @@ fn an_idle_session_is_refused_before_the_purge_runs() {
             .clock(clock.clone())
             .wrap(App::new()),
     );
-    app.post("/login").form(&[("username", "ada"), ("password", "secret")]).send();
+    app.post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
     clock.advance(Duration::from_secs(1000));
-    assert_eq!(app.get("/secure-area").send().status(), 200, "touched at t=1000");
+    assert_eq!(
+        app.get("/secure-area").send().status(),
+        200,
+        "touched at t=1000"
+    );
     clock.advance(Duration::from_secs(1801));
-    assert_eq!(app.get("/secure-area").send().status(), 302, "idle too long");
+    assert_eq!(
+        app.get("/secure-area").send().status(),
+        302,
+        "idle too long"
+    );
 }
 
 #[test]
@@ -441,23 +534,43 @@ fn stores_are_keyed_by_the_hash_of_the_id() {
     let app = TestApp::new(session_middleware(Arc::clone(&store)).wrap(App::new()));
     app.get("/info").send();
     let id = SessionId::parse(&app.cookie("pesto_session").expect("cookie")).expect("valid");
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("rt");
     let by_key = rt.block_on(store.load(&id.key())).expect("load");
     assert!(by_key.is_some());
     // A key made from the raw id text finds nothing: the raw id is not the key.
     let raw_as_key = SessionKey::parse(id.as_str()).expect("same alphabet");
-    assert!(rt.block_on(store.load(&raw_as_key)).expect("load").is_none());
+    assert!(rt
+        .block_on(store.load(&raw_as_key))
+        .expect("load")
+        .is_none());
 }
 
 #[test]
 fn creating_a_session_never_overwrites_an_existing_record() {
     let store = MemorySessionManager::new();
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("rt");
     let key = SessionId::generate().expect("id").key();
-    let lease = Lease { now: SystemTime::now(), ttl: Duration::from_secs(60) };
-    assert!(rt.block_on(store.create(&key, b"{\"a\":1}", lease)).expect("create"));
-    assert!(!rt.block_on(store.create(&key, b"{\"a\":2}", lease)).expect("create"));
-    assert_eq!(rt.block_on(store.load(&key)).expect("load").expect("record").data, b"{\"a\":1}");
+    let lease = Lease {
+        now: SystemTime::now(),
+        ttl: Duration::from_secs(60),
+    };
+    assert!(rt
+        .block_on(store.create(&key, b"{\"a\":1}", lease))
+        .expect("create"));
+    assert!(!rt
+        .block_on(store.create(&key, b"{\"a\":2}", lease))
+        .expect("create"));
+    assert_eq!(
+        rt.block_on(store.load(&key))
+            .expect("load")
+            .expect("record")
+            .data,
+        b"{\"a\":1}"
+    );
 }
 
 // ---- Requirement 5: response hygiene ---------------------------------------------------
@@ -465,8 +578,15 @@ fn creating_a_session_never_overwrites_an_existing_record() {
 #[test]
 fn every_response_through_the_middleware_varies_on_cookie() {
     let (app, _) = counting_app();
-    for r in [app.get("/info").send(), app.get("/info").send(), app.get("/missing").send()] {
-        assert!(r.headers("vary").iter().any(|v| v.eq_ignore_ascii_case("cookie")));
+    for r in [
+        app.get("/info").send(),
+        app.get("/info").send(),
+        app.get("/missing").send(),
+    ] {
+        assert!(r
+            .headers("vary")
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case("cookie")));
     }
 }
 
@@ -488,8 +608,14 @@ fn seed_cookie_path_and_domain() {
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
     let cookies = response.headers("Set-Cookie");
     assert_eq!(cookies.len(), 1, "{cookies:?}");
-    assert!(cookies[0].contains("Path=/;") || cookies[0].ends_with("Path=/"), "{}", cookies[0]);
-    assert!(cookies[0].contains("Domain=example.org") || cookies[0].contains("Domain=.example.org"));
+    assert!(
+        cookies[0].contains("Path=/;") || cookies[0].ends_with("Path=/"),
+        "{}",
+        cookies[0]
+    );
+    assert!(
+        cookies[0].contains("Domain=example.org") || cookies[0].contains("Domain=.example.org")
+    );
 }
 
 #[test]
@@ -498,9 +624,14 @@ fn cookie_path_defaults_to_the_mount_path() {
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
     let cookie = session_cookie(&response).expect("cookie");
     assert!(cookie.contains("Path=/foo"), "{cookie}");
-    let app = pesto::mount("/shop", session_middleware(MemorySessionManager::new()).wrap(Seed::new()));
+    let app = pesto::mount(
+        "/shop",
+        session_middleware(MemorySessionManager::new()).wrap(Seed::new()),
+    );
     let response = TestApp::new(app).get("/shop/foo").send();
-    assert!(session_cookie(&response).expect("cookie").contains("Path=/shop"));
+    assert!(session_cookie(&response)
+        .expect("cookie")
+        .contains("Path=/shop"));
 }
 
 #[test]
@@ -508,8 +639,14 @@ fn set_cookie_only_when_the_id_is_new_or_changed() {
     let (app, _) = counting_app();
     assert!(session_cookie(&app.get("/info").send()).is_some());
     assert!(session_cookie(&app.get("/info").send()).is_none());
-    assert!(session_cookie(&app.post("/nested").send()).is_none(), "data change, same id");
-    let r = app.post("/login").form(&[("username", "ada"), ("password", "secret")]).send();
+    assert!(
+        session_cookie(&app.post("/nested").send()).is_none(),
+        "data change, same id"
+    );
+    let r = app
+        .post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
     assert!(session_cookie(&r).is_some(), "cycle_id changes the id");
 }
 
@@ -540,17 +677,28 @@ fn seed_querystring_redirect() {
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
     assert_eq!(response.status(), 302);
     let locations = response.headers("Location");
-    assert!(locations[0].contains("/foo?pesto_session="), "{locations:?}");
-    assert!(response.headers("set-cookie").is_empty(), "no cookie in this mode");
+    assert!(
+        locations[0].contains("/foo?pesto_session="),
+        "{locations:?}"
+    );
+    assert!(
+        response.headers("set-cookie").is_empty(),
+        "no cookie in this mode"
+    );
 }
 
 #[test]
 fn querystring_redirect_keeps_other_parameters_and_replaces_a_bad_id() {
     let app = query_app();
-    let r = app.get("/info?a=1&pesto_session=nonsense&b=two%20words").send();
+    let r = app
+        .get("/info?a=1&pesto_session=nonsense&b=two%20words")
+        .send();
     assert_eq!(r.status(), 302);
     let location = r.header("location").expect("location").to_owned();
-    assert!(location.starts_with("http://localhost/info?a=1&b=two+words&pesto_session="), "{location}");
+    assert!(
+        location.starts_with("http://localhost/info?a=1&b=two+words&pesto_session="),
+        "{location}"
+    );
     let id = query_id(&location);
     assert!(SessionId::parse(&id).is_some());
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
@@ -582,7 +730,10 @@ fn querystring_urls_and_redirects_carry_the_current_id() {
     let app = query_app().follow_redirects(true);
     let r = app.get("/login").send();
     let id = query_id(r.url());
-    assert_eq!(r.body_text(), format!("form posts to /login?pesto_session={id}"));
+    assert_eq!(
+        r.body_text(),
+        format!("form posts to /login?pesto_session={id}")
+    );
 
     // Login cycles the id; the redirect carries the new one, and the old one is dead.
     let r = app
@@ -593,8 +744,13 @@ fn querystring_urls_and_redirects_carry_the_current_id() {
     let location = r.header("location").expect("redirect").to_owned();
     let new_id = query_id(&location);
     assert_ne!(new_id, id);
-    assert!(location.starts_with("http://localhost/secure-area?pesto_session="), "{location}");
-    let r = app.get(&format!("/secure-area?pesto_session={new_id}")).send();
+    assert!(
+        location.starts_with("http://localhost/secure-area?pesto_session="),
+        "{location}"
+    );
+    let r = app
+        .get(&format!("/secure-area?pesto_session={new_id}"))
+        .send();
     assert_eq!(r.body_text(), "Welcome to the secure area, ada");
     let r = app.get(&format!("/secure-area?pesto_session={id}")).send();
     assert_ne!(r.body_text(), "Welcome to the secure area, ada");
@@ -604,7 +760,12 @@ fn querystring_urls_and_redirects_carry_the_current_id() {
 
 #[route("/add/<n:int>", POST)]
 async fn add(req: &mut Request<SessionMap>, n: u64) -> String {
-    let total = req.session.get("total").and_then(|v| v.as_u64()).unwrap_or(0) + n;
+    let total = req
+        .session
+        .get("total")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0)
+        + n;
     req.session.insert("total".to_owned(), total.into());
     total.to_string()
 }
@@ -628,7 +789,10 @@ async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
         let app = Arc::clone(&app);
         tasks.push(tokio::spawn(async move {
             for i in 1..=REQUESTS {
-                let r = app.post(&format!("/add/{i}")).header("cookie", &format!("pesto_session={id}")).await;
+                let r = app
+                    .post(&format!("/add/{i}"))
+                    .header("cookie", &format!("pesto_session={id}"))
+                    .await;
                 assert_eq!(r.status(), 200);
             }
         }));
@@ -638,7 +802,10 @@ async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
     }
     for id in ids {
         let data: SessionMap = app.session_by_id_async(&id).await.expect("session kept");
-        assert_eq!(data.get("total").and_then(|v| v.as_u64()), Some(REQUESTS * (REQUESTS + 1) / 2));
+        assert_eq!(
+            data.get("total").and_then(|v| v.as_u64()),
+            Some(REQUESTS * (REQUESTS + 1) / 2)
+        );
     }
 }
 
@@ -660,7 +827,11 @@ fn purge_removes_idle_sessions_using_the_injected_clock() {
     app.get("/info").send();
     assert_eq!(store.len(), 2);
     clock.advance(Duration::from_secs(900));
-    assert_eq!(app.purge_sessions(), 1, "only the first is idle for more than 1800 s");
+    assert_eq!(
+        app.purge_sessions(),
+        1,
+        "only the first is idle for more than 1800 s"
+    );
     assert_eq!(store.len(), 1);
 }
 
@@ -702,12 +873,19 @@ fn zero_disables_the_auto_purge_and_purge_is_public() {
         .auto_purge_every(Duration::ZERO)
         .clock(clock.clone())
         .wrap(App::new());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let app = Arc::new(app);
     let client = TestApp::new(Arc::clone(&app));
     client.get("/info").send();
     clock.advance(Duration::from_secs(100));
-    assert_eq!(rt.block_on(app.purge(Duration::from_secs(50))).expect("purge"), 1);
+    assert_eq!(
+        rt.block_on(app.purge(Duration::from_secs(50)))
+            .expect("purge"),
+        1
+    );
 }
 
 // ---- Requirement 12: TestApp session helpers -------------------------------------------
@@ -719,7 +897,10 @@ fn session_transaction_seeds_a_typed_session() {
         v.username = Some("grace".to_owned());
         v.logged_in = true;
     });
-    assert_eq!(app.get("/secure-area").send().body_text(), "Welcome to the secure area, grace");
+    assert_eq!(
+        app.get("/secure-area").send().body_text(),
+        "Welcome to the secure area, grace"
+    );
     app.post("/nested").send();
     let stored: Visitor = app.session().expect("stored");
     assert_eq!(stored.cart, [vec!["pine nuts".to_owned()]]);

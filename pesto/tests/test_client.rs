@@ -7,7 +7,11 @@ use pesto::prelude::*;
 async fn set(_req: &mut Request) -> Response {
     Response::text("set")
         .with_cookie(cookie::Cookie::build(("a", "1")).path("/").build())
-        .with_cookie(cookie::Cookie::build(("scoped", "2")).path("/inner").build())
+        .with_cookie(
+            cookie::Cookie::build(("scoped", "2"))
+                .path("/inner")
+                .build(),
+        )
 }
 
 #[route("/show", GET)]
@@ -69,8 +73,14 @@ fn cookie_jar_keeps_cookies_between_calls_with_path_rules() {
     assert_eq!(app.get("/show").send().body_text(), "a=None scoped=None");
     let r = app.get("/set").send();
     assert_eq!(r.headers("set-cookie").len(), 2);
-    assert_eq!(app.get("/show").send().body_text(), "a=Some(\"1\") scoped=None");
-    assert_eq!(app.get("/inner/show").send().body_text(), "a=Some(\"1\") scoped=Some(\"2\")");
+    assert_eq!(
+        app.get("/show").send().body_text(),
+        "a=Some(\"1\") scoped=None"
+    );
+    assert_eq!(
+        app.get("/inner/show").send().body_text(),
+        "a=Some(\"1\") scoped=Some(\"2\")"
+    );
     app.get("/clear").send();
     assert_eq!(app.get("/show").send().body_text(), "a=None scoped=None");
     assert_eq!(app.cookie("scoped").as_deref(), Some("2"));
@@ -123,7 +133,10 @@ fn response_text_is_status_line_headers_and_body() {
     let app = TestApp::new(App::new());
     let text = app.get("/hop/0").send().text();
     assert!(text.starts_with("200 OK\r\n"), "{text}");
-    assert!(text.contains("content-type: text/plain; charset=utf-8\r\n"), "{text}");
+    assert!(
+        text.contains("content-type: text/plain; charset=utf-8\r\n"),
+        "{text}"
+    );
     assert!(text.ends_with("\r\n\r\nlanded via GET"), "{text}");
 }
 
@@ -141,5 +154,8 @@ async fn the_async_variant_is_awaited() {
     let r = app.get("/hop/1").follow_redirects(true).await;
     assert_eq!(r.body_text(), "landed via GET");
     app.get("/set").await;
-    assert_eq!(app.get("/show").send_async().await.body_text(), "a=Some(\"1\") scoped=None");
+    assert_eq!(
+        app.get("/show").send_async().await.body_text(),
+        "a=Some(\"1\") scoped=None"
+    );
 }
