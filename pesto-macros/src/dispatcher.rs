@@ -84,16 +84,33 @@ impl AppDef {
             "The `{name}` application: dispatches requests to the handlers listed in \
              `dispatcher_app!`. Build its dispatcher with [`{name}::new`]."
         );
+        // `new` must not name a handler in its signature: a `pub` app may list private
+        // handlers, and callers outside their module would get "type `x` is private".
+        // The session type is pinned by the only `From<NAME>` impl instead, which the
+        // compiler uses to infer `S` at every call.
         let constructor = handlers.first().map(|first| {
-            let entries = handlers.iter().map(|path| {
-                quote_spanned!(path.span()=> ::pesto::__private::RouteEntry::of::<#path>())
-            });
+            let entries = handlers.iter().map(
+                |path| quote_spanned!(path.span()=> ::pesto::__private::RouteEntry::of::<#path>()),
+            );
             quote! {
-                impl #name {
-                    /// Builds the dispatcher for the routes listed in `dispatcher_app!`.
-                    #[allow(clippy::new_ret_no_self)]
-                    #vis fn new() -> ::pesto::Dispatcher<<#first as ::pesto::__private::Route>::Session> {
+                #[allow(private_interfaces, private_bounds)]
+                impl ::core::convert::From<#name>
+                    for ::pesto::Dispatcher<<#first as ::pesto::__private::Route>::Session>
+                {
+                    fn from(_: #name) -> Self {
                         ::pesto::Dispatcher::from_routes(::std::vec![#(#entries),*])
+                    }
+                }
+
+                impl #name {
+                    /// Builds the dispatcher for the routes listed in `dispatcher_app!`; `S`
+                    /// is the session type they share.
+                    #[allow(clippy::new_ret_no_self)]
+                    #vis fn new<S>() -> ::pesto::Dispatcher<S>
+                    where
+                        ::pesto::Dispatcher<S>: ::core::convert::From<Self>,
+                    {
+                        ::core::convert::From::from(#name)
                     }
                 }
             }
@@ -156,9 +173,12 @@ mod tests {
         assert!(out.contains("pub struct App ;"), "{out}");
         assert!(
             out.contains(
-                "pub fn new () -> :: pesto :: Dispatcher << a as :: pesto :: __private :: Route \
-                 > :: Session >"
+                "for :: pesto :: Dispatcher << a as :: pesto :: __private :: Route > :: Session >"
             ),
+            "{out}"
+        );
+        assert!(
+            out.contains("pub fn new < S > () -> :: pesto :: Dispatcher < S >"),
             "{out}"
         );
         assert!(

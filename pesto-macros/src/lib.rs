@@ -16,7 +16,7 @@ mod route;
 
 /// Turns a handler `async fn` into a route.
 ///
-/// ```ignore
+/// ```
 /// use pesto::prelude::*;
 ///
 /// #[route("/recipes/<category>/<id:int>", GET)]
@@ -24,7 +24,7 @@ mod route;
 ///     format!("recipe {id} in {category}")
 /// }
 ///
-/// let url: pesto::Url = show_recipe.url("fish", 7u32);
+/// assert_eq!(show_recipe.url("fish", 7), "/recipes/fish/7");
 /// ```
 ///
 /// `#[route(PATTERN, METHOD, ...)]` takes a pattern and one or more upper-case HTTP
@@ -66,20 +66,23 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Declares an application type from a list of `#[route]` handlers.
 ///
-/// ```ignore
+/// ```
 /// use pesto::prelude::*;
 ///
 /// #[route("/", GET)]
-/// async fn index(req: &mut Request) -> &'static str { "hello" }
+/// async fn index(req: &mut Request) -> &'static str {
+///     "hello"
+/// }
 ///
 /// dispatcher_app!(pub App = [index]);
 ///
-/// let dispatcher = App::new();
+/// let app = TestApp::new(App::new());
+/// assert_eq!(app.get("/").send().body_text(), "hello");
 /// ```
 ///
 /// `dispatcher_app!(VIS NAME = [handler, path::to::handler, ...])` defines a unit struct
 /// `NAME` whose `NAME::new()` returns a `pesto::Dispatcher<S>`, `S` being the session
-/// type shared by every handler. Listing a handler twice, or two handlers that share
+/// type shared by every handler (`Dispatcher::from(NAME)` does the same). Listing a handler twice, or two handlers that share
 /// a method and an equivalent pattern (e.g. `/a/<x:int>` and `/a/<y:int>`), is a
 /// compile error.
 #[proc_macro]

@@ -369,15 +369,16 @@ fn pattern_vars(parts: &[Part]) -> impl Iterator<Item = &pattern::Param> {
     })
 }
 
-/// On any error: the compile errors, the struct and (for IDEs and to surface errors in
-/// the body) the original function, so uses of `NAME` elsewhere still resolve.
+/// On any error: the compile errors, the struct, (for IDEs and to surface errors in the
+/// body) the original function and a stub `Route` impl, so that uses of `NAME`
+/// elsewhere, `dispatcher_app!` included, do not add errors of their own.
 fn fallback(handler: &Handler, error: syn::Error) -> TokenStream {
     let error = error.into_compile_error();
     let struct_decl = handler.struct_decl(None);
+    let ident = &handler.sig.ident;
+    let (cfgs, _, _) = handler.split_attrs();
     // A variadic `fn` would only earn a second error from rustc.
     let inherent = handler.sig.variadic.is_none().then(|| {
-        let ident = &handler.sig.ident;
-        let (cfgs, _, _) = handler.split_attrs();
         let handler_fn = handler.handler_fn();
         quote! {
             #(#cfgs)*
@@ -387,10 +388,35 @@ fn fallback(handler: &Handler, error: syn::Error) -> TokenStream {
             }
         }
     });
+    let session = match request_type(&handler.sig, &mut Errors::default()) {
+        Some(request) => {
+            quote_spanned!(request.span()=> <#request as ::pesto::__private::RequestType>::Session)
+        }
+        None => quote!(()),
+    };
+    let name = unraw(ident);
     quote! {
         #error
         #struct_decl
         #inherent
+        #(#cfgs)*
+        impl ::pesto::__private::Route for #ident {
+            type Session = #session;
+            // No methods: never collides with another route.
+            const INFO: ::pesto::__private::RouteInfo = ::pesto::__private::RouteInfo {
+                name: #name,
+                pattern: "",
+                key: "",
+                methods: &[],
+                parts: &[],
+            };
+            fn call(
+                _: &mut ::pesto::Request<Self::Session>,
+                _: ::std::vec::Vec<::std::string::String>,
+            ) -> ::pesto::__private::HandlerFuture<'_> {
+                ::core::unreachable!()
+            }
+        }
     }
 }
 
@@ -458,22 +484,29 @@ impl RouteDef<'_> {
         let (cfgs, _, _) = self.handler.split_attrs();
         let ident = &self.handler.sig.ident;
         let request = self.request;
-        // Spanned at `T` so "`X: RequestType` is not satisfied" points at the user's type.
-        let session =
-            quote_spanned!(request.span()=> <#request as ::pesto::__private::RequestType>::Session);
-        let info = self.info_expr();
+        // Everything that mentions `Self::Session` is spanned at `T`, so that when `T` is
+        // not a request, "`T: RequestType` is not satisfied" points at the user's type.
+        // rustc reports it once per item, signature and projection, and only merges
+        // errors with identical spans, hence whole items down to their braces.
+        let session = quote_spanned!(request.span()=>
+            type Session = <#request as ::pesto::__private::RequestType>::Session;
+        );
         let call_body = self.call_body();
+        let call_fn = quote_spanned!(request.span()=>
+            fn call(
+                __pesto_req: &mut ::pesto::Request<Self::Session>,
+                __pesto_params: ::std::vec::Vec<::std::string::String>,
+            ) -> ::pesto::__private::HandlerFuture<'_> {
+                #call_body
+            }
+        );
+        let info = self.info_expr();
         quote! {
             #(#cfgs)*
             impl ::pesto::__private::Route for #ident {
-                type Session = #session;
+                #session
                 const INFO: ::pesto::__private::RouteInfo = #info;
-                fn call(
-                    __pesto_req: &mut ::pesto::Request<Self::Session>,
-                    __pesto_params: ::std::vec::Vec<::std::string::String>,
-                ) -> ::pesto::__private::HandlerFuture<'_> {
-                    #call_body
-                }
+                #call_fn
             }
         }
     }
@@ -751,7 +784,7 @@ mod tests {
         assert!(out.contains("compile_error"), "{out}");
         assert!(out.contains("struct f ;"), "{out}");
         assert!(out.contains("fn handler (req : & mut Request)"), "{out}");
-        assert!(!out.contains("Route for"), "{out}");
+        assert!(out.contains("methods : & []"), "{out}");
     }
 
     #[test]

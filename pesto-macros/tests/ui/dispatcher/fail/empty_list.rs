@@ -1,0 +1,5 @@
+use pesto::prelude::*;
+
+dispatcher_app!(App = []);
+
+fn main() {}

@@ -1,0 +1,8 @@
+use pesto::prelude::*;
+
+#[route("/recipes/<id>/<id:int>", GET)]
+async fn show(_req: &mut Request, id: u32) -> String {
+    format!("{id}")
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use pesto::prelude::*;
+
+#[route("/recipes", GET)]
+async fn index() -> &'static str {
+    "index"
+}
+
+fn main() {}

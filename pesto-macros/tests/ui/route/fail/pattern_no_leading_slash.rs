@@ -1,0 +1,8 @@
+use pesto::prelude::*;
+
+#[route("recipes", GET)]
+async fn index(_req: &mut Request) -> &'static str {
+    "index"
+}
+
+fn main() {}
