@@ -8,12 +8,16 @@ mod file;
 mod id;
 mod memory;
 mod middleware;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 
+#[cfg(feature = "redis")]
+pub use self::redis::RedisSessionManager;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use file::FileSessionManager;
 pub use id::{ParseIdError, SessionId, SessionKey};

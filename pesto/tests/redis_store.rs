@@ -1,0 +1,403 @@
+//! The Redis session store against a real Redis (issue 5, requirements 1 and 2).
+//!
+//! Run with `cargo test -p pesto --features redis --test redis_store`. The conformance and
+//! layout tests use the Redis on 127.0.0.1:6379 (or `PESTO_TEST_REDIS_URL`) and fail, with a
+//! message saying how to start one, when it does not answer. The fault test starts its own
+//! `redis-server` (from `PATH`) on a free port, stops it, and starts it again.
+#![cfg(feature = "redis")]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use pesto::prelude::*;
+use pesto::session::{conformance, Lease, RedisSessionManager, SessionId, SessionManager};
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+
+/// The shared Redis the tests expect (`.ci/run` starts it when it does not answer `PING`).
+fn redis_url() -> String {
+    std::env::var("PESTO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+}
+
+/// A prefix of its own for each test, so tests running side by side never see each other's keys.
+fn unique_prefix(test: &str) -> String {
+    let id = SessionId::generate().expect("rng");
+    format!("pesto:test:{test}:{}:", &id.as_str()[..12])
+}
+
+/// A store on the shared Redis, or a failure that says how to get one: never a silent pass.
+async fn shared_store(test: &str) -> RedisSessionManager {
+    let url = redis_url();
+    match RedisSessionManager::connect(&url).await {
+        Ok(store) => store.with_prefix(unique_prefix(test)),
+        Err(error) => panic!(
+            "{error} — start it with \
+             `redis-server --daemonize yes --save '' --appendonly no` \
+             or point PESTO_TEST_REDIS_URL at one"
+        ),
+    }
+}
+
+/// A plain redis-rs connection for looking at what the store wrote.
+async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .expect("valid URL")
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap_or_else(|e| panic!("Redis not reachable at {url}: {e}"))
+}
+
+/// Every key under `prefix`, by `SCAN` (as an operator would look).
+async fn keys_under(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(format!("{prefix}*"))
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(conn)
+            .await
+            .expect("SCAN");
+        keys.extend(batch);
+        if next == 0 {
+            return keys;
+        }
+        cursor = next;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirement 1: the conformance suite and the key layout.
+
+#[tokio::test]
+async fn redis_store_conforms() {
+    let store = shared_store("conform").await;
+    conformance::run(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_store_conforms_behind_a_dyn_pointer_on_a_multi_thread_runtime() {
+    let store: Arc<dyn SessionManager> = Arc::new(shared_store("conform-mt").await);
+    conformance::run(&store).await;
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Visits {
+    n: u32,
+}
+
+#[route("/count", GET)]
+async fn count(req: &mut Request<Visits>) -> String {
+    req.session.n += 1;
+    req.session.n.to_string()
+}
+
+#[route("/peek", GET)]
+async fn peek(req: &mut Request<Visits>) -> String {
+    req.session.n.to_string()
+}
+
+dispatcher_app!(CountApp = [count, peek]);
+
+#[tokio::test]
+async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
+    // SECURITY-NOTES: store and look up by a hash of the id (Rack CVE-2019-16782).
+    let store = shared_store("layout").await;
+    let prefix = store.prefix().to_owned();
+    let app = session_middleware(store)
+        .auto_purge_every(Duration::ZERO)
+        .auto_purge_olderthan(Duration::from_secs(120))
+        .wrap(CountApp::new());
+    let client = TestApp::new(app);
+    assert_eq!(client.get("/count").await.body_text(), "1");
+    assert_eq!(client.get("/count").await.body_text(), "2");
+    let id = client.cookie("pesto_session").expect("session cookie");
+    let id = SessionId::parse(&id).expect("well-formed id");
+
+    let mut conn = raw_connection(&redis_url()).await;
+    let keys = keys_under(&mut conn, &prefix).await;
+    assert_eq!(keys, vec![format!("{prefix}{}", id.key().as_str())]);
+    let key = &keys[0];
+    assert!(!key.contains(id.as_str()), "{key}");
+    let kind: String = redis::cmd("TYPE")
+        .arg(key)
+        .query_async(&mut conn)
+        .await
+        .expect("TYPE");
+    assert_eq!(kind, "hash");
+    let fields: Vec<(String, Vec<u8>)> = conn.hgetall(key).await.expect("HGETALL");
+    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["data", "last_access_ms"]);
+    for (name, value) in &fields {
+        let text = String::from_utf8_lossy(value);
+        assert!(!text.contains(id.as_str()), "field {name} holds the raw id");
+    }
+    assert_eq!(fields[0].1, br#"{"n":2}"#);
+    // The TTL is auto_purge_olderthan (120 s), so Redis expires idle sessions itself.
+    let pttl: i64 = conn.pttl(key).await.expect("PTTL");
+    assert!((100_000..=120_000).contains(&pttl), "PTTL {pttl}");
+
+    // Logout-style removal leaves nothing behind.
+    let manager = RedisSessionManager::new(&redis_url())
+        .expect("url")
+        .with_prefix(prefix.clone());
+    manager.remove(&id.key()).await.expect("remove");
+    assert!(keys_under(&mut conn, &prefix).await.is_empty());
+}
+
+#[tokio::test]
+async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
+    let store = shared_store("touch").await;
+    let mut conn = raw_connection(&redis_url()).await;
+    let key = SessionId::generate().expect("rng").key();
+    let redis_key = store.redis_key(&key);
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let ttl = Duration::from_secs(600);
+    let data = br#"{"user":"alice","big":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#;
+    assert!(store
+        .create(&key, data, Lease { now: t0, ttl })
+        .await
+        .expect("create"));
+
+    // Age the key by hand, and mark the stored bytes so that a rewrite would show: touch has no
+    // data to write back, so the marker must survive it.
+    let _: bool = conn.pexpire(&redis_key, 5_000).await.expect("PEXPIRE");
+    let marker = br#"{"marker":"set by the test, not by the store"}"#;
+    let _: i64 = conn
+        .hset(&redis_key, "data", &marker[..])
+        .await
+        .expect("HSET");
+    let t1 = t0 + Duration::from_secs(90);
+    store
+        .touch(&key, Lease { now: t1, ttl })
+        .await
+        .expect("touch");
+
+    let pttl: i64 = conn.pttl(&redis_key).await.expect("PTTL");
+    assert!(pttl > 590_000, "touch did not refresh the TTL: PTTL {pttl}");
+    let stored: Vec<u8> = conn.hget(&redis_key, "data").await.expect("HGET");
+    assert_eq!(stored, marker, "touch rewrote the data");
+    let stamp: i64 = conn.hget(&redis_key, "last_access_ms").await.expect("HGET");
+    assert_eq!(stamp, 1_800_000_090_000);
+    let record = store.load(&key).await.expect("load").expect("present");
+    assert_eq!(record.last_access, t1);
+
+    // Touching an absent key does not create it (no half-record with a stamp and no data).
+    let absent = SessionId::generate().expect("rng").key();
+    store
+        .touch(&absent, Lease { now: t1, ttl })
+        .await
+        .expect("touch");
+    let exists: bool = conn.exists(store.redis_key(&absent)).await.expect("EXISTS");
+    assert!(!exists);
+    store.remove(&key).await.expect("remove");
+}
+
+#[tokio::test]
+async fn redis_expires_idle_sessions_by_itself() {
+    let store = shared_store("expiry").await;
+    let key = SessionId::generate().expect("rng").key();
+    let lease = Lease {
+        now: SystemTime::now(),
+        ttl: Duration::from_millis(300),
+    };
+    assert!(store.create(&key, b"{}", lease).await.expect("create"));
+    assert!(store.load(&key).await.expect("load").is_some());
+    // No purge runs here: the key's own TTL removes it.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(store.load(&key).await.expect("load").is_none());
+}
+
+#[tokio::test]
+async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
+    let store = shared_store("foreign").await;
+    let mut conn = raw_connection(&redis_url()).await;
+    let key = SessionId::generate().expect("rng").key();
+    let other = SessionId::generate().expect("rng").key();
+    // A string where a hash is expected, and a hash without our fields.
+    let _: () = conn
+        .set(store.redis_key(&key), "not a session")
+        .await
+        .expect("SET");
+    let _: i64 = conn
+        .hset(store.redis_key(&other), "x", "1")
+        .await
+        .expect("HSET");
+    assert!(store.load(&key).await.expect("load").is_none());
+    assert!(store.load(&other).await.expect("load").is_none());
+    let removed = store.purge(SystemTime::now()).await.expect("purge");
+    assert_eq!(removed, 0);
+    let left = keys_under(&mut conn, store.prefix()).await;
+    assert_eq!(left.len(), 2, "{left:?}");
+    let _: i64 = conn.del(left).await.expect("DEL");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirement 2: connection faults, against a redis-server this test owns.
+
+/// A `redis-server` child on its own port, killed when dropped (even if the test panics).
+struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    fn start(port: u16) -> RedisServer {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string()])
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `redis-server` from PATH ({e}); install redis-server")
+            });
+        let server = RedisServer {
+            port,
+            child: Some(child),
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn pid(&self) -> String {
+        self.child
+            .as_ref()
+            .map(|c| c.id().to_string())
+            .expect("running")
+    }
+
+    fn wait_until_ready(&self) {
+        let client = redis::Client::open(self.url()).expect("url");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let pong = client
+                .get_connection_with_timeout(Duration::from_millis(200))
+                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
+            if pong.as_deref() == Ok("PONG") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {} did not start",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open but nothing answers.
+    fn freeze(&self, stop: bool) {
+        let signal = if stop { "-STOP" } else { "-CONT" };
+        let status = Command::new("kill")
+            .args([signal, &self.pid()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+/// Sends requests until one answers 200, for at most `within`; returns its body.
+async fn until_ok(client: &TestApp, path: &str, within: Duration) -> String {
+    let deadline = Instant::now() + within;
+    loop {
+        let response = client.get(path).await;
+        if response.status() == 200 {
+            return response.body_text();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the app did not recover within {within:?}: last status {}",
+            response.status()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
+    let timeout = Duration::from_secs(1);
+    // A correctness bound, not a benchmark: the configured timeout plus generous slack.
+    let bound = timeout + Duration::from_secs(3);
+    let mut server = RedisServer::start(free_port());
+    let store = RedisSessionManager::new(&server.url())
+        .expect("url")
+        .with_timeout(timeout);
+    let app = session_middleware(store)
+        .auto_purge_every(Duration::ZERO)
+        .wrap(CountApp::new());
+    let client = TestApp::new(app);
+    assert_eq!(client.get("/count").await.body_text(), "1");
+    assert_eq!(client.get("/count").await.body_text(), "2");
+
+    // 1. Redis hangs (SIGSTOP): only the timeout can end the wait.
+    server.freeze(true);
+    for _ in 0..2 {
+        let started = Instant::now();
+        let response = client.get("/peek").await;
+        let took = started.elapsed();
+        assert_eq!(response.status(), 503, "a hung Redis must give 503");
+        assert!(took < bound, "503 took {took:?} (bound {bound:?})");
+        assert!(
+            took >= timeout / 2,
+            "answered in {took:?}: was Redis really frozen?"
+        );
+    }
+    server.freeze(false);
+    // Same data: Redis was only paused.
+    assert_eq!(
+        until_ok(&client, "/count", Duration::from_secs(10)).await,
+        "3"
+    );
+
+    // 2. Redis dies: every request that needs the session gets 503 promptly, never a hang.
+    server.kill();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let response = client.get("/peek").await;
+        let took = started.elapsed();
+        assert_eq!(response.status(), 503, "a dead Redis must give 503 on load");
+        assert!(took < bound, "503 took {took:?} (bound {bound:?})");
+    }
+    // A visitor without a session cannot have one created: a save error, 500, just as bounded.
+    client.clear_cookies();
+    let started = Instant::now();
+    let status = client.get("/count").await.status();
+    let took = started.elapsed();
+    assert_eq!(status, 500, "a dead Redis must give 500 on save");
+    assert!(took < bound, "500 took {took:?} (bound {bound:?})");
+
+    // 3. Redis comes back on the same port, empty (no persistence): the app reconnects by
+    // itself; the client starts a new session.
+    let _server = RedisServer::start(server.port);
+    let body = until_ok(&client, "/count", Duration::from_secs(15)).await;
+    assert_eq!(body, "1");
+    assert_eq!(client.get("/count").await.body_text(), "2");
+}
