@@ -52,6 +52,15 @@ impl Conv {
         }
     }
 
+    /// Whether a decoded value is accepted, leaving segment structure to the matcher (a `path`
+    /// value may hold a `/` decoded from `%2F`).
+    pub(crate) fn matches_value(&self, value: &str) -> bool {
+        match self {
+            Conv::Path => !value.is_empty(),
+            other => other.matches(value),
+        }
+    }
+
     /// Whether a match may span several path segments.
     pub(crate) fn spans_segments(&self) -> bool {
         matches!(self, Conv::Path)

@@ -223,20 +223,39 @@ where
             return true;
         }
     }
-    for (_, pieces, child) in &node.dynamics {
-        let mark = captures.len();
-        if match_pieces(pieces, segment, false, captures)
-            && walk(child, segments, index + 1, captures, visit)
-        {
-            return true;
+    if !node.dynamics.is_empty() {
+        let text = Text {
+            text: segment,
+            separators: &[],
+        };
+        for (_, pieces, child) in &node.dynamics {
+            let mark = captures.len();
+            if match_pieces(pieces, &text, 0, captures)
+                && walk(child, segments, index + 1, captures, visit)
+            {
+                return true;
+            }
+            captures.truncate(mark);
         }
-        captures.truncate(mark);
     }
     if !node.tails.is_empty() {
         let rest = segments[index..].join("/");
+        // Decoding may have produced `/` (from `%2F`) inside a segment: remember which `/` are
+        // real separators so that a `%2F` never ends a segment parameter.
+        let mut separators = vec![false; rest.len()];
+        let mut at = 0;
+        for segment in &segments[index..segments.len() - 1] {
+            at += segment.len();
+            separators[at] = true;
+            at += 1;
+        }
+        let text = Text {
+            text: &rest,
+            separators: &separators,
+        };
         for tail in &node.tails {
             let mark = captures.len();
-            if match_pieces(&tail.pieces, &rest, true, captures) && visit(&tail.routes, captures) {
+            if match_pieces(&tail.pieces, &text, 0, captures) && visit(&tail.routes, captures) {
                 return true;
             }
             captures.truncate(mark);
@@ -245,36 +264,65 @@ where
     false
 }
 
-/// Matches `text` against `pieces` with backtracking; parameters take the longest text that lets
-/// the rest match (as Pesto's greedy regular expressions do).
-fn match_pieces(pieces: &[Piece], text: &str, in_tail: bool, captures: &mut Vec<String>) -> bool {
+/// Decoded path text and, for a tail, which of its bytes are real segment separators.
+struct Text<'a> {
+    text: &'a str,
+    separators: &'a [bool],
+}
+
+impl Text<'_> {
+    fn is_separator(&self, at: usize) -> bool {
+        self.separators.get(at).copied().unwrap_or(false)
+    }
+
+    /// Whether `range` holds no real separator.
+    fn within_segment(&self, start: usize, end: usize) -> bool {
+        self.separators
+            .get(start..end)
+            .is_none_or(|s| !s.contains(&true))
+    }
+}
+
+/// Matches the text from byte `at` against `pieces` with backtracking; parameters take the
+/// longest text that lets the rest match (as Pesto's greedy regular expressions do).
+fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, captures: &mut Vec<String>) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
-        return text.is_empty();
+        return at == text.text.len();
     };
+    let remaining = &text.text[at..];
     match first {
-        Piece::Lit(lit) => match text.strip_prefix(lit.as_str()) {
-            Some(remaining) => match_pieces(rest, remaining, in_tail, captures),
-            None => false,
-        },
+        Piece::Lit(lit) => {
+            if !remaining.starts_with(lit.as_str()) {
+                return false;
+            }
+            // A `/` of the pattern must meet a real separator, and a real separator a `/`.
+            let aligned = lit
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| (b == b'/') == text.is_separator(at + i));
+            aligned && match_pieces(rest, text, at + lit.len(), captures)
+        }
         Piece::Param(conv) => {
-            // Inside a tail, segment converters must stop at `/`.
-            let limit = if in_tail && !conv.spans_segments() {
-                text.find('/').unwrap_or(text.len())
-            } else {
-                text.len()
-            };
-            let mut ends: Vec<usize> = text[..limit]
+            let mut ends: Vec<usize> = remaining
                 .char_indices()
-                .map(|(i, c)| i + c.len_utf8())
+                .map(|(i, c)| at + i + c.len_utf8())
                 .collect();
             if rest.is_empty() {
-                ends.retain(|&e| e == text.len());
+                ends.retain(|&e| e == text.text.len());
             }
             for &end in ends.iter().rev() {
-                let candidate = &text[..end];
-                if conv.matches(candidate) {
+                let candidate = &text.text[at..end];
+                let fits = if conv.spans_segments() {
+                    // No empty segment and no separator at either end.
+                    !text.is_separator(at)
+                        && !text.is_separator(end - 1)
+                        && !(at..end).any(|i| text.is_separator(i) && text.is_separator(i + 1))
+                } else {
+                    text.within_segment(at, end)
+                };
+                if fits && conv.matches_value(candidate) {
                     captures.push(candidate.to_owned());
-                    if match_pieces(rest, &text[end..], in_tail, captures) {
+                    if match_pieces(rest, text, end, captures) {
                         return true;
                     }
                     captures.pop();
