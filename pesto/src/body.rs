@@ -130,6 +130,9 @@ pub(crate) async fn read(
             return Err(BodyError::TooLarge);
         }
     }
+    if http_body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     let collect = async move {
         let mut body = body;
         let mut out = bytes::BytesMut::new();

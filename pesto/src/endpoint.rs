@@ -200,7 +200,7 @@ impl Mounts {
         self.mounts
             .push(mount(prefix, Box::new(endpoint) as Box<dyn Endpoint>));
         self.mounts
-            .sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            .sort_by_key(|m| std::cmp::Reverse(m.prefix.len()));
         self
     }
 }
@@ -296,10 +296,11 @@ where
     }
 }
 
+/// The output of a [`PestoService`] call.
+type ServiceResult = Result<http::Response<Full<Bytes>>, Infallible>;
+
 /// The future returned by [`PestoService`].
-pub struct ServiceFuture(
-    Pin<Box<dyn Future<Output = Result<http::Response<Full<Bytes>>, Infallible>> + Send>>,
-);
+pub struct ServiceFuture(Pin<Box<dyn Future<Output = ServiceResult> + Send>>);
 
 impl std::fmt::Debug for ServiceFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -319,7 +319,7 @@ impl TestApp {
             })
             .collect();
         // RFC 6265 §5.4: longer paths first.
-        matching.sort_by(|a, b| b.path.len().cmp(&a.path.len()));
+        matching.sort_by_key(|c| std::cmp::Reverse(c.path.len()));
         let pairs: Vec<String> = matching
             .iter()
             .map(|c| format!("{}={}", c.name, c.value))

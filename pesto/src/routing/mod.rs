@@ -37,6 +37,16 @@ impl<S: Send + 'static> RouteEntry<S> {
         }
     }
 
+    /// An entry from a description and an entry point, for route tables built without the
+    /// macros (benchmarks, generated tables). The parts must describe a valid pattern.
+    #[doc(hidden)]
+    pub fn from_raw(
+        info: RouteInfo,
+        call: for<'a> fn(&'a mut crate::Request<S>, Vec<String>) -> HandlerFuture<'a>,
+    ) -> Self {
+        RouteEntry { info, call }
+    }
+
     /// The route's static description.
     pub fn info(&self) -> &RouteInfo {
         &self.info

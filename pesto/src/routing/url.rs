@@ -168,18 +168,37 @@ impl From<Url> for String {
 
 impl PartialEq<str> for Url {
     fn eq(&self, other: &str) -> bool {
-        self.to_string() == other
+        // Compare without allocating: render into a small comparing writer.
+        struct Matcher<'a> {
+            rest: &'a str,
+            ok: bool,
+        }
+        impl fmt::Write for Matcher<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                match self.rest.strip_prefix(s) {
+                    Some(rest) if self.ok => self.rest = rest,
+                    _ => self.ok = false,
+                }
+                Ok(())
+            }
+        }
+        let mut m = Matcher {
+            rest: other,
+            ok: true,
+        };
+        let _ = fmt::write(&mut m, format_args!("{self}"));
+        m.ok && m.rest.is_empty()
     }
 }
 
 impl PartialEq<&str> for Url {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        *self == **other
     }
 }
 
 impl PartialEq<String> for Url {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        *self == *other.as_str()
     }
 }
