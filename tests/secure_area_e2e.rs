@@ -20,7 +20,11 @@ async fn cookie_flow(store: &str, mount: &str) {
 
     let page = send("GET", &url("/login"), None, None).await;
     assert_eq!(page.status, 200);
-    assert!(page.body.contains(&format!("action=\"{mount}/login\"")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("action=\"{mount}/login\"")),
+        "{}",
+        page.body
+    );
     let first = page.set_cookie("pesto_session").expect("a session cookie");
     let jar = format!("pesto_session={first}");
 
@@ -32,15 +36,15 @@ async fn cookie_flow(store: &str, mount: &str) {
     let ok = send("POST", &url("/login"), Some(&jar), Some(GOOD)).await;
     assert_eq!(ok.status, 302);
     assert_eq!(ok.header("location"), Some(url("/secure-area").as_str()));
-    let second = ok.set_cookie("pesto_session").expect("a new session cookie");
+    let second = ok
+        .set_cookie("pesto_session")
+        .expect("a new session cookie");
     assert_ne!(second, first, "login must change the session id");
     let jar2 = format!("pesto_session={second}");
     let cookie_path = if mount.is_empty() { "/" } else { mount };
-    assert!(ok
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .any(|c| c.to_str().is_ok_and(|c| c.contains(&format!("Path={cookie_path}")) && c.contains("HttpOnly"))));
+    assert!(ok.headers.get_all("set-cookie").iter().any(|c| c
+        .to_str()
+        .is_ok_and(|c| c.contains(&format!("Path={cookie_path}")) && c.contains("HttpOnly"))));
 
     let area = send("GET", &url("/secure-area"), Some(&jar2), None).await;
     assert_eq!(area.status, 200);
@@ -48,12 +52,19 @@ async fn cookie_flow(store: &str, mount: &str) {
     assert!(area.body.contains(&format!("action=\"{mount}/logout\"")));
 
     let stale = send("GET", &url("/secure-area"), Some(&jar), None).await;
-    assert_eq!(stale.status, 302, "the pre-login id must not reach the secure area");
+    assert_eq!(
+        stale.status, 302,
+        "the pre-login id must not reach the secure area"
+    );
 
     let out = send("POST", &url("/logout"), Some(&jar2), None).await;
     assert_eq!(out.status, 302);
     assert_eq!(out.header("location"), Some(url("/login").as_str()));
-    assert_eq!(out.set_cookie("pesto_session").as_deref(), Some(""), "the cookie is expired");
+    assert_eq!(
+        out.set_cookie("pesto_session").as_deref(),
+        Some(""),
+        "the cookie is expired"
+    );
 
     let after = send("GET", &url("/secure-area"), Some(&jar2), None).await;
     assert_eq!(after.status, 302, "the logged-out id no longer works");
@@ -71,7 +82,10 @@ async fn querystring_flow(store: &str, mount: &str) {
     let redirect = send("GET", &url("/login"), None, None).await;
     assert_eq!(redirect.status, 302);
     let location = redirect.header("location").expect("location").to_owned();
-    assert!(location.starts_with(&format!("{}?pesto_session=", url("/login"))), "{location}");
+    assert!(
+        location.starts_with(&format!("{}?pesto_session=", url("/login"))),
+        "{location}"
+    );
     assert!(redirect.headers.get("set-cookie").is_none());
     let first = query_session(&location).expect("id in location");
 
@@ -80,7 +94,11 @@ async fn querystring_flow(store: &str, mount: &str) {
     assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(page.header("cache-control"), Some("private, no-store"));
     let action = format!("action=\"{mount}/login?pesto_session={first}\"");
-    assert!(page.body.contains(&action), "the form carries the id: {}", page.body);
+    assert!(
+        page.body.contains(&action),
+        "the form carries the id: {}",
+        page.body
+    );
 
     let with_first = |path: &str| format!("{}?pesto_session={first}", url(path));
     let denied = send("POST", &with_first("/login"), None, Some(BAD)).await;
@@ -89,26 +107,40 @@ async fn querystring_flow(store: &str, mount: &str) {
     let ok = send("POST", &with_first("/login"), None, Some(GOOD)).await;
     assert_eq!(ok.status, 302);
     let location = ok.header("location").expect("location").to_owned();
-    assert!(location.starts_with(&format!("{}?pesto_session=", url("/secure-area"))), "{location}");
+    assert!(
+        location.starts_with(&format!("{}?pesto_session=", url("/secure-area"))),
+        "{location}"
+    );
     let second = query_session(&location).expect("id");
     assert_ne!(second, first, "login must change the session id");
 
     let area = send("GET", &location, None, None).await;
     assert_eq!(area.status, 200);
     assert!(area.body.contains("Welcome to the secure area, ada"));
-    assert!(area.body.contains(&format!("action=\"{mount}/logout?pesto_session={second}\"")));
+    assert!(area
+        .body
+        .contains(&format!("action=\"{mount}/logout?pesto_session={second}\"")));
 
     let stale = send("GET", &with_first("/secure-area"), None, None).await;
-    assert!(!stale.body.contains("Welcome"), "the pre-login id must not reach the secure area");
+    assert!(
+        !stale.body.contains("Welcome"),
+        "the pre-login id must not reach the secure area"
+    );
 
     let with_second = |path: &str| format!("{}?pesto_session={second}", url(path));
     let out = send("POST", &with_second("/logout"), None, None).await;
     assert_eq!(out.status, 302);
-    assert!(out.header("location").expect("location").starts_with(&url("/login")));
+    assert!(out
+        .header("location")
+        .expect("location")
+        .starts_with(&url("/login")));
 
     let after = send("GET", &with_second("/secure-area"), None, None).await;
     assert_eq!(after.status, 302, "the logged-out id no longer works");
-    assert_ne!(query_session(after.header("location").expect("location")), Some(second));
+    assert_ne!(
+        query_session(after.header("location").expect("location")),
+        Some(second)
+    );
 }
 
 fn file_store() -> (tempfile::TempDir, String) {
@@ -148,14 +180,63 @@ async fn querystring_mode_file_store() {
 #[tokio::test]
 async fn greeting_is_html_escaped_and_demo_user_gets_a_printed_password() {
     let server = spawn_secure_area(&["--store", "memory", "--user", "<b>&co:pw"]);
-    let ok = send("POST", &server.url("/login"), None, Some("username=%3Cb%3E%26co&password=pw")).await;
-    let cookie = format!("pesto_session={}", ok.set_cookie("pesto_session").expect("cookie"));
+    let ok = send(
+        "POST",
+        &server.url("/login"),
+        None,
+        Some("username=%3Cb%3E%26co&password=pw"),
+    )
+    .await;
+    let cookie = format!(
+        "pesto_session={}",
+        ok.set_cookie("pesto_session").expect("cookie")
+    );
     let area = send("GET", &server.url("/secure-area"), Some(&cookie), None).await;
-    assert!(area.body.contains("Welcome to the secure area, &lt;b&gt;&amp;co"), "{}", area.body);
+    assert!(
+        area.body
+            .contains("Welcome to the secure area, &lt;b&gt;&amp;co"),
+        "{}",
+        area.body
+    );
 
     let demo = spawn_secure_area(&["--store", "memory"]);
-    let line = demo.banner.iter().find(|l| l.contains("demo")).expect("demo password line");
+    let line = demo
+        .banner
+        .iter()
+        .find(|l| l.contains("demo"))
+        .expect("demo password line");
     let password = line.rsplit(' ').next().expect("password");
-    let ok = send("POST", &demo.url("/login"), None, Some(&format!("username=demo&password={password}"))).await;
+    let ok = send(
+        "POST",
+        &demo.url("/login"),
+        None,
+        Some(&format!("username=demo&password={password}")),
+    )
+    .await;
     assert_eq!(ok.status, 302);
+}
+
+#[tokio::test]
+async fn sigterm_shuts_the_server_down_gracefully() {
+    let mut server = spawn_secure_area(&["--store", "memory", USER]);
+    assert_eq!(
+        send("GET", &server.url("/login"), None, None).await.status,
+        200
+    );
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let mut exit = None;
+    for _ in 0..200 {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            exit = Some(status);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let status = exit.expect("secure_area exits within 10 s of SIGTERM");
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }

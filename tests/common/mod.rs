@@ -94,8 +94,14 @@ pub fn spawn(binary: PathBuf, args: &[&str]) -> Running {
             running.banner = banner;
             running
         }
-        Ok(Err(banner)) => panic!("{} exited before listening; stdout: {banner:?}", binary.display()),
-        Err(_) => panic!("{} did not print `listening on` within 60 s", binary.display()),
+        Ok(Err(banner)) => panic!(
+            "{} exited before listening; stdout: {banner:?}",
+            binary.display()
+        ),
+        Err(_) => panic!(
+            "{} did not print `listening on` within 60 s",
+            binary.display()
+        ),
     }
 }
 
@@ -153,7 +159,12 @@ pub async fn send(method: &str, url: &str, cookie: Option<&str>, form: Option<&s
         .expect("HTTP exchange");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let body = response.into_body().collect().await.expect("body").to_bytes();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     Reply {
         status,
         headers,
