@@ -34,12 +34,17 @@ async fn slow(_req: &mut Request) -> &'static str {
     "finished"
 }
 
+#[route("/echo", POST)]
+async fn echo(req: &mut Request) -> String {
+    format!("{} bytes", req.body().len())
+}
+
 #[route("/boom", GET)]
 async fn boom(_req: &mut Request) -> &'static str {
     panic!("boom")
 }
 
-dispatcher_app!(App = [hello, slow, boom]);
+dispatcher_app!(App = [hello, slow, echo, boom]);
 
 struct Running {
     addr: SocketAddr,
@@ -55,7 +60,12 @@ impl Running {
         let addr = server.local_addr().expect("addr");
         let server = configure(server);
         let (stop, stopped) = oneshot::channel::<()>();
-        let done = tokio::spawn(server.serve_with_shutdown(App::new(), async {
+        let app = App::new().limits(
+            pesto::Limits::default()
+                .body(64 * 1024)
+                .body_timeout(Duration::from_millis(500)),
+        );
+        let done = tokio::spawn(server.serve_with_shutdown(app, async {
             let _ = stopped.await;
         }));
         Running {
@@ -360,4 +370,37 @@ async fn the_service_nests_into_a_plain_hyper_server() {
         (200, "hello hyper from ".to_owned())
     );
     server.abort();
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413_before_upload_and_slow_bodies_get_408() {
+    let server = Running::start(|s| s).await;
+    let addr = server.addr;
+    let (too_big, stalled, fine) = tokio::task::spawn_blocking(move || {
+        // Announced too large: refused from the headers alone, the body is never sent.
+        let too_big = raw_exchange(
+            addr,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n".to_vec(),
+        );
+        // Promises 10 bytes, sends 2, then stalls.
+        let stalled = raw_exchange(
+            addr,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\nab".to_vec(),
+        );
+        let fine = raw_exchange(
+            addr,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc".to_vec(),
+        );
+        (too_big, stalled, fine)
+    })
+    .await
+    .expect("client");
+    assert!(too_big.starts_with("HTTP/1.1 413"), "{too_big}");
+    assert!(!too_big.contains("100 Continue"), "{too_big}");
+    assert!(stalled.starts_with("HTTP/1.1 408"), "{stalled}");
+    assert!(
+        fine.starts_with("HTTP/1.1 200") && fine.ends_with("3 bytes"),
+        "{fine}"
+    );
+    server.shutdown().await;
 }
