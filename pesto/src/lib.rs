@@ -50,6 +50,9 @@ pub use session::{session_middleware, Session};
 pub use test_app::{TestApp, TestRequest, TestResponse};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+
+/// The `cookie` crate, for [`Response::with_cookie`] and [`Response::remove_cookie`].
+pub use cookie;
 pub use pesto_macros::{dispatcher_app, route};
 
 /// Serves an app on `addr` with the default [`Server`] settings until Ctrl-C or SIGTERM.

@@ -227,7 +227,7 @@ pub(crate) fn host(parts: &http::request::Parts) -> &str {
         .unwrap_or("localhost")
 }
 
-impl<S: std::fmt::Debug> std::fmt::Debug for Request<S> {
+impl<S> std::fmt::Debug for Request<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.parts.method)

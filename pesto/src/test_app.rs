@@ -274,10 +274,15 @@ impl TestApp {
     /// # Panics
     /// Panics without a session layer, inside an async runtime, or when the store fails.
     pub fn purge_sessions(&self) -> u64 {
+        self.block_on(self.purge_sessions_async())
+    }
+
+    /// Async form of [`TestApp::purge_sessions`].
+    pub async fn purge_sessions_async(&self) -> u64 {
         let Some(layer) = self.endpoint.session_layer() else {
             panic!("TestApp::purge_sessions needs an app wrapped in session middleware");
         };
-        match self.block_on(layer.purge_now()) {
+        match layer.purge_now().await {
             Ok(n) => n,
             Err(e) => panic!("TestApp: purge failed: {e}"),
         }

@@ -905,3 +905,47 @@ fn session_transaction_seeds_a_typed_session() {
     let stored: Visitor = app.session().expect("stored");
     assert_eq!(stored.cart, [vec!["pine nuts".to_owned()]]);
 }
+
+// ---- Lifecycle edge cases (SECURITY-NOTES, Lifecycle and Cookies) ------------------------
+
+#[test]
+fn a_second_same_named_cookie_is_tried_when_the_first_is_unknown() {
+    let (app, _) = counting_app();
+    app.get("/info").send();
+    let real = app.cookie("pesto_session").expect("cookie");
+    let planted = SessionId::generate().expect("id").to_string();
+    app.clear_cookies();
+    let r = app
+        .get("/info")
+        .header(
+            "cookie",
+            &format!("pesto_session={planted}; pesto_session={real}"),
+        )
+        .send();
+    assert_eq!(r.body_text(), format!("id={real} new=false"));
+}
+
+#[route("/logout-elsewhere", POST)]
+async fn logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
+    // Another request logs the user out while this one is still running...
+    if let (Some(store), Some(id)) = (req.state::<Arc<MemorySessionManager>>(), req.session.id()) {
+        let _ = store.remove(&id.key()).await;
+    }
+    // ...and this one then changes the session it loaded before the logout.
+    req.session.username = Some("resurrected".to_owned());
+    "done"
+}
+dispatcher_app!(Race = [logout_elsewhere]);
+
+#[test]
+fn a_request_that_began_before_a_logout_does_not_bring_the_session_back() {
+    // rack-session CVE-2025-46336.
+    let store = Arc::new(MemorySessionManager::new());
+    let app = TestApp::new(
+        session_middleware(Arc::clone(&store)).wrap(Race::new().with_state(Arc::clone(&store))),
+    );
+    app.session_transaction(|v: &mut Visitor| v.logged_in = true);
+    assert_eq!(store.len(), 1);
+    assert_eq!(app.post("/logout-elsewhere").send().status(), 200);
+    assert_eq!(store.len(), 0, "the ended session was written back");
+}

@@ -96,6 +96,7 @@ pub async fn run<M: SessionManager + ?Sized>(manager: &M) {
     check_create_only(manager).await;
     check_create_race(manager).await;
     check_store_replaces(manager).await;
+    check_update_only_existing(manager).await;
     check_touch(manager).await;
     check_absent_keys(manager).await;
     check_remove(manager).await;
@@ -190,6 +191,28 @@ pub async fn check_store_replaces<M: SessionManager + ?Sized>(manager: &M) {
     // Shorter data must not leave a tail of the longer one behind.
     c.ok("store", manager.store(&key, b"{}", lease(2 * HOUR)).await);
     c.expect_record(manager, &key, b"{}", at(2 * HOUR), "after a shorter store")
+        .await;
+    c.cleanup(manager, [&key]).await;
+}
+
+/// `update` replaces an existing record and never creates one (an ended session stays ended).
+pub async fn check_update_only_existing<M: SessionManager + ?Sized>(manager: &M) {
+    let c = Check("check_update_only_existing");
+    let key = c.key();
+    let updated = c.ok("update", manager.update(&key, DATA_A, lease(0)).await);
+    assert!(
+        !updated,
+        "check_update_only_existing: update of an absent key reported a write"
+    );
+    c.expect_absent(manager, &key, "after update on a free key")
+        .await;
+    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
+    let updated = c.ok("update", manager.update(&key, DATA_B, lease(HOUR)).await);
+    assert!(
+        updated,
+        "check_update_only_existing: update of an existing key reported no write"
+    );
+    c.expect_record(manager, &key, DATA_B, at(HOUR), "after update")
         .await;
     c.cleanup(manager, [&key]).await;
 }

@@ -165,6 +165,17 @@ impl SessionManager for MemorySessionManager {
         Ok(())
     }
 
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        // Under the shard lock: the check and the write are one step.
+        match self.shard(key).access(key) {
+            Some(entry) => {
+                *entry = Entry::new(data, lease.now);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
         if let Some(entry) = self.shard(key).access(key) {
             entry.last_access = lease.now;

@@ -332,10 +332,14 @@ impl<M: SessionManager, S> Inner<M, S> {
     }
 }
 
+/// How many same-named session cookies are looked up at most.
+const MAX_COOKIE_CANDIDATES: usize = 3;
+
 /// What the request said about its session id.
 struct Incoming {
-    /// A well-formed id, if one was present.
-    id: Option<SessionId>,
+    /// The well-formed ids presented, first first (a browser may send several cookies of one
+    /// name, for example one planted for a parent domain; at most a few are tried).
+    ids: Vec<SessionId>,
     /// The original query without the session parameter (querystring mode).
     other_query: MultiDict,
 }
@@ -343,8 +347,10 @@ struct Incoming {
 fn read_incoming(parts: &http::request::Parts, config: &Config) -> Incoming {
     match config.persist {
         Persist::Cookie => Incoming {
-            id: crate::cookies::raw_values(&parts.headers, &config.cookie_name)
-                .find_map(SessionId::parse),
+            ids: crate::cookies::raw_values(&parts.headers, &config.cookie_name)
+                .filter_map(SessionId::parse)
+                .take(MAX_COOKIE_CANDIDATES)
+                .collect(),
             other_query: MultiDict::new(),
         },
         Persist::QueryString => {
@@ -363,7 +369,7 @@ fn read_incoming(parts: &http::request::Parts, config: &Config) -> Incoming {
             };
             query.remove(&config.cookie_name);
             Incoming {
-                id,
+                ids: id.into_iter().collect(),
                 other_query: query,
             }
         }
@@ -380,8 +386,8 @@ struct Loaded<S> {
 }
 
 impl<M: SessionManager, S: SessionData> Inner<M, S> {
-    async fn load(&self, id: Option<SessionId>, now: SystemTime) -> Result<Loaded<S>, Response> {
-        if let Some(id) = id {
+    async fn load(&self, ids: Vec<SessionId>, now: SystemTime) -> Result<Loaded<S>, Response> {
+        for id in ids {
             let key = id.key();
             match self.manager.load(&key).await {
                 Err(error) => {
@@ -456,7 +462,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         let origin = format!("{}://{}", request::scheme(&parts), request::host(&parts));
         let is_get = parts.method == Method::GET || parts.method == Method::HEAD;
 
-        let loaded = match self.load(incoming.id, now).await {
+        let loaded = match self.load(incoming.ids, now).await {
             Ok(loaded) => loaded,
             Err(response) => return self.decorate(response),
         };
@@ -632,13 +638,9 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         } else if state.force_save || loaded_json.as_deref() != Some(json.as_slice()) {
             // A request that began before a logout elsewhere must not bring the session back
             // (rack-session CVE-2025-46336): only an existing record is updated.
-            match self.manager.load(&key).await {
-                Ok(Some(_)) => {
-                    if let Err(e) = self.manager.store(&key, &json, self.lease(now)).await {
-                        return store_error(e);
-                    }
-                }
-                Ok(None) => {
+            match self.manager.update(&key, &json, self.lease(now)).await {
+                Ok(true) => {}
+                Ok(false) => {
                     tracing::info!(session = ?key, "session ended during the request; not saved")
                 }
                 Err(e) => return store_error(e),

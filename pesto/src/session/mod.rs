@@ -155,12 +155,13 @@ impl<S> DerefMut for Session<S> {
     }
 }
 
-impl<S: fmt::Debug> fmt::Debug for Session<S> {
+/// Shows the id's hash prefix and state, never the data: `{:?}` of a request must not put
+/// personal data or tokens kept in the session into logs.
+impl<S> fmt::Debug for Session<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("id", &self.id())
             .field("is_new", &self.is_new())
-            .field("data", &self.data)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

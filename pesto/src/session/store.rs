@@ -74,6 +74,21 @@ pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
     /// Creates or replaces a record, with `last_access = lease.now`.
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()>;
 
+    /// Replaces an existing record only: `Ok(false)`, and nothing written, if the key is absent.
+    ///
+    /// The middleware saves changes with it, so that a request which began before a logout
+    /// cannot bring the ended session back (SECURITY-NOTES: Lifecycle, rack-session
+    /// CVE-2025-46336). The default checks with `load` and then calls `store`, which leaves a
+    /// small window between the two; override it with an atomic operation where the backend
+    /// has one (a lock, `SET … XX`).
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        if self.load(key).await?.is_none() {
+            return Ok(false);
+        }
+        self.store(key, data, lease).await?;
+        Ok(true)
+    }
+
     /// Sets `last_access = lease.now` without rewriting the data; an absent key is `Ok` and stays absent.
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()>;
 
@@ -94,6 +109,9 @@ impl<M: SessionManager + ?Sized> SessionManager for Arc<M> {
     }
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         (**self).store(key, data, lease).await
+    }
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        (**self).update(key, data, lease).await
     }
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
         (**self).touch(key, lease).await
@@ -116,6 +134,9 @@ impl<M: SessionManager + ?Sized> SessionManager for Box<M> {
     }
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         (**self).store(key, data, lease).await
+    }
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        (**self).update(key, data, lease).await
     }
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
         (**self).touch(key, lease).await
