@@ -247,9 +247,47 @@ struct RedisServer {
 }
 
 impl RedisServer {
+    /// A plain server on `port`, ready to answer.
     fn start(port: u16) -> RedisServer {
+        let server = RedisServer::spawn(&["--port", &port.to_string()], port);
+        server.wait_until_ready();
+        server
+    }
+
+    /// A server that only speaks TLS on `port`, with the test certificates; its port is open.
+    fn start_tls(port: u16) -> RedisServer {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/redis-tls");
+        let server = RedisServer::spawn(
+            &[
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--tls-cert-file",
+                &format!("{dir}/server.crt"),
+                "--tls-key-file",
+                &format!("{dir}/server.key"),
+                "--tls-ca-cert-file",
+                &format!("{dir}/ca.crt"),
+                "--tls-auth-clients",
+                "no",
+            ],
+            port,
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server (TLS) on port {port} did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn spawn(args: &[&str], port: u16) -> RedisServer {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string()])
+            .args(args)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -257,12 +295,10 @@ impl RedisServer {
             .unwrap_or_else(|e| {
                 panic!("cannot start `redis-server` from PATH ({e}); install redis-server")
             });
-        let server = RedisServer {
+        RedisServer {
             port,
             child: Some(child),
-        };
-        server.wait_until_ready();
-        server
+        }
     }
 
     fn url(&self) -> String {
@@ -400,4 +436,39 @@ async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
     let body = until_ok(&client, "/count", Duration::from_secs(15)).await;
     assert_eq!(body, "1");
     assert_eq!(client.get("/count").await.body_text(), "2");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requirement 4: rediss:// (TLS), against a TLS-only redis-server this test owns.
+
+/// The test CA that signed `tests/data/redis-tls/server.crt` (for localhost and 127.0.0.1).
+const TEST_CA: &[u8] = include_bytes!("data/redis-tls/ca.crt");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rediss_verifies_the_server_certificate_and_conforms() {
+    let server = RedisServer::start_tls(free_port());
+    let url = format!("rediss://localhost:{}/0", server.port);
+
+    // The system trust store does not know the test CA: the handshake must fail.
+    let refused = RedisSessionManager::new(&url)
+        .expect("TLS URL")
+        .with_timeout(Duration::from_secs(1))
+        .ping()
+        .await
+        .expect_err("an unknown CA must be refused");
+    assert!(
+        refused.to_string().to_lowercase().contains("certificate"),
+        "{refused}"
+    );
+
+    // Trusting the test CA, by host name and by IP address (both are in the certificate).
+    for url in [url.clone(), format!("rediss://127.0.0.1:{}/0", server.port)] {
+        let store = RedisSessionManager::new(&url)
+            .expect("TLS URL")
+            .with_tls_root_certificates(TEST_CA)
+            .expect("test CA")
+            .with_prefix(unique_prefix("tls"));
+        store.ping().await.unwrap_or_else(|e| panic!("{url}: {e}"));
+        conformance::run(&store).await;
+    }
 }

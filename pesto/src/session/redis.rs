@@ -16,6 +16,11 @@
 //! atomic (`create` never overwrites) and keeps working after a Redis restart (redis-rs reloads
 //! a script Redis no longer knows).
 //!
+//! # TLS
+//! `rediss://` URLs connect over TLS (rustls, *ring* provider) and verify the server certificate
+//! against the system trust store, or against the CAs given to
+//! [`with_tls_root_certificates`](RedisSessionManager::with_tls_root_certificates).
+//!
 //! # Faults
 //! Every command runs under a timeout (default 2 s, see
 //! [`with_timeout`](RedisSessionManager::with_timeout)). A Redis that is down or does not answer
@@ -28,7 +33,9 @@ use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError, Script};
+use redis::{Client, ConnectionAddr, RedisError, Script, TlsCertificates};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use tokio::sync::OnceCell;
 
 use super::id::SessionKey;
@@ -141,9 +148,11 @@ impl RedisSessionManager {
 
     /// A store for the Redis at `url`, connecting on first use.
     ///
-    /// `url` is `redis://[[user]:password@]host[:port][/db]` (port 6379 and db 0 by default) or
-    /// `redis+unix:///path/to/redis.sock[?db=N]`. `rediss://` (TLS) is refused: this build of
-    /// pesto does not enable redis-rs's TLS support.
+    /// `url` is `redis://[[user]:password@]host[:port][/db]` (port 6379 and db 0 by default),
+    /// `rediss://…` for Redis over TLS, or `redis+unix:///path/to/redis.sock[?db=N]`. Over TLS the
+    /// server's certificate is verified against the operating system's trust store (or the
+    /// certificates given to [`with_tls_root_certificates`](Self::with_tls_root_certificates));
+    /// turning verification off (`#insecure`) is refused.
     ///
     /// # Errors
     /// [`Error::Backend`] if the URL is malformed or asks for something this build does not
@@ -154,20 +163,28 @@ impl RedisSessionManager {
     /// use pesto::session::RedisSessionManager;
     /// let store = RedisSessionManager::new("redis://:secret@127.0.0.1:6379/2").unwrap();
     /// assert!(!format!("{store:?}").contains("secret"));
+    /// assert!(RedisSessionManager::new("rediss://redis.example:6380/0").is_ok());
     /// assert!(RedisSessionManager::new("http://127.0.0.1/").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Self> {
-        if url.starts_with("rediss:") {
-            return Err(Error::Backend(
-                "rediss:// (Redis over TLS) is not supported by this build of pesto; \
-                 use redis:// through a TLS tunnel (see docs/sessions.md)"
-                    .to_owned(),
-            ));
-        }
         let client = Client::open(url)
             .map_err(|e| Error::Backend(format!("invalid Redis URL: {}", describe(&e))))?;
         let info = client.get_connection_info();
-        let target = format!("{}/{}", info.addr(), info.redis_settings().db());
+        let tls = match info.addr() {
+            ConnectionAddr::TcpTls { insecure: true, .. } => {
+                return Err(Error::Backend(
+                    "invalid Redis URL: `#insecure` (no TLS certificate verification) is not \
+                     supported; use with_tls_root_certificates for a private CA"
+                        .to_owned(),
+                ))
+            }
+            ConnectionAddr::TcpTls { .. } => {
+                ensure_crypto_provider();
+                " (TLS)"
+            }
+            _ => "",
+        };
+        let target = format!("{}/{}{tls}", info.addr(), info.redis_settings().db());
         Ok(RedisSessionManager {
             client,
             connection: OnceCell::new(),
@@ -175,6 +192,48 @@ impl RedisSessionManager {
             timeout: Self::DEFAULT_TIMEOUT,
             target,
         })
+    }
+
+    /// Trusts only the certificate authorities in `pem` (PEM text, one or more certificates)
+    /// for a `rediss://` URL, instead of the operating system's trust store: for a Redis whose
+    /// certificate comes from a private CA (as some managed services issue).
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if the store's URL is not `rediss://`, or `pem` holds no usable
+    /// certificate.
+    pub fn with_tls_root_certificates(mut self, pem: &[u8]) -> Result<Self> {
+        let info = self.client.get_connection_info().clone();
+        if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+            return Err(Error::Backend(format!(
+                "TLS root certificates given for {}, which is not a rediss:// URL",
+                self.target
+            )));
+        }
+        // redis-rs accepts PEM text without any certificate (an empty trust store that would
+        // refuse every server): insist on at least one, and on all of them parsing.
+        let parsed: std::result::Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+        match parsed {
+            Ok(found) if !found.is_empty() => {}
+            Ok(_) => {
+                return Err(Error::Backend(
+                    "invalid TLS root certificates: no PEM certificate found".to_owned(),
+                ))
+            }
+            Err(e) => {
+                return Err(Error::Backend(format!(
+                    "invalid TLS root certificates: {e}"
+                )))
+            }
+        }
+        let certificates = TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        };
+        self.client = Client::build_with_tls(info, certificates).map_err(|e| {
+            Error::Backend(format!("invalid TLS root certificates: {}", describe(&e)))
+        })?;
+        self.connection = OnceCell::new();
+        Ok(self)
     }
 
     /// A store for the Redis at `url` (see [`new`](Self::new)) that has answered a `PING`.
@@ -465,6 +524,18 @@ impl SessionManager for RedisSessionManager {
     }
 }
 
+/// Makes sure rustls has a process-wide crypto provider before a TLS connection is built.
+///
+/// rustls picks one by itself when exactly one provider is compiled in; an app that compiles in
+/// several (ring and aws-lc-rs) and installs none would otherwise make connecting panic. An app
+/// that wants its own provider installs it before creating the store.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing the race to another installer is fine: some provider is then installed.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// A redis-rs error as text, with its detail but without anything from the URL.
 fn describe(error: &RedisError) -> String {
     error.to_string()
@@ -522,6 +593,9 @@ mod tests {
         assert_eq!(store.timeout(), Duration::from_secs(2));
         let store = RedisSessionManager::new("redis://user:pw@redis.example:6380").expect("valid");
         assert_eq!(store.target, "redis.example:6380/0");
+        let store =
+            RedisSessionManager::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
+        assert_eq!(store.target, "/run/redis.sock/2");
     }
 
     #[test]
@@ -535,10 +609,27 @@ mod tests {
             let err = RedisSessionManager::new(url).expect_err(url).to_string();
             assert!(err.contains("invalid Redis URL"), "{url}: {err}");
         }
-        let err = RedisSessionManager::new("rediss://127.0.0.1:6380/0")
-            .expect_err("no TLS in this build")
+        let err = RedisSessionManager::new("rediss://127.0.0.1:6380/0#insecure")
+            .expect_err("verification cannot be turned off")
             .to_string();
-        assert!(err.contains("not supported"), "{err}");
+        assert!(err.contains("#insecure"), "{err}");
+    }
+
+    #[test]
+    fn tls_urls_and_root_certificates() {
+        let store = RedisSessionManager::new("rediss://redis.example:6380/1").expect("TLS URL");
+        assert_eq!(store.target, "redis.example:6380/1 (TLS)");
+        let err = store
+            .with_tls_root_certificates(b"not a certificate")
+            .expect_err("no certificate in it")
+            .to_string();
+        assert!(err.contains("invalid TLS root certificates"), "{err}");
+        let err = RedisSessionManager::new("redis://127.0.0.1/")
+            .expect("plain URL")
+            .with_tls_root_certificates(b"")
+            .expect_err("not a TLS URL")
+            .to_string();
+        assert!(err.contains("not a rediss:// URL"), "{err}");
     }
 
     #[test]
