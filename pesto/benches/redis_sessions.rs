@@ -5,7 +5,7 @@
 //! ```
 //!
 //! One element is one round trip of a request that changed its session: `load` (HMGET) then
-//! `store` (EVALSHA of the store script), the two store calls the middleware makes. `sequential`
+//! `update` (EVALSHA of the update script), the two store calls the middleware makes. `sequential`
 //! runs them one after another on one task; `concurrent/N` runs N tasks at once, each on its own
 //! session, all sharing one `RedisSessionManager` (one multiplexed connection, so their commands
 //! are pipelined). Criterion's `thrpt` line is round trips per second. Set `PESTO_BENCH_REDIS_URL`
@@ -35,12 +35,13 @@ fn new_key() -> SessionKey {
     SessionId::generate().expect("OS random generator").key()
 }
 
-/// `count` load + store round trips on `key`.
+/// `count` load + update round trips on `key`.
 async fn round_trips(store: &RedisSessionManager, key: &SessionKey, count: u64) {
     for _ in 0..count {
         let record = store.load(key).await.expect("load");
         assert!(record.is_some(), "session vanished during the benchmark");
-        store.store(key, DATA, lease()).await.expect("store");
+        let updated = store.update(key, DATA, lease()).await.expect("update");
+        assert!(updated, "session vanished during the benchmark");
     }
 }
 

@@ -199,6 +199,36 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
 }
 
 #[tokio::test]
+async fn update_never_brings_back_a_session_another_server_removed() {
+    // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336), across two app servers.
+    let first = shared_store("update").await;
+    let second = RedisSessionManager::new(&redis_url())
+        .expect("url")
+        .with_prefix(first.prefix());
+    let key = SessionId::generate().expect("rng").key();
+    let lease = Lease {
+        now: SystemTime::now(),
+        ttl: Duration::from_secs(60),
+    };
+    assert!(first.create(&key, b"{}", lease).await.expect("create"));
+    assert!(second
+        .update(&key, br#"{"n":1}"#, lease)
+        .await
+        .expect("update"));
+    assert_eq!(
+        first.load(&key).await.expect("load").expect("present").data,
+        br#"{"n":1}"#
+    );
+    // A logout through the second server, then a late save through the first.
+    second.remove(&key).await.expect("remove");
+    assert!(!first
+        .update(&key, br#"{"n":2}"#, lease)
+        .await
+        .expect("update"));
+    assert!(first.load(&key).await.expect("load").is_none());
+}
+
+#[tokio::test]
 async fn redis_expires_idle_sessions_by_itself() {
     let store = shared_store("expiry").await;
     let key = SessionId::generate().expect("rng").key();

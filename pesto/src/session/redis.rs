@@ -8,13 +8,14 @@
 //! | field            | value                                                            |
 //! |------------------|------------------------------------------------------------------|
 //! | `data`           | the session's serialized JSON, byte for byte                    |
-//! | `last_access_ms` | [`Lease::now`] of the last create/store/touch, Unix milliseconds |
+//! | `last_access_ms` | [`Lease::now`] of the last write or touch, Unix milliseconds     |
 //!
 //! The key's time to live is [`Lease::ttl`] (`auto_purge_olderthan`), set again by every
-//! create, store and touch, so an idle session disappears on its own. `touch` rewrites only
-//! `last_access_ms` and the TTL, never `data`. Writes are single-key Lua scripts, so each is
-//! atomic (`create` never overwrites) and keeps working after a Redis restart (redis-rs reloads
-//! a script Redis no longer knows).
+//! create, store, update and touch, so an idle session disappears on its own. `touch` rewrites
+//! only `last_access_ms` and the TTL, never `data`. Writes are single-key Lua scripts, so each
+//! is atomic (`create` never overwrites; `update` never brings back a session removed meanwhile,
+//! by any server) and keeps working after a Redis restart (redis-rs reloads a script Redis no
+//! longer knows).
 //!
 //! # TLS
 //! `rediss://` URLs connect over TLS (rustls, *ring* provider) and verify the server certificate
@@ -64,6 +65,18 @@ return 1",
 static STORE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+    )
+});
+
+/// `update`: replaces the record only if the key exists (so that a request which began before a
+/// logout, possibly on another server, cannot bring the session back). Same arguments as [`CREATE`].
+static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1",
@@ -457,6 +470,16 @@ impl SessionManager for RedisSessionManager {
             ttl: ttl_millis(lease.ttl),
         };
         self.script("store", &STORE, key, args).await.map(drop)
+    }
+
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        // One atomic script: no window between the existence check and the write.
+        let args = Args::Write {
+            data,
+            stamp: to_millis(lease.now),
+            ttl: ttl_millis(lease.ttl),
+        };
+        Ok(self.script("update", &UPDATE, key, args).await? == 1)
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
