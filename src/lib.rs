@@ -22,3 +22,7 @@ mod testing_guide {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/security.md")]
 mod security_guide {}
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/performance.md")]
+mod performance_notes {}
