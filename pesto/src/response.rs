@@ -154,35 +154,38 @@ impl Response {
 
     /// Sets a header, replacing earlier values of the same name.
     #[must_use]
-    pub fn with_header<K, V>(mut self, name: K, value: V) -> Response
+    pub fn with_header<K, V>(self, name: K, value: V) -> Response
     where
         K: TryInto<HeaderName>,
         K::Error: fmt::Display,
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
-        if let Some((name, value)) = self.header_pair(name, value) {
-            self.headers.insert(name, value);
-        }
-        self
+        self.put_header(name, value, HeaderMap::insert)
     }
 
     /// Adds a header value, keeping earlier values of the same name.
     #[must_use]
-    pub fn append_header<K, V>(mut self, name: K, value: V) -> Response
+    pub fn append_header<K, V>(self, name: K, value: V) -> Response
     where
         K: TryInto<HeaderName>,
         K::Error: fmt::Display,
         V: TryInto<HeaderValue>,
         V::Error: fmt::Display,
     {
-        if let Some((name, value)) = self.header_pair(name, value) {
-            self.headers.append(name, value);
-        }
-        self
+        self.put_header(name, value, |headers, name, value| {
+            headers.append(name, value);
+        })
     }
 
-    fn header_pair<K, V>(&mut self, name: K, value: V) -> Option<(HeaderName, HeaderValue)>
+    /// Converts a header pair and hands it to `put`; a conversion error is remembered and turns
+    /// the response into a 500 when it is sent.
+    fn put_header<K, V, R>(
+        mut self,
+        name: K,
+        value: V,
+        put: impl FnOnce(&mut HeaderMap, HeaderName, HeaderValue) -> R,
+    ) -> Response
     where
         K: TryInto<HeaderName>,
         K::Error: fmt::Display,
@@ -193,16 +196,16 @@ impl Response {
             Ok(name) => name,
             Err(e) => {
                 self.error = Some(format!("invalid header name: {e}"));
-                return None;
+                return self;
             }
         };
         match value.try_into() {
-            Ok(value) => Some((name, value)),
-            Err(e) => {
-                self.error = Some(format!("invalid value for header `{name}`: {e}"));
-                None
+            Ok(value) => {
+                put(&mut self.headers, name, value);
             }
+            Err(e) => self.error = Some(format!("invalid value for header `{name}`: {e}")),
         }
+        self
     }
 
     /// Adds a `Set-Cookie` header (the value is percent-encoded).

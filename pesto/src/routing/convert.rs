@@ -87,28 +87,8 @@ impl Conv {
     }
 }
 
-/// Characters escaped in one path segment: everything but RFC 3986 unreserved characters and the
-/// sub-delimiters that are safe in a path.
-const SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'[')
-    .add(b'\\')
-    .add(b']')
-    .add(b'^')
-    .add(b'`')
-    .add(b'{')
-    .add(b'|')
-    .add(b'}')
-    .add(b'+');
-
-/// As [`SEGMENT`] but keeping `/`, for `path` parameters and literal pattern text.
+/// Characters escaped in `path` parameters and literal pattern text: everything but RFC 3986
+/// unreserved characters, `/`, and the sub-delimiters that are safe in a path.
 const PATH_KEEP_SLASH: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -126,6 +106,9 @@ const PATH_KEEP_SLASH: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}')
     .add(b'+');
+
+/// As [`PATH_KEEP_SLASH`], and `/` too: one path segment.
+const SEGMENT: &AsciiSet = &PATH_KEEP_SLASH.add(b'/');
 
 /// Percent-encodes literal pattern text (keeping its `/`).
 pub(crate) fn encode_literal(text: &str, out: &mut String) {

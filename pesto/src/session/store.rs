@@ -99,52 +99,35 @@ pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
     async fn purge(&self, cutoff: SystemTime) -> Result<u64>;
 }
 
-#[async_trait::async_trait]
-impl<M: SessionManager + ?Sized> SessionManager for Arc<M> {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-        (**self).load(key).await
-    }
-    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        (**self).create(key, data, lease).await
-    }
-    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        (**self).store(key, data, lease).await
-    }
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        (**self).update(key, data, lease).await
-    }
-    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-        (**self).touch(key, lease).await
-    }
-    async fn remove(&self, key: &SessionKey) -> Result<()> {
-        (**self).remove(key).await
-    }
-    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-        (**self).purge(cutoff).await
-    }
+/// Forwards every method to the pointee, so shared (`Arc<dyn SessionManager>`) and boxed stores
+/// are stores too.
+macro_rules! forward_session_manager {
+    ($($pointer:ident),*) => {$(
+        #[async_trait::async_trait]
+        impl<M: SessionManager + ?Sized> SessionManager for $pointer<M> {
+            async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
+                (**self).load(key).await
+            }
+            async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+                (**self).create(key, data, lease).await
+            }
+            async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+                (**self).store(key, data, lease).await
+            }
+            async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+                (**self).update(key, data, lease).await
+            }
+            async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
+                (**self).touch(key, lease).await
+            }
+            async fn remove(&self, key: &SessionKey) -> Result<()> {
+                (**self).remove(key).await
+            }
+            async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
+                (**self).purge(cutoff).await
+            }
+        }
+    )*};
 }
 
-#[async_trait::async_trait]
-impl<M: SessionManager + ?Sized> SessionManager for Box<M> {
-    async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-        (**self).load(key).await
-    }
-    async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        (**self).create(key, data, lease).await
-    }
-    async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        (**self).store(key, data, lease).await
-    }
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        (**self).update(key, data, lease).await
-    }
-    async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-        (**self).touch(key, lease).await
-    }
-    async fn remove(&self, key: &SessionKey) -> Result<()> {
-        (**self).remove(key).await
-    }
-    async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-        (**self).purge(cutoff).await
-    }
-}
+forward_session_manager!(Arc, Box);
