@@ -3,9 +3,11 @@
 //! See `docs/sessions.md` for the guide.
 
 mod clock;
+mod config;
 pub mod conformance;
 mod file;
 mod id;
+mod layer;
 mod memory;
 mod middleware;
 #[cfg(feature = "redis")]
@@ -19,14 +21,13 @@ use std::sync::{Arc, Mutex};
 #[cfg(feature = "redis")]
 pub use self::redis::RedisSessionManager;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{session_middleware, Persist, SameSite, SessionData, SessionMiddleware};
 pub use file::FileSessionManager;
 pub use id::{ParseIdError, SessionId, SessionKey};
-pub use memory::MemorySessionManager;
 #[doc(hidden)]
-pub use middleware::SessionLayer;
-pub use middleware::{
-    session_middleware, Persist, SameSite, SessionApp, SessionData, SessionMiddleware,
-};
+pub use layer::SessionLayer;
+pub use memory::MemorySessionManager;
+pub use middleware::SessionApp;
 pub use store::{Error, Lease, Record, Result, SessionManager};
 
 /// A ready-made dynamic session type for Pesto-style dictionary use: string keys, JSON values.

@@ -1,0 +1,206 @@
+//! [`SessionMiddleware`]: the session middleware's settings, with Pesto's options and defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use cookie::SameSite;
+
+use super::middleware::SessionApp;
+use super::{Clock, SessionManager, SystemClock};
+use crate::Dispatcher;
+
+/// Where the session id travels between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// In a cookie (the default).
+    Cookie,
+    /// In the `pesto_session` query parameter of every URL. Ids in URLs leak through Referer
+    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (SECURITY-NOTES).
+    QueryString,
+}
+
+/// What a session type must be: serde both ways, a default for new sessions.
+pub trait SessionData: Serialize + DeserializeOwned + Default + Send + 'static {}
+impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for T {}
+
+/// The settings, as the request flow reads them.
+#[derive(Debug, Clone)]
+pub(super) struct Config {
+    pub(super) purge_every: Duration,
+    pub(super) olderthan: Duration,
+    pub(super) persist: Persist,
+    pub(super) cookie_name: Arc<str>,
+    pub(super) cookie_path: Option<String>,
+    pub(super) cookie_domain: Option<String>,
+    pub(super) secure: Option<bool>,
+    pub(super) same_site: SameSite,
+    pub(super) max_age: Option<Duration>,
+    pub(super) lazy: bool,
+    pub(super) touch_interval: Duration,
+}
+
+/// Session middleware settings; [`SessionMiddleware::wrap`] applies them to an app.
+///
+/// ```
+/// use std::time::Duration;
+/// use pesto::prelude::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Default, Serialize, Deserialize)]
+/// struct Visitor { visits: u32 }
+///
+/// #[route("/", GET)]
+/// async fn count(req: &mut Request<Visitor>) -> String {
+///     req.session.visits += 1;
+///     format!("visit #{}", req.session.visits)
+/// }
+/// dispatcher_app!(App = [count]);
+///
+/// let app = session_middleware(MemorySessionManager::new())
+///     .auto_purge_every(Duration::from_secs(600))
+///     .auto_purge_olderthan(Duration::from_secs(1800))
+///     .wrap(App::new());
+/// let client = TestApp::new(app);
+/// assert_eq!(client.get("/").send().body_text(), "visit #1");
+/// assert_eq!(client.get("/").send().body_text(), "visit #2");
+/// ```
+pub struct SessionMiddleware<M> {
+    manager: Arc<M>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+}
+
+impl<M: fmt::Debug> fmt::Debug for SessionMiddleware<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionMiddleware")
+            .field("manager", &self.manager)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts configuring session middleware over `manager`, with Pesto's defaults: purge every
+/// 60 s of sessions idle for 1800 s, id in a cookie named `pesto_session`.
+pub fn session_middleware<M: SessionManager>(manager: M) -> SessionMiddleware<M> {
+    SessionMiddleware {
+        manager: Arc::new(manager),
+        config: Config {
+            purge_every: Duration::from_secs(60),
+            olderthan: Duration::from_secs(1800),
+            persist: Persist::Cookie,
+            cookie_name: Arc::from("pesto_session"),
+            cookie_path: None,
+            cookie_domain: None,
+            secure: None,
+            same_site: SameSite::Lax,
+            max_age: None,
+            lazy: false,
+            touch_interval: Duration::from_secs(60),
+        },
+        clock: Arc::new(SystemClock),
+    }
+}
+
+impl<M: SessionManager> SessionMiddleware<M> {
+    /// How often the background purge runs (default 60 s); zero disables it.
+    #[must_use]
+    pub fn auto_purge_every(mut self, every: Duration) -> Self {
+        self.config.purge_every = every;
+        self
+    }
+
+    /// How long a session may stay idle (default 1800 s): older sessions are purged, and refused
+    /// on load even before the purge reaches them.
+    #[must_use]
+    pub fn auto_purge_olderthan(mut self, olderthan: Duration) -> Self {
+        self.config.olderthan = olderthan;
+        self
+    }
+
+    /// Where the id travels: [`Persist::Cookie`] (default) or [`Persist::QueryString`].
+    #[must_use]
+    pub fn persist(mut self, persist: Persist) -> Self {
+        self.config.persist = persist;
+        self
+    }
+
+    /// The cookie's `Path` (default: the mount path the app is served under, else `/`).
+    #[must_use]
+    pub fn cookie_path(mut self, path: &str) -> Self {
+        self.config.cookie_path = Some(path.to_owned());
+        self
+    }
+
+    /// The cookie's `Domain` (default: none, so the cookie goes back to this host only).
+    #[must_use]
+    pub fn cookie_domain(mut self, domain: &str) -> Self {
+        self.config.cookie_domain = Some(domain.to_owned());
+        self
+    }
+
+    /// The cookie's (and, in querystring mode, the parameter's) name; default `pesto_session`.
+    #[must_use]
+    pub fn cookie_name(mut self, name: &str) -> Self {
+        self.config.cookie_name = Arc::from(name);
+        self
+    }
+
+    /// Forces the cookie's `Secure` attribute on or off (default: on when the request came over https).
+    #[must_use]
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.config.secure = Some(secure);
+        self
+    }
+
+    /// The cookie's `SameSite` attribute (default `Lax`).
+    #[must_use]
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.config.same_site = same_site;
+        self
+    }
+
+    /// Makes the cookie persistent with this `Max-Age` (refreshed when the session is touched);
+    /// by default the cookie ends with the browser session.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.config.max_age = Some(max_age);
+        self
+    }
+
+    /// Lazy mode: a session is created, stored and announced only once data is written to it.
+    ///
+    /// Choose it for public sites where most visitors never log in: eager mode (Pesto's default)
+    /// stores a record for every client without a cookie, crawlers included (Django
+    /// CVE-2015-5143 was such store flooding). In querystring mode, lazy sessions do not
+    /// redirect a GET without an id.
+    #[must_use]
+    pub fn lazy(mut self, lazy: bool) -> Self {
+        self.config.lazy = lazy;
+        self
+    }
+
+    /// The least time between two refreshes of a session's last-access time (default 60 s):
+    /// reads do not rewrite the store on every request.
+    #[must_use]
+    pub fn touch_interval(mut self, interval: Duration) -> Self {
+        self.config.touch_interval = interval;
+        self
+    }
+
+    /// The clock used for last-access times and expiry (default: the system clock); tests pass a
+    /// [`ManualClock`](super::ManualClock).
+    #[must_use]
+    pub fn clock<C: Clock>(mut self, clock: C) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Wraps `app`, whose handlers take `&mut Request<S>`.
+    pub fn wrap<S: SessionData>(self, app: Dispatcher<S>) -> SessionApp<M, S> {
+        SessionApp::new(self.manager, self.config, self.clock, app)
+    }
+}
