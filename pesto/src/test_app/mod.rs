@@ -1,0 +1,268 @@
+//! [`TestApp`]: an in-process client for tests, after Pesto's `pesto.testing.TestApp`.
+
+mod jar;
+mod request;
+mod response;
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+
+use http::Method;
+
+use crate::endpoint::Endpoint;
+use jar::CookieJar;
+pub use request::TestRequest;
+pub use response::TestResponse;
+
+/// Drives an [`Endpoint`] in-process, with no socket: from a plain `#[test]` with
+/// [`TestRequest::send`], or from async code by awaiting the [`TestRequest`].
+///
+/// It keeps cookies between calls like a browser and can follow redirects.
+///
+/// ```
+/// use pesto::prelude::*;
+///
+/// #[route("/hello/<name>", GET)]
+/// async fn hello(req: &mut Request, name: String) -> Response {
+///     Response::text(format!("Hello, {name}!")).with_cookie(cookie::Cookie::new("seen", "1"))
+/// }
+/// dispatcher_app!(App = [hello]);
+///
+/// let app = TestApp::new(App::new());
+/// let response = app.get("/hello/Ada").send();
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.body_text(), "Hello, Ada!");
+/// assert_eq!(response.header("content-type"), Some("text/plain; charset=utf-8"));
+/// assert!(response.text().starts_with("200 OK\r\n"));
+/// assert_eq!(app.cookie("seen").as_deref(), Some("1"));
+/// ```
+pub struct TestApp {
+    endpoint: Arc<dyn Endpoint>,
+    jar: CookieJar,
+    host: String,
+    follow_redirects: bool,
+    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("host", &self.host)
+            .field("follow_redirects", &self.follow_redirects)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestApp {
+    /// A client for `endpoint`, talking to host `localhost`.
+    pub fn new<E: Endpoint>(endpoint: E) -> TestApp {
+        TestApp {
+            endpoint: Arc::new(endpoint),
+            jar: CookieJar::default(),
+            host: "localhost".to_owned(),
+            follow_redirects: false,
+            runtime: OnceLock::new(),
+        }
+    }
+
+    /// Sets the default host (`Host` header and cookie domain).
+    #[must_use]
+    pub fn with_host(mut self, host: &str) -> TestApp {
+        self.host = host.to_owned();
+        self
+    }
+
+    /// Follows redirects (up to 10) by default.
+    #[must_use]
+    pub fn follow_redirects(mut self, follow: bool) -> TestApp {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// The endpoint under test.
+    pub fn endpoint(&self) -> &Arc<dyn Endpoint> {
+        &self.endpoint
+    }
+
+    /// A request with any method; `path` is the path info (below the script name) and may carry
+    /// a query string.
+    pub fn request(&self, method: Method, path: &str) -> TestRequest<'_> {
+        TestRequest::new(self, method, path)
+    }
+
+    /// A GET request.
+    pub fn get(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::GET, path)
+    }
+
+    /// A HEAD request.
+    pub fn head(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::HEAD, path)
+    }
+
+    /// A POST request; add a body with [`TestRequest::form`] or [`TestRequest::body`].
+    pub fn post(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::POST, path)
+    }
+
+    /// A POST request with a `multipart/form-data` body built from [`TestRequest::field`] and
+    /// [`TestRequest::file`].
+    pub fn post_multipart(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::POST, path).multipart()
+    }
+
+    /// A PUT request.
+    pub fn put(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    /// A DELETE request.
+    pub fn delete(&self, path: &str) -> TestRequest<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    /// The value of cookie `name` in the jar (any path).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.jar.get(name)
+    }
+
+    /// Puts a cookie for the default host and path `/` into the jar.
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar.set(name, value, &self.host);
+    }
+
+    /// Empties the cookie jar.
+    pub fn clear_cookies(&self) {
+        self.jar.clear();
+    }
+
+    /// The session data the store holds for this client's session cookie (`None` without a
+    /// session layer, cookie or stored session). Like Flask's `session_transaction`, it reads the
+    /// store itself, so it shows exactly what was saved.
+    ///
+    /// # Panics
+    /// Panics when called inside an async runtime (use [`TestApp::session_async`]) or when the
+    /// stored data does not decode as `T`.
+    pub fn session<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.block_on(self.session_async())
+    }
+
+    /// Async form of [`TestApp::session`].
+    pub async fn session_async<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        let layer = self.endpoint.session_layer()?;
+        let id = self.cookie(layer.cookie_name())?;
+        self.session_by_id_async(&id).await
+    }
+
+    /// The session data the store holds for session id `id` (querystring mode has no cookie).
+    ///
+    /// # Panics
+    /// As [`TestApp::session`].
+    pub fn session_by_id<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
+        self.block_on(self.session_by_id_async(id))
+    }
+
+    /// Async form of [`TestApp::session_by_id`].
+    pub async fn session_by_id_async<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
+        let layer = self.endpoint.session_layer()?;
+        let id = crate::session::SessionId::parse(id)?;
+        let json = match layer.load_json(&id).await {
+            Ok(json) => json?,
+            Err(e) => panic!("TestApp: session store failed: {e}"),
+        };
+        match serde_json::from_slice(&json) {
+            Ok(value) => Some(value),
+            Err(e) => panic!("TestApp: stored session does not decode as the requested type: {e}"),
+        }
+    }
+
+    /// Seeds or edits this client's session before a request, as Flask's `session_transaction`:
+    /// `edit` gets the stored data (or the default), the result is stored, and the session cookie
+    /// is put in the jar. Returns the session id (for querystring mode).
+    ///
+    /// # Panics
+    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    pub fn session_transaction<T, F>(&self, edit: F) -> String
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        self.block_on(self.session_transaction_async(edit))
+    }
+
+    /// Async form of [`TestApp::session_transaction`].
+    pub async fn session_transaction_async<T, F>(&self, edit: F) -> String
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        let Some(layer) = self.endpoint.session_layer() else {
+            panic!("TestApp::session_transaction needs an app wrapped in session middleware");
+        };
+        let existing = self
+            .cookie(layer.cookie_name())
+            .and_then(|id| crate::session::SessionId::parse(&id));
+        let id = match existing {
+            Some(id) => id,
+            None => match crate::session::SessionId::generate() {
+                Ok(id) => id,
+                Err(e) => panic!("TestApp: cannot generate a session id: {e}"),
+            },
+        };
+        let mut data: T = match layer.load_json(&id).await {
+            Ok(Some(json)) => serde_json::from_slice(&json).unwrap_or_default(),
+            Ok(None) => T::default(),
+            Err(e) => panic!("TestApp: session store failed: {e}"),
+        };
+        edit(&mut data);
+        let json = match serde_json::to_vec(&data) {
+            Ok(json) => json,
+            Err(e) => panic!("TestApp: session data does not serialize: {e}"),
+        };
+        if let Err(e) = layer.store_json(&id, json).await {
+            panic!("TestApp: session store failed: {e}");
+        }
+        let id = id.to_string();
+        if layer.persist() == crate::session::Persist::Cookie {
+            self.set_cookie(layer.cookie_name(), &id);
+        }
+        id
+    }
+
+    /// Runs the session purge now (with the middleware's idle limit and clock); returns how many
+    /// sessions were removed.
+    ///
+    /// # Panics
+    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    pub fn purge_sessions(&self) -> u64 {
+        self.block_on(self.purge_sessions_async())
+    }
+
+    /// Async form of [`TestApp::purge_sessions`].
+    pub async fn purge_sessions_async(&self) -> u64 {
+        let Some(layer) = self.endpoint.session_layer() else {
+            panic!("TestApp::purge_sessions needs an app wrapped in session middleware");
+        };
+        match layer.purge_now().await {
+            Ok(n) => n,
+            Err(e) => panic!("TestApp: purge failed: {e}"),
+        }
+    }
+
+    pub(super) fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        assert!(
+            tokio::runtime::Handle::try_current().is_err(),
+            "TestApp's blocking calls cannot run inside an async runtime: `.await` the request instead"
+        );
+        let runtime = self.runtime.get_or_init(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        match runtime {
+            Ok(rt) => rt.block_on(fut),
+            Err(e) => panic!("TestApp could not start a tokio runtime: {e}"),
+        }
+    }
+}

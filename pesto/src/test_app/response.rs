@@ -1,0 +1,81 @@
+//! [`TestResponse`]: what a [`TestApp`](super::TestApp) request got back.
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+
+/// A response received by [`TestApp`].
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
+    pub(super) url: String,
+}
+
+impl TestResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of header `name` (e.g. several `Set-Cookie`), as Pesto's `get_headers`.
+    pub fn headers(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+
+    /// All headers.
+    pub fn header_map(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body bytes.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Parses the body as JSON.
+    ///
+    /// # Errors
+    /// Fails when the body is not JSON for `T`.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The URL this response answered (after any redirects followed).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Status line, headers and body as one string, as Pesto's `TestApp` response `text()`.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} {}\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or("")
+        );
+        for (name, value) in &self.headers {
+            out.push_str(&format!(
+                "{}: {}\r\n",
+                name,
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        out.push_str("\r\n");
+        out.push_str(&self.body_text());
+        out
+    }
+}
