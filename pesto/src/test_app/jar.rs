@@ -167,3 +167,66 @@ fn default_path(request_path: &str) -> String {
         Some(i) => request_path[..i].to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(set_cookies: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for c in set_cookies {
+            h.append(header::SET_COOKIE, c.parse().expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn path_match_follows_rfc_6265() {
+        assert!(path_matches("/", "/anything"));
+        assert!(path_matches("/foo", "/foo"));
+        assert!(path_matches("/foo", "/foo/bar"));
+        assert!(path_matches("/foo/", "/foo/bar"));
+        assert!(!path_matches("/foo", "/foobar"));
+        assert!(!path_matches("/foo/bar", "/foo"));
+        assert_eq!(default_path("/a/b/c"), "/a/b");
+        assert_eq!(default_path("/a"), "/");
+    }
+
+    #[test]
+    fn domain_cookies_reach_subdomains_and_host_only_ones_do_not() {
+        let jar = CookieJar::default();
+        jar.store_from(
+            &headers(&["d=1; Domain=.example.org; Path=/", "h=2; Path=/"]),
+            "www.example.org",
+            "/",
+        );
+        assert_eq!(
+            jar.header_for("www.example.org", "/", false).as_deref(),
+            Some("d=1; h=2")
+        );
+        assert_eq!(
+            jar.header_for("shop.example.org:8080", "/", false)
+                .as_deref(),
+            Some("d=1")
+        );
+        assert_eq!(jar.header_for("example.com", "/", false), None);
+    }
+
+    #[test]
+    fn secure_expired_and_replaced_cookies() {
+        let jar = CookieJar::default();
+        jar.store_from(
+            &headers(&["s=1; Secure; Path=/", "a=1; Path=/"]),
+            "localhost",
+            "/",
+        );
+        assert_eq!(
+            jar.header_for("localhost", "/", false).as_deref(),
+            Some("a=1")
+        );
+        jar.store_from(&headers(&["a=2; Path=/"]), "localhost", "/");
+        assert_eq!(jar.get("a").as_deref(), Some("2"));
+        jar.store_from(&headers(&["a=; Max-Age=0; Path=/"]), "localhost", "/");
+        assert_eq!(jar.get("a"), None);
+    }
+}
