@@ -240,3 +240,85 @@ async fn sigterm_shuts_the_server_down_gracefully() {
     let status = exit.expect("secure_area exits within 10 s of SIGTERM");
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
+
+#[tokio::test]
+async fn lazy_mode_sets_no_cookie_until_login() {
+    let server = spawn_secure_area(&["--store", "memory", USER, "--lazy"]);
+    let page = send("GET", &server.url("/login"), None, None).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.set_cookie("pesto_session"), None);
+    let denied = send("POST", &server.url("/login"), None, Some(BAD)).await;
+    assert_eq!(denied.set_cookie("pesto_session"), None);
+    let ok = send("POST", &server.url("/login"), None, Some(GOOD)).await;
+    assert!(ok.set_cookie("pesto_session").is_some());
+}
+
+#[tokio::test]
+async fn cookie_path_and_domain_flags() {
+    let server = spawn_secure_area(&[
+        "--store",
+        "memory",
+        USER,
+        "--mount",
+        "/app",
+        "--cookie-path",
+        "/",
+        "--cookie-domain",
+        ".example.org",
+    ]);
+    let page = send("GET", &server.url("/app/login"), None, None).await;
+    let cookie = page.header("set-cookie").expect("cookie").to_owned();
+    assert!(
+        cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+        "{cookie}"
+    );
+    assert!(cookie.contains("Domain=example.org"), "{cookie}");
+    assert!(page.headers.get_all("vary").iter().any(|v| v == "Cookie"));
+}
+
+#[tokio::test]
+async fn idle_sessions_expire_and_the_purge_empties_the_file_store() {
+    let (dir, store) = file_store();
+    let server = spawn_secure_area(&[
+        "--store",
+        &store,
+        USER,
+        "--purge-every",
+        "1",
+        "--purge-olderthan",
+        "1",
+    ]);
+    let ok = send("POST", &server.url("/login"), None, Some(GOOD)).await;
+    let jar = format!(
+        "pesto_session={}",
+        ok.set_cookie("pesto_session").expect("cookie")
+    );
+    let sessions = dir.path().join("_pesto_sessions");
+    let count = || {
+        std::fs::read_dir(&sessions)
+            .map(|shards| {
+                shards
+                    .filter_map(Result::ok)
+                    .filter_map(|s| std::fs::read_dir(s.path()).ok())
+                    .map(|files| files.count())
+                    .sum::<usize>()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(count(), 1);
+    // Poll (bounded) rather than sleep a fixed time: the purge runs every second.
+    let mut purged = false;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if count() == 0 {
+            purged = true;
+            break;
+        }
+    }
+    assert!(
+        purged,
+        "the background purge removed the idle session's file"
+    );
+    let after = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
+    assert_eq!(after.status, 302);
+}
