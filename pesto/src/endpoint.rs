@@ -63,6 +63,11 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response>;
 
+    /// Starts the endpoint's background work (the session purge) on the current tokio runtime.
+    /// [`Server`](crate::Server) calls it once before accepting connections; an endpoint that
+    /// is never started starts its work with its first request.
+    fn start(&self) {}
+
     /// The session layer inside this endpoint, for [`TestApp`](crate::TestApp)'s session helpers.
     #[doc(hidden)]
     fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
@@ -77,6 +82,9 @@ impl<E: Endpoint + ?Sized> Endpoint for Arc<E> {
     fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
         (**self).session_layer()
     }
+    fn start(&self) {
+        (**self).start()
+    }
 }
 
 impl<E: Endpoint + ?Sized> Endpoint for Box<E> {
@@ -85,6 +93,9 @@ impl<E: Endpoint + ?Sized> Endpoint for Box<E> {
     }
     fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
         (**self).session_layer()
+    }
+    fn start(&self) {
+        (**self).start()
     }
 }
 
@@ -154,6 +165,10 @@ impl<E: Endpoint> Endpoint for Mount<E> {
     fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
         self.inner.session_layer()
     }
+
+    fn start(&self) {
+        self.inner.start()
+    }
 }
 
 /// Several endpoints side by side under different prefixes (Pesto's `combine` of mounted apps);
@@ -220,6 +235,10 @@ impl Endpoint for Mounts {
 
     fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
         self.mounts.iter().find_map(|m| m.session_layer())
+    }
+
+    fn start(&self) {
+        self.mounts.iter().for_each(|m| m.start());
     }
 }
 

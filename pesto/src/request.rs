@@ -211,7 +211,8 @@ pub(crate) fn scheme(parts: &http::request::Parts) -> &str {
     }
 }
 
-/// The host from the URI authority or the `Host` header (`localhost` when neither is present).
+/// The host from the URI authority or the `Host` header; `localhost` when neither is present
+/// or the value is not a plain `host[:port]` (it ends up in absolute URLs and redirects).
 pub(crate) fn host(parts: &http::request::Parts) -> &str {
     parts
         .uri
@@ -223,15 +224,26 @@ pub(crate) fn host(parts: &http::request::Parts) -> &str {
                 .get(http::header::HOST)
                 .and_then(|h| h.to_str().ok())
         })
-        .filter(|h| !h.is_empty())
+        .filter(|h| is_plain_host(h))
         .unwrap_or("localhost")
+}
+
+/// `name[:port]` or `[v6]:port`, nothing else (no user info, path or odd characters).
+pub(crate) fn is_plain_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        && host.parse::<http::uri::Authority>().is_ok()
 }
 
 impl<S> std::fmt::Debug for Request<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.parts.method)
-            .field("uri", &self.parts.uri)
+            // The path only: a query may carry the session id (querystring mode).
+            .field("path", &self.parts.uri.path())
             .field("script_name", &self.script_name)
             .field("session", &self.session)
             .finish_non_exhaustive()

@@ -290,9 +290,21 @@ impl Response {
 
 impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Cookies and locations may carry session ids: never print their values.
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let shown = match *name {
+                    header::SET_COOKIE | header::COOKIE | header::LOCATION => "<redacted>",
+                    _ => value.to_str().unwrap_or("<binary>"),
+                };
+                (name.as_str(), shown)
+            })
+            .collect();
         f.debug_struct("Response")
             .field("status", &self.status)
-            .field("headers", &self.headers)
+            .field("headers", &headers)
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -373,5 +385,19 @@ impl<T: IntoResponse, E: fmt::Debug> IntoResponse for Result<T, E> {
                 Response::internal_server_error()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_cookies_or_locations() {
+        let r = Response::redirect("/next?pesto_session=secret-id")
+            .with_cookie(Cookie::new("pesto_session", "secret-id"));
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("secret-id"), "{shown}");
+        assert!(shown.contains("content-type"), "{shown}");
     }
 }

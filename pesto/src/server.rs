@@ -34,6 +34,7 @@ pub struct Server {
     max_header_bytes: usize,
     max_connections: usize,
     shutdown_timeout: Duration,
+    allowed_hosts: Arc<[String]>,
 }
 
 impl Server {
@@ -54,6 +55,7 @@ impl Server {
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(30),
+            allowed_hosts: Arc::from(Vec::new()),
         }
     }
 
@@ -94,6 +96,24 @@ impl Server {
         self
     }
 
+    /// Answers 400 to requests whose `Host` is not one of `hosts` (without port; a leading dot
+    /// also allows subdomains: `.example.org`), as Django's `ALLOWED_HOSTS`. The host ends up in
+    /// absolute URLs and redirects, so a server reachable under foreign names should set it.
+    /// By default every host is accepted.
+    #[must_use]
+    pub fn allowed_hosts<I, H>(mut self, hosts: I) -> Self
+    where
+        I: IntoIterator<Item = H>,
+        H: Into<String>,
+    {
+        let hosts: Vec<String> = hosts
+            .into_iter()
+            .map(|h| h.into().to_ascii_lowercase())
+            .collect();
+        self.allowed_hosts = Arc::from(hosts);
+        self
+    }
+
     /// How long shutdown waits for requests in flight (default 30 s).
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
@@ -121,6 +141,7 @@ impl Server {
         F: std::future::Future<Output = ()> + Send,
     {
         let app = Arc::new(app);
+        app.start();
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(self.max_connections));
         let mut builder = http1::Builder::new();
@@ -152,15 +173,23 @@ impl Server {
                 },
             };
             let app = Arc::clone(&app);
+            let allowed_hosts = Arc::clone(&self.allowed_hosts);
             let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let app = Arc::clone(&app);
+                let host_ok = host_allowed(&allowed_hosts, &req);
                 async move {
                     let started = Instant::now();
                     let method = req.method().clone();
                     let path = req.uri().path().to_owned();
                     let mut req = req.map(box_body);
                     req.extensions_mut().insert(RemoteAddr(remote));
-                    let response = app.call(req).await.into_http();
+                    let response = if host_ok {
+                        app.call(req).await
+                    } else {
+                        crate::Response::text("400 Bad Request\nhost not allowed\n")
+                            .with_status(http::StatusCode::BAD_REQUEST)
+                    }
+                    .into_http();
                     tracing::info!(
                         target: "pesto::access",
                         %remote,
@@ -190,6 +219,28 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Whether the request's host is in `allowed` (an empty list allows every host).
+fn host_allowed<B>(allowed: &[String], req: &http::Request<B>) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let host = req
+        .uri()
+        .host()
+        .map(str::to_owned)
+        .or_else(|| {
+            let header = req.headers().get(http::header::HOST)?.to_str().ok()?;
+            let authority: http::uri::Authority = header.parse().ok()?;
+            Some(authority.host().to_owned())
+        })
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    allowed.iter().any(|a| match a.strip_prefix('.') {
+        Some(domain) => host == domain || host.ends_with(a.as_str()),
+        None => host == *a,
+    })
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.

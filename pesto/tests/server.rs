@@ -404,3 +404,53 @@ async fn bodies_over_the_limit_get_413_before_upload_and_slow_bodies_get_408() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn allowed_hosts_refuse_foreign_host_headers() {
+    let server = Running::start(|s| s.allowed_hosts(["localhost", ".example.org"])).await;
+    let addr = server.addr;
+    let replies = tokio::task::spawn_blocking(move || {
+        [
+            "localhost:1234",
+            "www.example.org",
+            "example.org",
+            "evil.example",
+            "example.org.evil",
+        ]
+        .map(|host| {
+            raw_exchange(
+                addr,
+                format!("GET /hello/x HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                    .into_bytes(),
+            )
+        })
+    })
+    .await
+    .expect("client");
+    let statuses: Vec<&str> = replies.iter().map(|r| &r[9..12]).collect();
+    assert_eq!(statuses, ["200", "200", "200", "400", "400"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_malformed_host_never_reaches_a_redirect() {
+    let server = Running::start(|s| s).await;
+    let addr = server.addr;
+    let reply = tokio::task::spawn_blocking(move || {
+        raw_exchange(
+            addr,
+            b"GET /hello/x/ HTTP/1.1\r\nHost: evil.example@good\r\nConnection: close\r\n\r\n"
+                .to_vec(),
+        )
+    })
+    .await
+    .expect("client");
+    assert!(reply.starts_with("HTTP/1.1 308"), "{reply}");
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("location: http://localhost/hello/x\r\n"),
+        "{reply}"
+    );
+    server.shutdown().await;
+}

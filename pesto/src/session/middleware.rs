@@ -9,6 +9,7 @@
 //!    returned, so the client's next request sees it — and announce a new or changed id.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -38,6 +39,7 @@ pub(super) struct Inner<M, S> {
 pub struct SessionApp<M, S> {
     pub(super) inner: Arc<Inner<M, S>>,
     purge_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    purge_started: AtomicBool,
     stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -72,6 +74,7 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
                 app,
             }),
             purge_task: Mutex::new(None),
+            purge_started: AtomicBool::new(false),
             stop,
         }
     }
@@ -91,8 +94,13 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
 
     /// Starts the background purge on the current runtime if it is not running yet.
     fn ensure_purge_task(&self) {
+        // The per-request fast path: one atomic load, no lock.
+        if self.purge_started.load(Ordering::Acquire) {
+            return;
+        }
         let every = self.inner.config.purge_every;
-        if every.is_zero() {
+        // A backend that expires records itself (Redis) leaves the periodic purge nothing to do.
+        if every.is_zero() || self.inner.manager.self_expiring() {
             return;
         }
         let mut task = self.purge_task.lock().unwrap_or_else(|e| e.into_inner());
@@ -124,6 +132,7 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
                 }
             }
         }));
+        self.purge_started.store(true, Ordering::Release);
     }
 }
 
@@ -298,9 +307,10 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                 .await;
         }
 
-        let announced = !loaded.is_new || !self.config.lazy;
-        let query_id =
-            query_mode.then(|| Arc::new(Mutex::new(announced.then(|| loaded.id.to_string()))));
+        // Links rendered by this request carry the id even in lazy mode, where it becomes real
+        // only if the handler writes to the session: an id that was never stored is refused
+        // on the next request anyway.
+        let query_id = query_mode.then(|| Arc::new(Mutex::new(Some(loaded.id.to_string()))));
         let url_session = query_id.as_ref().map(|id| QuerySession {
             name: Arc::clone(&self.config.cookie_name),
             id: Arc::clone(id),
@@ -437,6 +447,16 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         let key = state.id.key();
         let mut announce = false;
         if let Some(old) = &state.cycled_from {
+            // A logout elsewhere during this request ended the session: do not re-issue its
+            // data under a new id (SECURITY-NOTES, Lifecycle).
+            match self.manager.load(&old.key()).await {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    tracing::info!(session = ?old, "session ended during the request; not renewed");
+                    return response;
+                }
+                Err(e) => return store_error(e),
+            }
             if let Err(response) = self.create(&state.id, &json, now).await {
                 return response;
             }
@@ -509,7 +529,11 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             return response;
         };
         let same_origin = url.origin().ascii_serialization() == origin;
-        if !same_origin || !url.path().starts_with(script_name) {
+        let inside_app = url
+            .path()
+            .strip_prefix(script_name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if !same_origin || !inside_app {
             return response;
         }
         let location = set_query_param(&mut url, &self.config.cookie_name, id);
@@ -572,5 +596,9 @@ impl<M: SessionManager, S: SessionData> Endpoint for SessionApp<M, S> {
 
     fn session_layer(&self) -> Option<&dyn SessionLayer> {
         Some(self)
+    }
+
+    fn start(&self) {
+        self.ensure_purge_task();
     }
 }

@@ -92,8 +92,8 @@ impl<S> Session<S> {
     /// to refresh the stored copy after a change in serialisation format).
     pub fn save(&mut self) {
         if let Some(state) = &mut self.state {
+            // An invalidated session stays ended: saving it must not bring it back.
             state.force_save = true;
-            state.invalidated = false;
         }
     }
 

@@ -97,6 +97,12 @@ pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
 
     /// Removes every record with `last_access < cutoff` and returns how many it removed.
     async fn purge(&self, cutoff: SystemTime) -> Result<u64>;
+
+    /// True when the backend expires idle records by itself (Redis TTLs): the middleware then
+    /// runs no periodic purge (an explicit `purge` still works).
+    fn self_expiring(&self) -> bool {
+        false
+    }
 }
 
 /// Forwards every method to the pointee, so shared (`Arc<dyn SessionManager>`) and boxed stores
@@ -125,6 +131,9 @@ macro_rules! forward_session_manager {
             }
             async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
                 (**self).purge(cutoff).await
+            }
+            fn self_expiring(&self) -> bool {
+                (**self).self_expiring()
             }
         }
     )*};
