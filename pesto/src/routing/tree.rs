@@ -189,8 +189,37 @@ impl Tree {
     where
         F: FnMut(&[usize], &[String]) -> bool,
     {
-        let mut captures = Vec::new();
-        walk(&self.root, segments, 0, &mut captures, visit)
+        let mut search = Search {
+            captures: Vec::new(),
+            budget: STEP_BUDGET,
+        };
+        walk(&self.root, segments, 0, &mut search, visit)
+    }
+}
+
+/// The most matching steps (trie nodes visited plus candidate ends examined) one lookup may take.
+///
+/// Backtracking over parameters inside one segment or a `path` tail is polynomial in the path's
+/// length; a hostile path (tens of thousands of characters built to defeat the match) must not
+/// pin a worker. Legitimate paths need a few hundred steps; a lookup over budget is a 404.
+const STEP_BUDGET: u32 = 200_000;
+
+/// The state of one lookup: captured values of the current candidate and the steps left.
+struct Search {
+    captures: Vec<String>,
+    budget: u32,
+}
+
+impl Search {
+    /// Takes one step; false once the budget is spent.
+    fn step(&mut self) -> bool {
+        match self.budget.checked_sub(1) {
+            Some(left) => {
+                self.budget = left;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -209,83 +238,137 @@ fn walk<F>(
     node: &Node,
     segments: &[String],
     index: usize,
-    captures: &mut Vec<String>,
+    search: &mut Search,
     visit: &mut F,
 ) -> bool
 where
     F: FnMut(&[usize], &[String]) -> bool,
 {
+    if !search.step() {
+        return false;
+    }
     let Some(segment) = segments.get(index) else {
-        return !node.routes.is_empty() && visit(&node.routes, captures);
+        return !node.routes.is_empty() && visit(&node.routes, &search.captures);
     };
     if let Some(child) = node.statics.get(segment.as_str()) {
-        if walk(child, segments, index + 1, captures, visit) {
+        if walk(child, segments, index + 1, search, visit) {
             return true;
         }
     }
     if !node.dynamics.is_empty() {
-        let text = Text {
-            text: segment,
-            separators: &[],
-        };
+        let text = Text::segment(segment);
         for (_, pieces, child) in &node.dynamics {
-            let mark = captures.len();
-            if match_pieces(pieces, &text, 0, captures)
-                && walk(child, segments, index + 1, captures, visit)
+            let mark = search.captures.len();
+            if match_pieces(pieces, &text, 0, search)
+                && walk(child, segments, index + 1, search, visit)
             {
                 return true;
             }
-            captures.truncate(mark);
+            search.captures.truncate(mark);
         }
     }
     if !node.tails.is_empty() {
-        let rest = segments[index..].join("/");
-        // Decoding may have produced `/` (from `%2F`) inside a segment: remember which `/` are
-        // real separators so that a `%2F` never ends a segment parameter.
-        let mut separators = vec![false; rest.len()];
-        let mut at = 0;
-        for segment in &segments[index..segments.len() - 1] {
-            at += segment.len();
-            separators[at] = true;
-            at += 1;
-        }
-        let text = Text {
-            text: &rest,
-            separators: &separators,
-        };
+        let text = Text::tail(&segments[index..]);
         for tail in &node.tails {
-            let mark = captures.len();
-            if match_pieces(&tail.pieces, &text, 0, captures) && visit(&tail.routes, captures) {
+            let mark = search.captures.len();
+            if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes, &search.captures)
+            {
                 return true;
             }
-            captures.truncate(mark);
+            search.captures.truncate(mark);
         }
     }
     false
 }
 
-/// Decoded path text and, for a tail, which of its bytes are real segment separators.
+/// Decoded path text and, for a tail, where its real segment separators are.
+///
+/// Decoding may have produced `/` (from `%2F`) inside a segment: only the separators recorded
+/// here end a segment parameter. Prefix counts make every structural check O(1).
 struct Text<'a> {
-    text: &'a str,
-    separators: &'a [bool],
+    text: std::borrow::Cow<'a, str>,
+    /// `separators_before[i]`: real separators in `text[..i]`.
+    separators_before: Vec<u32>,
+    /// `doubles_before[i]`: positions `k < i` where `k` and `k + 1` are both separators.
+    doubles_before: Vec<u32>,
 }
 
-impl Text<'_> {
-    fn is_separator(&self, at: usize) -> bool {
-        self.separators.get(at).copied().unwrap_or(false)
+impl<'a> Text<'a> {
+    /// One decoded segment: no separators.
+    fn segment(segment: &'a str) -> Self {
+        Text {
+            text: std::borrow::Cow::Borrowed(segment),
+            separators_before: Vec::new(),
+            doubles_before: Vec::new(),
+        }
     }
 
-    /// Whether `range` holds no real separator.
-    fn within_segment(&self, start: usize, end: usize) -> bool {
-        self.separators
-            .get(start..end)
-            .is_none_or(|s| !s.contains(&true))
+    /// The decoded segments from here on, joined by real separators.
+    fn tail(segments: &[String]) -> Self {
+        let text = segments.join("/");
+        let mut is_separator = vec![false; text.len()];
+        let mut at = 0;
+        for segment in &segments[..segments.len().saturating_sub(1)] {
+            at += segment.len();
+            is_separator[at] = true;
+            at += 1;
+        }
+        let mut separators_before = Vec::with_capacity(text.len() + 1);
+        let mut doubles_before = Vec::with_capacity(text.len() + 1);
+        let (mut seps, mut doubles) = (0u32, 0u32);
+        for i in 0..=text.len() {
+            separators_before.push(seps);
+            doubles_before.push(doubles);
+            if i < text.len() {
+                seps += u32::from(is_separator[i]);
+                doubles += u32::from(is_separator[i] && is_separator.get(i + 1) == Some(&true));
+            }
+        }
+        Text {
+            text: std::borrow::Cow::Owned(text),
+            separators_before,
+            doubles_before,
+        }
+    }
+
+    fn is_separator(&self, at: usize) -> bool {
+        match (
+            self.separators_before.get(at),
+            self.separators_before.get(at + 1),
+        ) {
+            (Some(a), Some(b)) => b > a,
+            _ => false,
+        }
+    }
+
+    /// Real separators in `text[start..end]`.
+    fn separators(&self, start: usize, end: usize) -> u32 {
+        match (
+            self.separators_before.get(start),
+            self.separators_before.get(end),
+        ) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0,
+        }
+    }
+
+    /// Whether `text[start..end]` is one or more whole segments: no separator at either end and
+    /// no empty segment inside.
+    fn whole_segments(&self, start: usize, end: usize) -> bool {
+        let doubles = match (
+            self.doubles_before.get(start),
+            self.doubles_before.get(end - 1),
+        ) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0,
+        };
+        !self.is_separator(start) && !self.is_separator(end - 1) && doubles == 0
     }
 }
 
 /// Matches the text from byte `at` against `pieces` with backtracking; parameters take the
 /// longest text that lets the rest match (as Pesto's greedy regular expressions do).
-fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, captures: &mut Vec<String>) -> bool {
+fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, search: &mut Search) -> bool {
     let Some((first, rest)) = pieces.split_first() else {
         return at == text.text.len();
     };
@@ -300,32 +383,47 @@ fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, captures: &mut Vec
                 .bytes()
                 .enumerate()
                 .all(|(i, b)| (b == b'/') == text.is_separator(at + i));
-            aligned && match_pieces(rest, text, at + lit.len(), captures)
+            aligned && match_pieces(rest, text, at + lit.len(), search)
         }
         Piece::Param(conv) => {
-            let mut ends: Vec<usize> = remaining
-                .char_indices()
-                .map(|(i, c)| at + i + c.len_utf8())
-                .collect();
-            if rest.is_empty() {
-                ends.retain(|&e| e == text.text.len());
-            }
-            for &end in ends.iter().rev() {
-                let candidate = &text.text[at..end];
-                let fits = if conv.spans_segments() {
-                    // No empty segment and no separator at either end.
-                    !text.is_separator(at)
-                        && !text.is_separator(end - 1)
-                        && !(at..end).any(|i| text.is_separator(i) && text.is_separator(i + 1))
-                } else {
-                    text.within_segment(at, end)
+            let next_literal = match rest.first() {
+                Some(Piece::Lit(lit)) => Some(lit.as_str()),
+                _ => None,
+            };
+            // A segment parameter ends at the next real separator at the latest.
+            let limit = if conv.spans_segments() || text.separators_before.is_empty() {
+                remaining.len()
+            } else {
+                (0..remaining.len())
+                    .find(|&i| text.is_separator(at + i))
+                    .unwrap_or(remaining.len())
+            };
+            // Longest first; only ends where the rest can start are worth a recursive try.
+            for (offset, c) in remaining[..limit].char_indices().rev() {
+                if !search.step() {
+                    return false;
+                }
+                let end = at + offset + c.len_utf8();
+                let candidate_ok = match (rest.is_empty(), next_literal) {
+                    (true, _) => end == text.text.len(),
+                    (false, Some(lit)) => text.text[end..].starts_with(lit),
+                    (false, None) => true,
                 };
+                if !candidate_ok {
+                    continue;
+                }
+                let fits = if conv.spans_segments() {
+                    text.whole_segments(at, end)
+                } else {
+                    text.separators(at, end) == 0
+                };
+                let candidate = &text.text[at..end];
                 if fits && conv.matches_value(candidate) {
-                    captures.push(candidate.to_owned());
-                    if match_pieces(rest, text, end, captures) {
+                    search.captures.push(candidate.to_owned());
+                    if match_pieces(rest, text, end, search) {
                         return true;
                     }
-                    captures.pop();
+                    search.captures.pop();
                 }
             }
             false
@@ -422,5 +520,40 @@ mod tests {
         assert_eq!(first_match(&t, "/").map(|m| m.0), Some(0));
         assert!(first_match(&t, "/recipes/new/").is_none());
         assert!(first_match(&t, "/recipes//new").is_none());
+    }
+
+    const THREE_IN_A_SEGMENT: &[Part] = &[
+        Part::Literal("/d/"),
+        Part::Param {
+            name: "a",
+            conv: Conv::Unicode,
+        },
+        Part::Literal("-"),
+        Part::Param {
+            name: "b",
+            conv: Conv::Unicode,
+        },
+        Part::Literal("-"),
+        Part::Param {
+            name: "c",
+            conv: Conv::Int,
+        },
+    ];
+
+    #[test]
+    fn hostile_paths_end_within_the_step_budget() {
+        // Built to make backtracking polynomial: many candidate splits, no match at the end.
+        let t = tree(&[DOC, THREE_IN_A_SEGMENT]);
+        let deep = format!("/documents/{}x", "a/".repeat(30_000));
+        assert!(first_match(&t, &deep).is_none());
+        let dashes = format!("/d/{}x", "-".repeat(60_000));
+        assert!(first_match(&t, &dashes).is_none());
+        // Ordinary paths still match.
+        assert_eq!(
+            first_match(&t, "/d/x-y-z-1").map(|m| m.1),
+            Some(vec!["x-y".to_owned(), "z".to_owned(), "1".to_owned()])
+        );
+        let long_dir = format!("/documents/{}r.pdf", "abc/".repeat(500));
+        assert!(first_match(&t, &long_dir).is_some());
     }
 }
