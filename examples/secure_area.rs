@@ -158,6 +158,10 @@ struct Args {
     /// Create sessions only once something is stored in them.
     #[arg(long)]
     lazy: bool,
+    /// Accept only requests for this host name (repeatable; `.example.org` includes subdomains).
+    /// Without any, every Host is accepted.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    allowed_hosts: Vec<String>,
     /// An account as NAME:PASSWORD (repeatable). Without any, user `demo` gets a random password.
     #[arg(long = "user", value_name = "NAME:PASSWORD")]
     users: Vec<String>,
@@ -245,6 +249,11 @@ async fn run(args: Args) -> Result<(), String> {
     let server = Server::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let server = if args.allowed_hosts.is_empty() {
+        server
+    } else {
+        server.allowed_hosts(args.allowed_hosts.iter().cloned())
+    };
     let addr = server.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     // The line above is how scripts and tests learn the port: make sure it leaves now.
