@@ -322,3 +322,17 @@ async fn idle_sessions_expire_and_the_purge_empties_the_file_store() {
     let after = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
     assert_eq!(after.status, 302);
 }
+
+#[tokio::test]
+async fn allowed_host_refuses_other_host_names() {
+    let open = spawn_secure_area(&["--store", "memory", USER, "--allowed-host", "127.0.0.1"]);
+    assert_eq!(
+        send("GET", &open.url("/login"), None, None).await.status,
+        200
+    );
+    let closed = spawn_secure_area(&["--store", "memory", USER, "--allowed-host", "example.org"]);
+    assert_eq!(
+        send("GET", &closed.url("/login"), None, None).await.status,
+        400
+    );
+}
