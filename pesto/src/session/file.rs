@@ -6,8 +6,19 @@
 //! SECURITY-NOTES: Storage. Directories are 0700 and files 0600 whatever the umask; a symlinked,
 //! world-writable or foreign-owned session directory is refused; nothing inside the tree is opened
 //! through a symlink (`O_NOFOLLOW`, `O_EXCL`); writes go to a temp file in the same directory which
-//! is then renamed (or hard-linked, for create-only) over the target, so no reader and no crash sees a
-//! torn file; the format is JSON, never one that can run code (Beaker CVE-2013-7489).
+//! is then renamed (or hard-linked, for create-only, or exchanged, for update) over the target, so no
+//! reader and no crash sees a torn file; the format is JSON, never one that can run code (Beaker
+//! CVE-2013-7489).
+//!
+//! SECURITY-NOTES: Lifecycle. `update` swaps the new file with the existing one in a single
+//! `renameat2(RENAME_EXCHANGE)`, which fails if the target is gone, so a request that began before a
+//! logout (a `remove`, from this process or another sharing the directory) cannot bring the session
+//! back (rack-session CVE-2025-46336).
+//!
+//! Durability: a file's content and mtime are fsynced before the file becomes visible, and the
+//! directory holding it is fsynced before `store`, `create`, `update` and `remove` return `Ok` (and
+//! `_pesto_sessions` after a new shard directory is made), so a power loss after one of them returned
+//! neither undoes a logout nor loses a login's new file.
 
 use std::fs::{self, DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, ErrorKind, Read, Write};
@@ -40,12 +51,34 @@ const FILE_MODE: u32 = 0o600;
 ///
 /// Every session is one file, `<dir>/_pesto_sessions/<k[..2]>/<k>` where `k` is the session's
 /// [`SessionKey`] (a SHA-256 of the id, so a leaked directory yields no usable cookie). Writes are
-/// atomic and synced to disk before they replace the old file; the file's mtime is the last access,
-/// so [`touch`](SessionManager::touch) only changes the mtime. A corrupt, unreadable or foreign file is
-/// logged and treated as absent. All file I/O runs on tokio's blocking thread pool.
+/// atomic; the file's mtime is the last access, so [`touch`](SessionManager::touch) only changes the
+/// mtime. A corrupt, unreadable or foreign file is logged and treated as absent. All file I/O runs on
+/// tokio's blocking thread pool.
+///
+/// # Durability
+///
+/// What survives a crash or power loss, on a filesystem that honours `fsync(2)`:
+/// - a new file's content and mtime are fsynced before the file replaces or becomes the session, so
+///   a session file is never empty or partial;
+/// - once [`store`](SessionManager::store), [`create`](SessionManager::create) (when it returns
+///   `true`), [`update`](SessionManager::update) (when it returns `true`) or
+///   [`remove`](SessionManager::remove) has returned `Ok`, the shard directory has been fsynced, so the
+///   new file, or the removal, is on disk; a shard directory made for the write has been recorded in
+///   `_pesto_sessions` the same way, and `_pesto_sessions` itself in its parent when
+///   [`new`](Self::new) made it (the parents of that directory are not synced);
+/// - not synced: [`touch`](SessionManager::touch) (a lost mtime only makes a session look older) and
+///   [`purge`](SessionManager::purge)'s removals (a purged session that comes back is still expired
+///   and is purged again).
+///
+/// # Requirements
 ///
 /// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
-/// target exists). Surrounding whitespace of the stored JSON is not preserved.
+/// target exists). [`update`](SessionManager::update) is atomic where `renameat2(RENAME_EXCHANGE)`
+/// is supported (Linux on the common local filesystems: ext4, xfs, btrfs, tmpfs, f2fs; APFS through
+/// `RENAME_SWAP` on macOS). Where it is not (NFS, other systems) `update` checks that the file exists
+/// and then renames over it, as the trait's default does, which leaves a small window in which a
+/// concurrent `remove` can be undone; this is logged once at debug level. Surrounding whitespace of
+/// the stored JSON is not preserved.
 #[derive(Debug, Clone)]
 pub struct FileSessionManager {
     /// `<dir>/_pesto_sessions`.
@@ -81,7 +114,10 @@ impl FileSessionManager {
             .map_err(|e| context(e, format!("cannot create {}", dir.display())))?;
         let root = dir.join(SESSION_DIR);
         match DirBuilder::new().mode(DIR_MODE).create(&root) {
-            Ok(()) => {}
+            // Record the new directory in its parent, or a power loss could drop it with every session.
+            Ok(()) => {
+                sync_dir(dir).map_err(|e| context(e, format!("cannot sync {}", dir.display())))?
+            }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => return Err(context(e, format!("cannot create {}", root.display()))),
         }
@@ -121,6 +157,14 @@ impl SessionManager for FileSessionManager {
         blocking(move || write_file(&root, &key, &content, lease.now, Landing::Replace))
             .await
             .map(|_| ())
+    }
+
+    /// Atomic where the filesystem supports `renameat2(RENAME_EXCHANGE)`: the new file is swapped
+    /// with the existing one, and the swap fails if a `remove` (of any process) got there first.
+    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        let content = encode(data)?;
+        let (root, key) = (self.root.clone(), key.clone());
+        blocking(move || update_file(&root, &key, &content, lease.now, exchange)).await
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
@@ -273,6 +317,9 @@ fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<P
         }
         Err(e) => return Err(e),
     }
+    // Record the new shard in the root before any file in it counts as durable. Also when another
+    // writer made it: that writer may not have synced the root yet.
+    sync_dir(root)?;
     Ok(Some(dir))
 }
 
@@ -361,30 +408,142 @@ fn write_file(
             return Ok(false);
         }
     }
-    let (temp, mut file) = create_temp(&dir, "")?;
+    let temp = write_temp(&dir, content, now)?;
+    let landed = match how {
+        Landing::Replace => fs::rename(&temp, &target).map(|()| true),
+        Landing::CreateOnly => match fs::hard_link(&temp, &target) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        },
+    };
+    // After a rename the temp name is already gone; after a link (or a failure) it must not linger.
+    discard_temp(&temp, key);
+    let landed = landed?;
+    if landed {
+        // The new name (and the temp's removal) on disk before the caller relies on it.
+        sync_dir(&dir)?;
+    }
+    Ok(landed)
+}
+
+/// Replaces an existing session file only; `false`, and nothing left behind, if it is absent.
+///
+/// The new content is written to a temp file, which `swap` exchanges with the target in one step: if
+/// the target was unlinked (a logout) before that step the exchange fails with `ENOENT`, and after it
+/// a `remove` unlinks the new file, so a removed session is never recreated. The temp name then holds
+/// the old record, which is unlinked. Where the filesystem cannot exchange, it checks and renames.
+fn update_file(
+    root: &Path,
+    key: &SessionKey,
+    content: &[u8],
+    now: SystemTime,
+    swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
+) -> io::Result<bool> {
+    // No shard directory, no session; update never creates one.
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(false);
+    };
+    let target = dir.join(key.as_str());
+    // Cheap early answer (a symlink or a directory is no record, as for load); the exchange below is
+    // what guarantees it.
+    if !is_session_file(&target)? {
+        return Ok(false);
+    }
+    let temp = write_temp(&dir, content, now)?;
+    let updated = match swap(&temp, &target) {
+        // The temp name now holds the old record; discard_temp unlinks it.
+        Ok(()) => Ok(true),
+        // Removed meanwhile: it stays removed.
+        Err(e) if e == rustix::io::Errno::NOENT => Ok(false),
+        Err(e) if exchange_unsupported(e) => {
+            static LOGGED: std::sync::Once = std::sync::Once::new();
+            LOGGED.call_once(|| {
+                tracing::debug!(
+                    dir = %dir.display(),
+                    error = %e,
+                    "the filesystem cannot exchange files (renameat2 RENAME_EXCHANGE): session \
+                     updates check then rename, which is not atomic against a concurrent remove"
+                );
+            });
+            // The trait's default behaviour, with its small window between the check and the rename.
+            if is_session_file(&target)? {
+                fs::rename(&temp, &target).map(|()| true)
+            } else {
+                Ok(false)
+            }
+        }
+        Err(e) => Err(e.into()),
+    };
+    discard_temp(&temp, key);
+    let updated = updated?;
+    if updated {
+        // The new file in place and the old one gone, on disk, before the caller relies on it.
+        sync_dir(&dir)?;
+    }
+    Ok(updated)
+}
+
+/// `renameat2(a, b, RENAME_EXCHANGE)`: atomically swaps two existing names (`ENOENT` if one is missing).
+#[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+fn exchange(a: &Path, b: &Path) -> rustix::io::Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE)
+}
+
+/// No exchange on this system: `update` checks then renames.
+#[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+fn exchange(_: &Path, _: &Path) -> rustix::io::Result<()> {
+    Err(rustix::io::Errno::NOSYS)
+}
+
+/// The errors by which a kernel or filesystem says it cannot exchange two names.
+fn exchange_unsupported(e: rustix::io::Errno) -> bool {
+    use rustix::io::Errno;
+    e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::NOTSUP
+}
+
+/// Whether a session file (a regular file, not followed through a symlink) exists at `path`.
+fn is_session_file(path: &Path) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => Ok(meta.is_file()),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `content` to a new temp file in `dir`, with mtime `now`, synced to disk; removed again on error.
+fn write_temp(dir: &Path, content: &[u8], now: SystemTime) -> io::Result<PathBuf> {
+    let (temp, mut file) = create_temp(dir, "")?;
     let written = (|| {
         file.write_all(content)?;
         // After the last write, or the write would move the mtime again.
         file.set_modified(now)?;
         // Durable before it becomes visible: a crash never leaves an empty or partial session.
-        file.sync_all()?;
-        drop(file);
-        match how {
-            Landing::Replace => fs::rename(&temp, &target).map(|()| true),
-            Landing::CreateOnly => match fs::hard_link(&temp, &target) {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(e),
-            },
-        }
+        file.sync_all()
     })();
-    // After a rename the temp name is gone (NotFound); otherwise it must not linger.
-    match fs::remove_file(&temp) {
+    drop(file);
+    match written {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// Removes a temp name after a write; already gone (renamed into place) is fine.
+fn discard_temp(temp: &Path, key: &SessionKey) {
+    match fs::remove_file(temp) {
         Ok(()) => {}
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => tracing::warn!(key = key.short(), error = %e, "cannot remove temp session file"),
     }
-    written
+}
+
+/// `fsync(2)` on a directory, so that the names created, renamed or removed in it survive a power loss.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::Result<()> {
@@ -408,9 +567,12 @@ fn remove_file(root: &Path, key: &SessionKey) -> io::Result<()> {
     };
     // unlink(2) removes a symlink itself, never its target.
     match fs::remove_file(dir.join(key.as_str())) {
-        Err(e) if e.kind() != ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+        _ => {}
     }
+    // Also when it was already gone: another process's unlink may not be on disk yet. A logout is
+    // durable once this returns.
+    sync_dir(&dir)
 }
 
 /// Opens an existing file without following a symlink in its last component.
@@ -566,10 +728,11 @@ fn purge_session(dir: &Path, key: &SessionKey, cutoff: SystemTime) -> io::Result
         };
     }
     let still_old = is_older(fs::symlink_metadata(&aside), cutoff);
+    let mut restored = false;
     if !matches!(still_old, Ok(true)) {
         // A fresher session was swapped in meanwhile: put it back, unless a newer one exists by now.
         match fs::hard_link(&aside, &path) {
-            Ok(()) => {}
+            Ok(()) => restored = true,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
             Err(e) => {
                 // Keep the data under the temp name rather than lose it; report the failure.
@@ -578,6 +741,11 @@ fn purge_session(dir: &Path, key: &SessionKey, cutoff: SystemTime) -> io::Result
         }
     }
     fs::remove_file(&aside)?;
+    // Removals are not synced (a purged session that comes back is still expired); a live session
+    // put back is, as a store would be.
+    if restored {
+        sync_dir(dir)?;
+    }
     Ok(matches!(still_old, Ok(true)))
 }
 
@@ -909,6 +1077,228 @@ mod tests {
         m.store(&k, b"{}", lease(0)).await.expect("store");
         fs::remove_dir_all(m.file_path(&k).parent().expect("shard")).expect("rm");
         assert_eq!(m.purge(at(10)).await.expect("purge"), 0);
+    }
+
+    /// Session data in the file format, as `write_file` and `update_file` take it.
+    fn enc(data: &[u8]) -> Vec<u8> {
+        encode(data).expect("encode")
+    }
+
+    /// The names in a key's shard directory (a leftover temp file or old record shows up here).
+    fn shard_names(m: &FileSessionManager, k: &SessionKey) -> Vec<String> {
+        let shard = m.file_path(k).parent().expect("shard").to_owned();
+        let mut names: Vec<String> = fs::read_dir(shard)
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn update_of_an_absent_key_writes_nothing() {
+        // SECURITY-NOTES: Lifecycle ("an ended session stays ended").
+        let (dir, m) = manager();
+        let k = key();
+        let file = m.file_path(&k);
+        let shard = file.parent().expect("shard").to_owned();
+        // No shard directory: none is made.
+        assert!(!m.update(&k, b"{}", lease(0)).await.expect("update"));
+        assert!(!shard.exists(), "update made a shard directory");
+        // A shard directory without the file: nothing is written, no temp file is left.
+        fs::create_dir(&shard).expect("mkdir");
+        assert!(!m.update(&k, b"{}", lease(0)).await.expect("update"));
+        assert!(shard_names(&m, &k).is_empty());
+        // A removed session stays removed.
+        m.store(&k, br#"{"user":"alice"}"#, lease(0))
+            .await
+            .expect("store");
+        m.remove(&k).await.expect("remove");
+        assert!(!m.update(&k, b"{}", lease(1)).await.expect("update"));
+        assert!(!file.exists());
+        assert_eq!(m.load(&k).await.expect("load"), None);
+        assert!(shard_names(&m, &k).is_empty());
+        // A symlink in its place is no record (as for load): neither it nor its target is touched.
+        let secret = dir.path().join("secret");
+        fs::write(&secret, b"secret").expect("write");
+        symlink(&secret, &file).expect("symlink");
+        assert!(!m.update(&k, b"{}", lease(2)).await.expect("update"));
+        assert!(fs::symlink_metadata(&file)
+            .expect("stat")
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&secret).expect("read"), b"secret");
+        assert_eq!(shard_names(&m, &k), vec![k.as_str().to_owned()]);
+    }
+
+    #[tokio::test]
+    async fn update_of_an_existing_key_replaces_data_and_mtime() {
+        let (_dir, m) = manager();
+        let k = key();
+        m.store(&k, br#"{"n":1}"#, lease(0)).await.expect("store");
+        assert!(m
+            .update(&k, br#"{"n":2}"#, lease(50))
+            .await
+            .expect("update"));
+        let record = m.load(&k).await.expect("load").expect("present");
+        assert_eq!(record.data, br#"{"n":2}"#);
+        assert_eq!(record.last_access, at(50));
+        let file = m.file_path(&k);
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(
+            fs::read_to_string(&file).expect("read"),
+            r#"{"v":1,"data":{"n":2}}"#
+        );
+        // The old record (left under the temp name by the exchange) is gone.
+        assert_eq!(shard_names(&m, &k), vec![k.as_str().to_owned()]);
+        // Non-JSON data is refused before anything is written.
+        let err = m
+            .update(&k, b"not json", lease(60))
+            .await
+            .expect_err("refused");
+        assert!(matches!(err, Error::Encode(_)), "{err}");
+        assert_eq!(
+            m.load(&k).await.expect("load").map(|r| r.data),
+            Some(br#"{"n":2}"#.to_vec())
+        );
+    }
+
+    #[test]
+    fn update_falls_back_where_exchange_is_unsupported() {
+        use rustix::io::Errno;
+        let (_dir, m) = manager();
+        let unsupported: [fn(&Path, &Path) -> rustix::io::Result<()>; 3] = [
+            |_, _| Err(Errno::INVAL),
+            |_, _| Err(Errno::NOSYS),
+            |_, _| Err(Errno::OPNOTSUPP),
+        ];
+        for swap in unsupported {
+            let k = key();
+            write_file(&m.root, &k, &enc(br#"{"n":1}"#), at(0), Landing::Replace).expect("store");
+            assert!(update_file(&m.root, &k, &enc(br#"{"n":2}"#), at(5), swap).expect("update"));
+            let record = load_file(&m.root, &k).expect("load").expect("present");
+            assert_eq!(
+                (record.data, record.last_access),
+                (br#"{"n":2}"#.to_vec(), at(5))
+            );
+            remove_file(&m.root, &k).expect("remove");
+            assert!(!update_file(&m.root, &k, &enc(b"{}"), at(6), swap).expect("update"));
+            assert!(shard_names(&m, &k).is_empty(), "nothing written");
+        }
+        // Any other failure is an error, and leaves the record and no temp file.
+        let k = key();
+        write_file(&m.root, &k, &enc(br#"{"n":1}"#), at(0), Landing::Replace).expect("store");
+        let err =
+            update_file(&m.root, &k, &enc(b"{}"), at(5), |_, _| Err(Errno::IO)).expect_err("EIO");
+        assert_eq!(err.raw_os_error(), Some(libc::EIO));
+        assert_eq!(
+            load_file(&m.root, &k).expect("load").map(|r| r.data),
+            Some(br#"{"n":1}"#.to_vec())
+        );
+        assert_eq!(shard_names(&m, &k), vec![k.as_str().to_owned()]);
+    }
+
+    #[test]
+    fn a_remove_at_any_point_of_an_update_is_final() {
+        // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336), each interleaving forced.
+        let (_dir, m) = manager();
+        let data = enc(br#"{"n":1}"#);
+        // Removed after the early check, while the new file is written: the exchange finds nothing.
+        let k = key();
+        write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+        let remove_first = |a: &Path, b: &Path| {
+            fs::remove_file(b).expect("remove");
+            exchange(a, b)
+        };
+        assert!(!update_file(&m.root, &k, &data, at(1), remove_first).expect("update"));
+        assert!(!m.file_path(&k).exists());
+        assert!(shard_names(&m, &k).is_empty(), "temp file left");
+        // Removed just after the exchange: the remove takes the new file, the old one is unlinked.
+        let k = key();
+        write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+        let remove_after = |a: &Path, b: &Path| {
+            let swapped = exchange(a, b);
+            fs::remove_file(b).expect("remove");
+            swapped
+        };
+        assert!(update_file(&m.root, &k, &data, at(1), remove_after).expect("update"));
+        assert!(!m.file_path(&k).exists());
+        assert!(shard_names(&m, &k).is_empty(), "old record left");
+        // And after a remove has returned, a later update writes nothing.
+        assert!(!update_file(&m.root, &k, &data, at(2), exchange).expect("update"));
+        assert!(!m.file_path(&k).exists());
+    }
+
+    #[test]
+    fn an_update_racing_a_remove_never_brings_the_session_back() {
+        // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336): once remove() has returned, no
+        // update(), begun before or after it, makes the session exist again.
+        use std::sync::Barrier;
+        use std::time::Instant;
+        let (_dir, m) = manager();
+        let data = enc(br#"{"n":1}"#);
+        // An update (temp file, fsync, exchange) takes far longer than a remove: start the removes
+        // at staggered points of it (0 to 1.2 times its length), so they land before, during and
+        // after the exchange (about half of them after, here). A check-then-rename update fails
+        // this test within a few dozen iterations.
+        let k = key();
+        write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+        let started = Instant::now();
+        for _ in 0..5 {
+            update_file(&m.root, &k, &data, at(0), exchange).expect("update");
+        }
+        let update_takes = started.elapsed() / 5;
+        remove_file(&m.root, &k).expect("remove");
+        let (mut updates_won, mut removes_won) = (0, 0);
+        for i in 0..200u32 {
+            let k = key();
+            write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+            let barrier = Arc::new(Barrier::new(2));
+            let updater = {
+                let (root, k, data, barrier) =
+                    (m.root.clone(), k.clone(), data.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    update_file(&root, &k, &data, at(u64::from(i)), exchange)
+                })
+            };
+            let remover = {
+                let (root, k) = (m.root.clone(), k.clone());
+                let delay = update_takes * (i % 25) / 20;
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    // A sleep, not a spin: on two cores a spinning remover starves the updater.
+                    std::thread::sleep(delay);
+                    remove_file(&root, &k)
+                })
+            };
+            let updated = updater.join().expect("updater").expect("update");
+            remover.join().expect("remover").expect("remove");
+            if updated {
+                updates_won += 1;
+            } else {
+                removes_won += 1;
+            }
+            // Whatever the interleaving, the remove was the last word.
+            assert!(
+                !m.file_path(&k).exists(),
+                "iteration {i}: session came back"
+            );
+            let late = update_file(&m.root, &k, &data, at(u64::from(i) + 1), exchange);
+            assert!(!late.expect("update"), "iteration {i}: late update wrote");
+            assert!(
+                !m.file_path(&k).exists(),
+                "iteration {i}: late update wrote"
+            );
+            assert_eq!(load_file(&m.root, &k).expect("load"), None);
+        }
+        assert_eq!(updates_won + removes_won, 200);
+        // No temp file and no old record left anywhere.
+        for shard in fs::read_dir(m.directory()).expect("ls") {
+            let shard = shard.expect("entry").path();
+            let left: Vec<_> = fs::read_dir(&shard).expect("ls").collect();
+            assert!(left.is_empty(), "{} holds {left:?}", shard.display());
+        }
     }
 
     #[test]
