@@ -500,7 +500,12 @@ fn exchange(_: &Path, _: &Path) -> rustix::io::Result<()> {
 /// The errors by which a kernel or filesystem says it cannot exchange two names.
 fn exchange_unsupported(e: rustix::io::Errno) -> bool {
     use rustix::io::Errno;
-    e == Errno::INVAL || e == Errno::NOSYS || e == Errno::OPNOTSUPP || e == Errno::NOTSUP
+    // EPERM: seccomp sandboxes (containers) often refuse renameat2 that way.
+    e == Errno::INVAL
+        || e == Errno::NOSYS
+        || e == Errno::OPNOTSUPP
+        || e == Errno::NOTSUP
+        || e == Errno::PERM
 }
 
 /// Whether a session file (a regular file, not followed through a symlink) exists at `path`.
