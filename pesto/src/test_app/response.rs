@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
-/// A response received by [`TestApp`].
+/// A response received by [`TestApp`](super::TestApp).
 #[derive(Debug, Clone)]
 pub struct TestResponse {
     pub(super) status: StatusCode,
