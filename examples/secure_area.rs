@@ -134,7 +134,10 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Session store: `file:DIR`, `memory`, or `redis://HOST:PORT` (needs the `redis` feature).
+    /// Session store: `file:DIR`, `memory`, `redis://HOST:PORT` (needs the `redis` feature), or a
+    /// Redis Cluster as a comma-separated list of its nodes' URLs, e.g.
+    /// `redis://10.0.0.1:7000,redis://10.0.0.2:7000` (a trailing comma makes a single URL a
+    /// cluster seed: `redis://10.0.0.1:7000,`).
     #[arg(long, default_value = "file:./sessions")]
     store: String,
     /// Where the session id travels.
@@ -206,11 +209,24 @@ async fn open_store(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
     ))
 }
 
+/// `redis://…` (one Redis) or `redis://…,redis://…` (the nodes of a Redis Cluster).
 #[cfg(feature = "redis")]
-async fn open_redis(url: &str) -> Result<Arc<dyn SessionManager>, String> {
-    let store = pesto::session::RedisSessionManager::connect(url)
-        .await
-        .map_err(|e| format!("redis store {url}: {e}"))?;
+async fn open_redis(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
+    use pesto::session::RedisSessionManager;
+    let store = if spec.contains(',') {
+        let nodes: Vec<&str> = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|url| !url.is_empty())
+            .collect();
+        RedisSessionManager::connect_cluster(&nodes)
+            .await
+            .map_err(|e| format!("redis cluster store: {e}"))?
+    } else {
+        RedisSessionManager::connect(spec)
+            .await
+            .map_err(|e| format!("redis store: {e}"))?
+    };
     Ok(Arc::new(store))
 }
 

@@ -110,7 +110,6 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
     let store = shared_store("layout").await;
     let prefix = store.prefix().to_owned();
     let app = session_middleware(store)
-        .auto_purge_every(Duration::ZERO)
         .auto_purge_olderthan(Duration::from_secs(120))
         .wrap(CountApp::new());
     let client = TestApp::new(app);
@@ -241,6 +240,42 @@ async fn redis_expires_idle_sessions_by_itself() {
     // No purge runs here: the key's own TTL removes it.
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(store.load(&key).await.expect("load").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_middleware_runs_no_periodic_purge_on_redis_but_an_explicit_purge_works() {
+    let store = shared_store("self-expiring").await;
+    assert!(store.self_expiring(), "Redis expires sessions by itself");
+    let dyn_store: Arc<dyn SessionManager> = Arc::new(shared_store("self-expiring-dyn").await);
+    assert!(dyn_store.self_expiring(), "through a pointer too");
+    let prefix = store.prefix().to_owned();
+    // A session idle for two minutes that Redis keeps for ten (written before the idle limit
+    // was shortened, say): only a purge would remove it before its TTL.
+    let stale = SessionId::generate().expect("rng").key();
+    let lease = Lease {
+        now: SystemTime::now() - Duration::from_secs(120),
+        ttl: Duration::from_secs(600),
+    };
+    assert!(store.create(&stale, b"{}", lease).await.expect("create"));
+    let client = TestApp::new(
+        session_middleware(store)
+            .auto_purge_every(Duration::from_millis(50))
+            .auto_purge_olderthan(Duration::from_secs(60))
+            .wrap(CountApp::new()),
+    );
+    for _ in 0..3 {
+        assert_eq!(client.get("/peek").await.status(), 200);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    // Many purge periods later, no purge has walked the keyspace.
+    let mut conn = raw_connection(&redis_url()).await;
+    let stale_key = format!("{prefix}{}", stale.as_str());
+    let exists: bool = conn.exists(&stale_key).await.expect("EXISTS");
+    assert!(exists, "the middleware purged a self-expiring store");
+    // An explicit purge still removes it.
+    assert_eq!(client.purge_sessions_async().await, 1);
+    let exists: bool = conn.exists(&stale_key).await.expect("EXISTS");
+    assert!(!exists);
 }
 
 #[tokio::test]
@@ -416,9 +451,7 @@ async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
     let store = RedisSessionManager::new(&server.url())
         .expect("url")
         .with_timeout(timeout);
-    let app = session_middleware(store)
-        .auto_purge_every(Duration::ZERO)
-        .wrap(CountApp::new());
+    let app = session_middleware(store).wrap(CountApp::new());
     let client = TestApp::new(app);
     assert_eq!(client.get("/count").await.body_text(), "1");
     assert_eq!(client.get("/count").await.body_text(), "2");

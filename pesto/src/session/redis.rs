@@ -1,5 +1,5 @@
 //! Redis session store (cargo feature `redis`): sessions shared by every process that points at
-//! the same Redis, expired by Redis itself.
+//! the same Redis (or Redis Cluster), expired by Redis itself.
 //!
 //! # Layout
 //! One Redis hash per session, under `<prefix><SessionKey>` (the SHA-256 of the id, never the
@@ -17,6 +17,14 @@
 //! by any server) and keeps working after a Redis restart (redis-rs reloads a script Redis no
 //! longer knows).
 //!
+//! # Cluster
+//! [`new_cluster`](RedisSessionManager::new_cluster) and
+//! [`connect_cluster`](RedisSessionManager::connect_cluster) use redis-rs's cluster client
+//! (`cluster_async::ClusterConnection`), which follows `MOVED`/`ASK` redirections and the
+//! cluster's topology. Every per-session command and script names exactly one key, so each runs
+//! on the node that owns the key's slot; `purge` walks every primary with `SCAN` and deletes per
+//! hash slot, so no command ever spans slots (`CROSSSLOT`).
+//!
 //! # TLS
 //! `rediss://` URLs connect over TLS (rustls, *ring* provider) and verify the server certificate
 //! against the system trust store, or against the CAs given to
@@ -26,15 +34,24 @@
 //! Every command runs under a timeout (default 2 s, see
 //! [`with_timeout`](RedisSessionManager::with_timeout)). A Redis that is down or does not answer
 //! yields [`Error::Backend`] within about that time, which the middleware answers with 503 on
-//! load and 500 on save; redis-rs's `ConnectionManager` reconnects by itself once Redis is back.
+//! load and 500 on save; redis-rs's `ConnectionManager` (or, for a cluster, its cluster
+//! connection) reconnects by itself once Redis is back.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, ConnectionAddr, RedisError, Script, TlsCertificates};
+use futures_util::{StreamExt, TryStreamExt};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo, Slot};
+use redis::{
+    Client, Cmd, ConnectionAddr, ConnectionInfo, FromRedisValue, IntoConnectionInfo, Pipeline,
+    RedisError, RedisFuture, Script, TlsCertificates, Value,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use tokio::sync::OnceCell;
@@ -48,6 +65,8 @@ const DATA: &str = "data";
 const STAMP: &str = "last_access_ms";
 /// Keys asked of each `SCAN` step during purge.
 const SCAN_COUNT: usize = 500;
+/// Purge deletions in flight at once on a cluster (one script per hash slot).
+const PURGE_CONCURRENCY: usize = 16;
 /// Upper bound for a key's TTL (about 30,000 years): Redis refuses an expiry that overflows.
 const MAX_TTL_MS: u128 = 1_000_000_000_000_000;
 
@@ -93,8 +112,9 @@ return 1",
     )
 });
 
-/// `purge`: of the given keys, deletes the session hashes last accessed before ARGV[1] (ms);
-/// anything else under the prefix (another type, no stamp) is left alone. Returns the count.
+/// `purge`: of the given keys (all in one hash slot on a cluster), deletes the session hashes
+/// last accessed before ARGV[1] (ms); anything else under the prefix (another type, no stamp) is
+/// left alone. Returns the count.
 static PURGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"local cutoff = tonumber(ARGV[1])
@@ -111,12 +131,19 @@ return removed",
     )
 });
 
-/// Sessions in Redis, shared by every process configured with the same URL and prefix.
+/// Sessions in Redis, shared by every process configured with the same URL (or cluster nodes)
+/// and prefix.
 ///
 /// Built from a URL without touching the network: the connection (one multiplexed connection,
 /// managed by redis-rs's `ConnectionManager`, which reconnects after a failure) is opened on
 /// first use, from inside the Tokio runtime that serves the app. Use
-/// [`connect`](Self::connect) to fail at start-up instead when Redis is unreachable.
+/// [`connect`](Self::connect) to fail at start-up instead when Redis is unreachable. For a
+/// Redis Cluster, use [`new_cluster`](Self::new_cluster) or
+/// [`connect_cluster`](Self::connect_cluster) with the URLs of some of its nodes.
+///
+/// Redis expires idle sessions itself, so the store is
+/// [`self_expiring`](SessionManager::self_expiring): the session middleware runs no periodic
+/// purge for it (an explicit [`purge`](SessionManager::purge) still works).
 ///
 /// # Examples
 ///
@@ -136,21 +163,143 @@ return removed",
 ///     .await?
 ///     .with_prefix("myapp:session:")
 ///     .with_timeout(Duration::from_secs(3));
+/// // Or, for a Redis Cluster, some of its nodes (the client discovers the others):
+/// // RedisSessionManager::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
 /// let app = session_middleware(store)
+///     // Also the keys' time to live: Redis expires idle sessions itself.
 ///     .auto_purge_olderthan(Duration::from_secs(1800))
-///     // Redis expires idle sessions itself: the periodic purge has nothing to do.
-///     .auto_purge_every(Duration::ZERO)
 ///     .wrap(App::new());
 /// pesto::serve(([127, 0, 0, 1], 8080).into(), app).await?;
 /// # Ok(()) }
 /// ```
 pub struct RedisSessionManager {
-    client: Client,
-    connection: OnceCell<ConnectionManager>,
+    backend: Backend,
+    connection: OnceCell<Connection>,
     prefix: String,
     timeout: Duration,
-    /// `host:port/db` (or the socket path), for messages: never the credentials.
+    /// `host:port/db` (or the socket path, or the cluster's seed nodes), for messages: never
+    /// the credentials.
     target: String,
+}
+
+/// Where the sessions live.
+enum Backend {
+    /// One Redis server (or a proxy or primary endpoint in front of several).
+    Single(Client),
+    /// A Redis Cluster, reached through some of its nodes; the client is built when the
+    /// connection is opened, so that it gets the timeout in force then.
+    Cluster {
+        nodes: Vec<ConnectionInfo>,
+        root_certificates: Option<Vec<u8>>,
+    },
+}
+
+/// An open connection of either kind. Both are handles on a task that redis-rs runs in the
+/// background, so a clone is cheap and shares the connection.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A cluster node, as the cluster client names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Node {
+    host: String,
+    port: u16,
+}
+
+impl Connection {
+    /// Runs `cmd` on `node` (a cluster primary), or wherever the connection routes it when
+    /// `node` is `None`.
+    async fn query_on<T: FromRedisValue>(
+        &mut self,
+        cmd: &Cmd,
+        node: Option<&Node>,
+    ) -> redis::RedisResult<T> {
+        match (self, node) {
+            (Connection::Cluster(c), Some(node)) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: node.host.clone(),
+                    port: node.port,
+                });
+                let value = c.route_command(cmd.clone(), routing).await?;
+                Ok(redis::from_redis_value(value)?)
+            }
+            (c, _) => cmd.query_async(c).await,
+        }
+    }
+
+    /// The nodes whose keys `purge` must walk: every primary of a cluster (each asked with a
+    /// `PING`, so that an unreachable one is an error rather than silently skipped), or `None`
+    /// for the one server.
+    async fn scan_targets(&mut self) -> redis::RedisResult<Vec<Option<Node>>> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![None]);
+        };
+        let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        // Without a response policy, the reply maps each primary's address to its answer.
+        let reply = c.route_command(redis::cmd("PING"), routing).await?;
+        let Value::Map(answers) = reply else {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "unexpected reply to PING on all primaries",
+                format!("{reply:?}"),
+            )));
+        };
+        let mut nodes = Vec::with_capacity(answers.len());
+        for (address, answer) in answers {
+            if let Value::ServerError(error) = answer {
+                return Err(error.into());
+            }
+            let address: String = redis::from_redis_value(address)?;
+            let node = address
+                .rsplit_once(':')
+                .and_then(|(host, port)| {
+                    Some(Node {
+                        host: host.to_owned(),
+                        port: port.parse().ok()?,
+                    })
+                })
+                .ok_or_else(|| {
+                    RedisError::from((
+                        redis::ErrorKind::Client,
+                        "unexpected cluster node address",
+                        address.clone(),
+                    ))
+                })?;
+            nodes.push(Some(node));
+        }
+        Ok(nodes)
+    }
 }
 
 impl RedisSessionManager {
@@ -165,7 +314,8 @@ impl RedisSessionManager {
     /// `rediss://…` for Redis over TLS, or `redis+unix:///path/to/redis.sock[?db=N]`. Over TLS the
     /// server's certificate is verified against the operating system's trust store (or the
     /// certificates given to [`with_tls_root_certificates`](Self::with_tls_root_certificates));
-    /// turning verification off (`#insecure`) is refused.
+    /// turning verification off (`#insecure`) is refused. For a Redis Cluster, use
+    /// [`new_cluster`](Self::new_cluster).
     ///
     /// # Errors
     /// [`Error::Backend`] if the URL is malformed or asks for something this build does not
@@ -183,40 +333,103 @@ impl RedisSessionManager {
         let client = Client::open(url)
             .map_err(|e| Error::Backend(format!("invalid Redis URL: {}", describe(&e))))?;
         let info = client.get_connection_info();
-        let tls = match info.addr() {
-            ConnectionAddr::TcpTls { insecure: true, .. } => {
-                return Err(Error::Backend(
-                    "invalid Redis URL: `#insecure` (no TLS certificate verification) is not \
-                     supported; use with_tls_root_certificates for a private CA"
-                        .to_owned(),
-                ))
-            }
-            ConnectionAddr::TcpTls { .. } => {
-                ensure_crypto_provider();
-                " (TLS)"
-            }
-            _ => "",
-        };
+        let tls = check_tls(info.addr(), "Redis URL")?;
         let target = format!("{}/{}{tls}", info.addr(), info.redis_settings().db());
-        Ok(RedisSessionManager {
-            client,
+        Ok(Self::with_backend(Backend::Single(client), target))
+    }
+
+    /// A store for the Redis Cluster that the nodes at `urls` belong to, connecting on first use.
+    ///
+    /// `urls` are `redis://[[user]:password@]host:port` (or `rediss://…`) URLs of one or more of
+    /// the cluster's nodes: the client learns the others, and which hash slots each primary
+    /// holds, from them (`CLUSTER SLOTS`), follows `MOVED` and `ASK` redirections, and picks up
+    /// topology changes (failovers, resharding) by itself. Give several nodes so that start-up
+    /// does not depend on one. All URLs must use the same scheme and credentials; Unix sockets
+    /// and `#insecure` are refused; Redis Cluster has only database 0.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if `urls` is empty or a URL is malformed or inconsistent with the
+    /// others. No connection is attempted.
+    ///
+    /// # Examples
+    /// ```
+    /// use pesto::session::RedisSessionManager;
+    /// let store = RedisSessionManager::new_cluster(&[
+    ///     "redis://:secret@10.0.0.1:7000",
+    ///     "redis://:secret@10.0.0.2:7000",
+    /// ])
+    /// .unwrap();
+    /// assert!(store.is_cluster());
+    /// assert!(!format!("{store:?}").contains("secret"));
+    /// assert!(RedisSessionManager::new_cluster::<&str>(&[]).is_err());
+    /// ```
+    pub fn new_cluster<S: AsRef<str>>(urls: &[S]) -> Result<Self> {
+        let invalid =
+            |detail: String| Error::Backend(format!("invalid Redis Cluster URL: {detail}"));
+        if urls.is_empty() {
+            return Err(invalid("no node URL given".to_owned()));
+        }
+        let mut nodes = Vec::with_capacity(urls.len());
+        let mut addresses = Vec::with_capacity(urls.len());
+        let mut tls = "";
+        for url in urls {
+            let info = url
+                .as_ref()
+                .into_connection_info()
+                .map_err(|e| invalid(describe(&e)))?;
+            if matches!(info.addr(), ConnectionAddr::Unix(_)) {
+                return Err(invalid(format!(
+                    "{} is a Unix socket; cluster nodes are reached over TCP",
+                    info.addr()
+                )));
+            }
+            tls = check_tls(info.addr(), "Redis Cluster URL")?;
+            addresses.push(info.addr().to_string());
+            nodes.push(info);
+        }
+        let db = nodes[0].redis_settings().db();
+        let target = format!("cluster [{}]/{db}{tls}", addresses.join(", "));
+        // Let redis-rs check the nodes against each other (credentials, TLS mode, database).
+        cluster_client(&nodes, None, Self::DEFAULT_TIMEOUT).map_err(|e| invalid(describe(&e)))?;
+        Ok(Self::with_backend(
+            Backend::Cluster {
+                nodes,
+                root_certificates: None,
+            },
+            target,
+        ))
+    }
+
+    fn with_backend(backend: Backend, target: String) -> Self {
+        RedisSessionManager {
+            backend,
             connection: OnceCell::new(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             timeout: Self::DEFAULT_TIMEOUT,
             target,
-        })
+        }
     }
 
     /// Trusts only the certificate authorities in `pem` (PEM text, one or more certificates)
-    /// for a `rediss://` URL, instead of the operating system's trust store: for a Redis whose
-    /// certificate comes from a private CA (as some managed services issue).
+    /// for a `rediss://` URL (or cluster), instead of the operating system's trust store: for a
+    /// Redis whose certificate comes from a private CA (as some managed services issue).
     ///
     /// # Errors
     /// [`Error::Backend`] if the store's URL is not `rediss://`, or `pem` holds no usable
     /// certificate.
     pub fn with_tls_root_certificates(mut self, pem: &[u8]) -> Result<Self> {
-        let info = self.client.get_connection_info().clone();
-        if !matches!(info.addr(), ConnectionAddr::TcpTls { .. }) {
+        let is_tls = match &self.backend {
+            Backend::Single(client) => {
+                matches!(
+                    client.get_connection_info().addr(),
+                    ConnectionAddr::TcpTls { .. }
+                )
+            }
+            Backend::Cluster { nodes, .. } => nodes
+                .iter()
+                .all(|node| matches!(node.addr(), ConnectionAddr::TcpTls { .. })),
+        };
+        if !is_tls {
             return Err(Error::Backend(format!(
                 "TLS root certificates given for {}, which is not a rediss:// URL",
                 self.target
@@ -238,13 +451,26 @@ impl RedisSessionManager {
                 )))
             }
         }
-        let certificates = TlsCertificates {
-            client_tls: None,
-            root_cert: Some(pem.to_vec()),
-        };
-        self.client = Client::build_with_tls(info, certificates).map_err(|e| {
+        let invalid = |e: RedisError| {
             Error::Backend(format!("invalid TLS root certificates: {}", describe(&e)))
-        })?;
+        };
+        match &mut self.backend {
+            Backend::Single(client) => {
+                let certificates = TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.to_vec()),
+                };
+                let info = client.get_connection_info().clone();
+                *client = Client::build_with_tls(info, certificates).map_err(invalid)?;
+            }
+            Backend::Cluster {
+                nodes,
+                root_certificates,
+            } => {
+                cluster_client(nodes, Some(pem), self.timeout).map_err(invalid)?;
+                *root_certificates = Some(pem.to_vec());
+            }
+        }
         self.connection = OnceCell::new();
         Ok(self)
     }
@@ -252,15 +478,48 @@ impl RedisSessionManager {
     /// A store for the Redis at `url` (see [`new`](Self::new)) that has answered a `PING`.
     ///
     /// # Errors
-    /// [`Error::Backend`] if the URL is invalid, or Redis does not answer within
-    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT) (the message names the address, never the password).
+    /// [`Error::Backend`] if the URL is invalid, Redis does not answer within
+    /// [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT) (the message names the address, never the
+    /// password), or the server is a Redis Cluster node (use
+    /// [`connect_cluster`](Self::connect_cluster) for those: a single-node connection would
+    /// fail on every key another node holds).
     pub async fn connect(url: &str) -> Result<Self> {
         let store = Self::new(url)?;
+        store.ping().await?;
+        // `INFO cluster` may be refused (ACL, managed service): then nothing is known, go on.
+        let info: Option<String> = store
+            .run("INFO", |mut c| async move {
+                Ok(redis::cmd("INFO")
+                    .arg("cluster")
+                    .query_async::<String>(&mut c)
+                    .await
+                    .ok())
+            })
+            .await?;
+        if info.is_some_and(|info| info.lines().any(|line| line.trim() == "cluster_enabled:1")) {
+            return Err(Error::Backend(format!(
+                "Redis at {} is a Redis Cluster node: use connect_cluster (or new_cluster) with \
+                 the URLs of its nodes",
+                store.target
+            )));
+        }
+        Ok(store)
+    }
+
+    /// A store for the Redis Cluster at `urls` (see [`new_cluster`](Self::new_cluster)) whose
+    /// primaries have all answered a `PING`.
+    ///
+    /// # Errors
+    /// [`Error::Backend`] if a URL is invalid, no node answers, the nodes are not in cluster
+    /// mode, or a primary does not answer within [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT).
+    pub async fn connect_cluster<S: AsRef<str>>(urls: &[S]) -> Result<Self> {
+        let store = Self::new_cluster(urls)?;
         store.ping().await?;
         Ok(store)
     }
 
-    /// Sends a `PING`: a health check for start-up or a readiness probe.
+    /// Sends a `PING` (to every primary, on a cluster): a health check for start-up or a
+    /// readiness probe.
     ///
     /// # Errors
     /// [`Error::Backend`] if Redis does not answer `PONG` within the timeout.
@@ -285,6 +544,9 @@ impl RedisSessionManager {
     }
 
     /// Puts every key under `prefix` instead of `pesto:session:` (for several apps on one Redis).
+    ///
+    /// On a cluster, keep `{` and `}` out of the prefix: a hash tag would put every session in
+    /// the same hash slot, so on the same node.
     #[must_use]
     pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -312,40 +574,67 @@ impl RedisSessionManager {
         self.timeout
     }
 
+    /// Whether this store talks to a Redis Cluster ([`new_cluster`](Self::new_cluster)).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.backend, Backend::Cluster { .. })
+    }
+
     /// The Redis key under which `key`'s session lives: the prefix and the key's 64 hex digits.
     pub fn redis_key(&self, key: &SessionKey) -> String {
         format!("{}{}", self.prefix, key.as_str())
     }
 
-    /// The shared connection, set up (without connecting) on first use.
-    async fn connection(&self) -> Result<ConnectionManager> {
-        let manager = self
+    /// The shared connection: for one server, set up (without connecting) on first use; for a
+    /// cluster, connected (nodes and slot map) on first use, and again on the next use if that
+    /// failed.
+    async fn connection(&self) -> Result<Connection> {
+        let connection = self
             .connection
             .get_or_try_init(|| async {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.timeout))
-                    .set_response_timeout(Some(self.timeout))
-                    // Retry soon and often: the outer timeout bounds what a request waits, and a
-                    // restarted Redis should be picked up within a second.
-                    .set_min_delay(Duration::from_millis(50))
-                    .set_max_delay(Duration::from_millis(500))
-                    .set_number_of_retries(3);
-                ConnectionManager::new_lazy_with_config(self.client.clone(), config).map_err(|e| {
+                let cannot = |e: RedisError| {
                     Error::Backend(format!(
                         "cannot set up the Redis connection to {}: {}",
                         self.target,
                         describe(&e)
                     ))
-                })
+                };
+                match &self.backend {
+                    Backend::Single(client) => {
+                        let config = ConnectionManagerConfig::new()
+                            .set_connection_timeout(Some(self.timeout))
+                            .set_response_timeout(Some(self.timeout))
+                            // Retry soon and often: the outer timeout bounds what a request
+                            // waits, and a restarted Redis should be picked up within a second.
+                            .set_min_delay(Duration::from_millis(50))
+                            .set_max_delay(Duration::from_millis(500))
+                            .set_number_of_retries(3);
+                        ConnectionManager::new_lazy_with_config(client.clone(), config)
+                            .map(Connection::Single)
+                            .map_err(cannot)
+                    }
+                    Backend::Cluster {
+                        nodes,
+                        root_certificates,
+                    } => {
+                        let client =
+                            cluster_client(nodes, root_certificates.as_deref(), self.timeout)
+                                .map_err(cannot)?;
+                        client
+                            .get_async_connection()
+                            .await
+                            .map(Connection::Cluster)
+                            .map_err(cannot)
+                    }
+                }
             })
             .await?;
-        Ok(manager.clone())
+        Ok(connection.clone())
     }
 
     /// Runs one command (or script) on the shared connection under the timeout.
     async fn run<T, F, Fut>(&self, op: &str, command: F) -> Result<T>
     where
-        F: FnOnce(ConnectionManager) -> Fut,
+        F: FnOnce(Connection) -> Fut,
         Fut: Future<Output = std::result::Result<T, RedisError>>,
     {
         let work = async {
@@ -385,6 +674,98 @@ impl RedisSessionManager {
             invocation.invoke_async(&mut c).await
         })
         .await
+    }
+
+    /// Walks one server (or one cluster primary) with `SCAN` and removes the sessions under the
+    /// prefix last accessed before `cutoff` (ms). Each `SCAN` step and each delete is one
+    /// command under the timeout.
+    async fn purge_node(&self, node: Option<&Node>, pattern: &str, cutoff: i64) -> Result<u64> {
+        let mut cursor: u64 = 0;
+        let mut removed: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<Vec<u8>>) = self
+                .run("SCAN", |mut c| async move {
+                    let mut scan = redis::cmd("SCAN");
+                    scan.arg(cursor)
+                        .arg("MATCH")
+                        .arg(pattern)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT);
+                    c.query_on(&scan, node).await
+                })
+                .await?;
+            removed += self.purge_keys(keys, cutoff).await?;
+            if next == 0 {
+                return Ok(removed);
+            }
+            cursor = next;
+        }
+    }
+
+    /// Runs the purge script on `keys`: in one call on a single server, in one call per hash
+    /// slot on a cluster (a script's keys must share a slot there).
+    async fn purge_keys(&self, keys: Vec<Vec<u8>>, cutoff: i64) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        let batches: Vec<Vec<Vec<u8>>> = if self.is_cluster() {
+            let mut by_slot: HashMap<Slot, Vec<Vec<u8>>> = HashMap::new();
+            for key in keys {
+                by_slot.entry(Slot::for_key(&key)).or_default().push(key);
+            }
+            by_slot.into_values().collect()
+        } else {
+            vec![keys]
+        };
+        futures_util::stream::iter(batches)
+            .map(|batch| {
+                self.run("purge", move |mut c| async move {
+                    let mut invocation = PURGE.prepare_invoke();
+                    for key in &batch {
+                        invocation.key(key.as_slice());
+                    }
+                    invocation.arg(cutoff).invoke_async::<u64>(&mut c).await
+                })
+            })
+            .buffer_unordered(PURGE_CONCURRENCY)
+            .try_fold(0, |total, n| async move { Ok(total + n) })
+            .await
+    }
+}
+
+/// The cluster client for `nodes`, with the store's timeout and, if given, its trusted CAs.
+fn cluster_client(
+    nodes: &[ConnectionInfo],
+    root_certificates: Option<&[u8]>,
+    timeout: Duration,
+) -> redis::RedisResult<ClusterClient> {
+    let mut builder = ClusterClient::builder(nodes.iter().cloned())
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        // As for a single server: retry soon; the outer timeout bounds what a request waits.
+        .min_retry_wait(50)
+        .max_retry_wait(500);
+    if let Some(pem) = root_certificates {
+        builder = builder.certs(TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        });
+    }
+    builder.build()
+}
+
+/// Refuses `#insecure` TLS; returns the suffix that marks a TLS target in messages.
+fn check_tls(addr: &ConnectionAddr, what: &str) -> Result<&'static str> {
+    match addr {
+        ConnectionAddr::TcpTls { insecure: true, .. } => Err(Error::Backend(format!(
+            "invalid {what}: `#insecure` (no TLS certificate verification) is not \
+             supported; use with_tls_root_certificates for a private CA"
+        ))),
+        ConnectionAddr::TcpTls { .. } => {
+            ensure_crypto_provider();
+            Ok(" (TLS)")
+        }
+        _ => Ok(""),
     }
 }
 
@@ -502,7 +883,8 @@ impl SessionManager for RedisSessionManager {
         .map(drop)
     }
 
-    /// Walks the prefix with `SCAN` and removes sessions last accessed before `cutoff`.
+    /// Walks the prefix with `SCAN` (on every primary of a cluster) and removes sessions last
+    /// accessed before `cutoff`.
     ///
     /// Redis already deletes a session once it has been idle for its TTL, so with an unchanged
     /// `auto_purge_olderthan` this finds nothing; it matters after the setting was shortened
@@ -511,39 +893,19 @@ impl SessionManager for RedisSessionManager {
     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
         let pattern = format!("{}*", glob_escape(&self.prefix));
         let cutoff = to_millis(cutoff);
-        let mut cursor: u64 = 0;
+        let nodes = self
+            .run("PING", |mut c| async move { c.scan_targets().await })
+            .await?;
         let mut removed: u64 = 0;
-        loop {
-            let pattern = pattern.as_str();
-            let (next, keys): (u64, Vec<Vec<u8>>) = self
-                .run("SCAN", |mut c| async move {
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(pattern)
-                        .arg("COUNT")
-                        .arg(SCAN_COUNT)
-                        .query_async(&mut c)
-                        .await
-                })
-                .await?;
-            if !keys.is_empty() {
-                let n: u64 = self
-                    .run("purge", |mut c| async move {
-                        let mut invocation = PURGE.prepare_invoke();
-                        for key in &keys {
-                            invocation.key(key.as_slice());
-                        }
-                        invocation.arg(cutoff).invoke_async(&mut c).await
-                    })
-                    .await?;
-                removed += n;
-            }
-            if next == 0 {
-                return Ok(removed);
-            }
-            cursor = next;
+        for node in &nodes {
+            removed += self.purge_node(node.as_ref(), &pattern, cutoff).await?;
         }
+        Ok(removed)
+    }
+
+    /// Always true: Redis expires every session key by its TTL.
+    fn self_expiring(&self) -> bool {
+        true
     }
 }
 
@@ -667,6 +1029,91 @@ mod tests {
             .expect_err("bad db")
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn cluster_urls_parse_without_connecting() {
+        let store =
+            RedisSessionManager::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+                .expect("valid URLs");
+        assert!(store.is_cluster());
+        assert_eq!(store.target, "cluster [127.0.0.1:1, 127.0.0.1:2]/0");
+        assert!(store.self_expiring());
+        let store = RedisSessionManager::new_cluster(&[
+            "rediss://alice:hunter2@redis.example:7000".to_owned(),
+        ])
+        .expect("one TLS seed node");
+        assert_eq!(store.target, "cluster [redis.example:7000]/0 (TLS)");
+        let debug = format!("{store:?}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains("alice"),
+            "{debug}"
+        );
+        assert!(!RedisSessionManager::new("redis://127.0.0.1/")
+            .expect("valid")
+            .is_cluster());
+        assert!(RedisSessionManager::new("redis://127.0.0.1/")
+            .expect("valid")
+            .self_expiring());
+    }
+
+    #[test]
+    fn bad_cluster_urls_are_refused_with_a_clear_message() {
+        let none: [&str; 0] = [];
+        let cases: [&[&str]; 5] = [
+            &none,
+            &["http://127.0.0.1:7000"],
+            &["redis+unix:///run/redis.sock"],
+            &["redis://127.0.0.1:7000", "rediss://127.0.0.1:7001"],
+            &["redis://:a@127.0.0.1:7000", "redis://:b@127.0.0.1:7001"],
+        ];
+        for urls in cases {
+            let err = RedisSessionManager::new_cluster(urls)
+                .expect_err(&format!("{urls:?}"))
+                .to_string();
+            assert!(err.contains("invalid Redis Cluster URL"), "{urls:?}: {err}");
+            assert!(!err.contains(":a@") && !err.contains(":b@"), "{err}");
+        }
+        let err = RedisSessionManager::new_cluster(&["rediss://127.0.0.1:7000/#insecure"])
+            .expect_err("verification cannot be turned off")
+            .to_string();
+        assert!(err.contains("#insecure"), "{err}");
+        // Root certificates: only for rediss:// nodes, and only real certificates.
+        let err = RedisSessionManager::new_cluster(&["redis://127.0.0.1:7000"])
+            .expect("valid")
+            .with_tls_root_certificates(b"")
+            .expect_err("not TLS")
+            .to_string();
+        assert!(err.contains("not a rediss:// URL"), "{err}");
+        let err = RedisSessionManager::new_cluster(&["rediss://127.0.0.1:7000"])
+            .expect("valid")
+            .with_tls_root_certificates(b"not a certificate")
+            .expect_err("no certificate")
+            .to_string();
+        assert!(err.contains("invalid TLS root certificates"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_cluster_is_a_prompt_backend_error() {
+        let store =
+            RedisSessionManager::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+                .expect("valid")
+                .with_timeout(Duration::from_millis(500));
+        let key = SessionId::generate().expect("rng").key();
+        let started = std::time::Instant::now();
+        let err = store.load(&key).await.expect_err("nothing listens");
+        assert!(matches!(err, Error::Backend(_)), "{err}");
+        assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+        assert!(store.purge(SystemTime::now()).await.is_err());
+        let err = RedisSessionManager::connect_cluster(&["redis://127.0.0.1:1"])
+            .await
+            .expect_err("unreachable");
+        assert!(err.to_string().contains("not reachable"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(6),
+            "{:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
