@@ -205,7 +205,7 @@ async fn open_store(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
         return open_redis(spec).await;
     }
     Err(format!(
-        "unknown --store {spec:?}: expected file:DIR, memory or redis://HOST:PORT"
+        "unknown --store {spec:?}: expected file:DIR, memory, redis://HOST:PORT or a comma-separated list of redis:// cluster nodes"
     ))
 }
 
