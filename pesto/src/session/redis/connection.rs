@@ -1,0 +1,154 @@
+//! The two kinds of Redis connection the store drives (one server, or a Cluster) behind one
+//! type, and the cluster-wide routing that `purge` needs.
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
+use redis::{
+    Client, Cmd, ConnectionInfo, FromRedisValue, Pipeline, RedisError, RedisFuture,
+    TlsCertificates, Value,
+};
+
+/// Where the sessions live.
+pub(super) enum Backend {
+    /// One Redis server (or a proxy or primary endpoint in front of several).
+    Single(Client),
+    /// A Redis Cluster, reached through some of its nodes; the client is built when the
+    /// connection is opened, so that it gets the timeout in force then.
+    Cluster {
+        nodes: Vec<ConnectionInfo>,
+        root_certificates: Option<Vec<u8>>,
+    },
+}
+
+/// An open connection of either kind. Both are handles on a task that redis-rs runs in the
+/// background, so a clone is cheap and shares the connection.
+#[derive(Clone)]
+pub(super) enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// A cluster node, as the cluster client names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Node {
+    host: String,
+    port: u16,
+}
+
+impl Connection {
+    /// Runs `cmd` on `node` (a cluster primary), or wherever the connection routes it when
+    /// `node` is `None`.
+    pub(super) async fn query_on<T: FromRedisValue>(
+        &mut self,
+        cmd: &Cmd,
+        node: Option<&Node>,
+    ) -> redis::RedisResult<T> {
+        match (self, node) {
+            (Connection::Cluster(c), Some(node)) => {
+                let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress {
+                    host: node.host.clone(),
+                    port: node.port,
+                });
+                let value = c.route_command(cmd.clone(), routing).await?;
+                Ok(redis::from_redis_value(value)?)
+            }
+            (c, _) => cmd.query_async(c).await,
+        }
+    }
+
+    /// The nodes whose keys `purge` must walk: every primary of a cluster (each asked with a
+    /// `PING`, so that an unreachable one is an error rather than silently skipped), or `None`
+    /// for the one server.
+    pub(super) async fn scan_targets(&mut self) -> redis::RedisResult<Vec<Option<Node>>> {
+        let Connection::Cluster(c) = self else {
+            return Ok(vec![None]);
+        };
+        let routing = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+        // Without a response policy, the reply maps each primary's address to its answer.
+        let reply = c.route_command(redis::cmd("PING"), routing).await?;
+        let Value::Map(answers) = reply else {
+            return Err(RedisError::from((
+                redis::ErrorKind::Client,
+                "unexpected reply to PING on all primaries",
+                format!("{reply:?}"),
+            )));
+        };
+        let mut nodes = Vec::with_capacity(answers.len());
+        for (address, answer) in answers {
+            if let Value::ServerError(error) = answer {
+                return Err(error.into());
+            }
+            let address: String = redis::from_redis_value(address)?;
+            let node = address
+                .rsplit_once(':')
+                .and_then(|(host, port)| {
+                    Some(Node {
+                        host: host.to_owned(),
+                        port: port.parse().ok()?,
+                    })
+                })
+                .ok_or_else(|| {
+                    RedisError::from((
+                        redis::ErrorKind::Client,
+                        "unexpected cluster node address",
+                        address.clone(),
+                    ))
+                })?;
+            nodes.push(Some(node));
+        }
+        Ok(nodes)
+    }
+}
+
+/// The cluster client for `nodes`, with the store's timeout and, if given, its trusted CAs.
+pub(super) fn cluster_client(
+    nodes: &[ConnectionInfo],
+    root_certificates: Option<&[u8]>,
+    timeout: Duration,
+) -> redis::RedisResult<ClusterClient> {
+    let mut builder = ClusterClient::builder(nodes.iter().cloned())
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        // As for a single server: retry soon; the outer timeout bounds what a request waits.
+        .min_retry_wait(50)
+        .max_retry_wait(500);
+    if let Some(pem) = root_certificates {
+        builder = builder.certs(TlsCertificates {
+            client_tls: None,
+            root_cert: Some(pem.to_vec()),
+        });
+    }
+    builder.build()
+}

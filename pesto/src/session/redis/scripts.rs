@@ -1,0 +1,67 @@
+//! The Lua scripts behind the store's writes: each touches exactly one key, so each is atomic
+//! and cluster-safe.
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// `create`: writes only if the key is free. KEYS[1] key; ARGV data, stamp, ttl (ms).
+pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+    )
+});
+
+/// `store`: replaces whatever the key held. Same arguments as [`CREATE`].
+pub(super) static STORE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+    )
+});
+
+/// `update`: replaces the record only if the key exists (so that a request which began before a
+/// logout, possibly on another server, cannot bring the session back). Same arguments as [`CREATE`].
+pub(super) static UPDATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1",
+    )
+});
+
+/// `touch`: new stamp and TTL, data untouched; an absent key stays absent. ARGV stamp, ttl.
+pub(super) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'last_access_ms', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1",
+    )
+});
+
+/// `purge`: of the given keys (all in one hash slot on a cluster), deletes the session hashes
+/// last accessed before ARGV[1] (ms); anything else under the prefix (another type, no stamp) is
+/// left alone. Returns the count.
+pub(super) static PURGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local cutoff = tonumber(ARGV[1])
+local removed = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('TYPE', key).ok == 'hash' then
+    local stamp = tonumber(redis.call('HGET', key, 'last_access_ms'))
+    if stamp ~= nil and stamp < cutoff then
+      removed = removed + redis.call('DEL', key)
+    end
+  end
+end
+return removed",
+    )
+});
