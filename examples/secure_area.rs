@@ -155,6 +155,9 @@ struct Args {
     /// Seconds a session may stay idle.
     #[arg(long, default_value_t = 1800)]
     purge_olderthan: u64,
+    /// Seconds a session may live at most, however active (counted from login); default: no limit.
+    #[arg(long)]
+    absolute_timeout: Option<u64>,
     /// Serve the site under this path prefix (script name), e.g. `/app`.
     #[arg(long)]
     mount: Option<String>,
@@ -251,6 +254,9 @@ async fn run(args: Args) -> Result<(), String> {
             PersistArg::Querystring => Persist::QueryString,
         })
         .lazy(args.lazy);
+    if let Some(secs) = args.absolute_timeout {
+        sessions = sessions.absolute_timeout(Duration::from_secs(secs));
+    }
     if let Some(path) = &args.cookie_path {
         sessions = sessions.cookie_path(path);
     }

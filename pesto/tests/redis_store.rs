@@ -136,7 +136,12 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
         let text = String::from_utf8_lossy(value);
         assert!(!text.contains(id.as_str()), "field {name} holds the raw id");
     }
-    assert_eq!(fields[0].1, br#"{"n":2}"#);
+    // The middleware's record: the session's JSON, byte for byte, with when the session began.
+    let record = String::from_utf8_lossy(&fields[0].1).into_owned();
+    assert!(
+        record.starts_with(r#"{"created_ms":"#) && record.ends_with(r#","data":{"n":2}}"#),
+        "{record}"
+    );
     // The TTL is auto_purge_olderthan (120 s), so Redis expires idle sessions itself.
     let pttl: i64 = conn.pttl(key).await.expect("PTTL");
     assert!((100_000..=120_000).contains(&pttl), "PTTL {pttl}");

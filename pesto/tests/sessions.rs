@@ -1075,3 +1075,52 @@ fn querystring_ids_are_not_added_to_redirects_outside_the_mount() {
         .send();
     assert_eq!(r.header("location"), Some("http://localhost/foobar/page"));
 }
+
+#[test]
+fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
+    // SECURITY-NOTES, Lifecycle: idle *and* absolute timeouts, enforced on load.
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let app = TestApp::new(
+        session_middleware(MemorySessionManager::new())
+            .absolute_timeout(Duration::from_secs(3600))
+            .clock(clock.clone())
+            .wrap(App::new()),
+    );
+    app.get("/info").send();
+    clock.advance(Duration::from_secs(3000));
+    // Login renews the id, and with it the lifetime.
+    app.post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
+    for _ in 0..5 {
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(
+            app.get("/secure-area").send().status(),
+            200,
+            "active and within the lifetime"
+        );
+    }
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(
+        app.get("/secure-area").send().status(),
+        302,
+        "3601 s after login: refused however active"
+    );
+}
+
+#[test]
+fn without_an_absolute_lifetime_an_active_session_lives_on() {
+    let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+    let app = TestApp::new(
+        session_middleware(MemorySessionManager::new())
+            .clock(clock.clone())
+            .wrap(App::new()),
+    );
+    app.post("/login")
+        .form(&[("username", "ada"), ("password", "secret")])
+        .send();
+    for _ in 0..24 {
+        clock.advance(Duration::from_secs(1200));
+        assert_eq!(app.get("/secure-area").send().status(), 200);
+    }
+}

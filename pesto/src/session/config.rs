@@ -41,6 +41,7 @@ pub(super) struct Config {
     pub(super) max_age: Option<Duration>,
     pub(super) lazy: bool,
     pub(super) touch_interval: Duration,
+    pub(super) absolute_timeout: Option<Duration>,
 }
 
 /// Session middleware settings; [`SessionMiddleware::wrap`] applies them to an app.
@@ -100,6 +101,7 @@ pub fn session_middleware<M: SessionManager>(manager: M) -> SessionMiddleware<M>
             max_age: None,
             lazy: false,
             touch_interval: Duration::from_secs(60),
+            absolute_timeout: None,
         },
         clock: Arc::new(SystemClock),
     }
@@ -180,6 +182,15 @@ impl<M: SessionManager> SessionMiddleware<M> {
     #[must_use]
     pub fn lazy(mut self, lazy: bool) -> Self {
         self.config.lazy = lazy;
+        self
+    }
+
+    /// An absolute lifetime: a session older than this is refused on load however active it is
+    /// (OWASP's absolute timeout). It counts from the session's creation or its last
+    /// `cycle_id()` (so, with `cycle_id()` at login, from the login). Default: none, as Pesto.
+    #[must_use]
+    pub fn absolute_timeout(mut self, lifetime: Duration) -> Self {
+        self.config.absolute_timeout = Some(lifetime);
         self
     }
 

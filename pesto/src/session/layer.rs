@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 
 use super::config::{Persist, SessionData};
 use super::middleware::SessionApp;
-use super::{SessionId, SessionManager};
+use super::{envelope, SessionId, SessionManager};
 
 /// What [`TestApp`](crate::TestApp) needs to seed and inspect sessions. Not a stable API.
 #[doc(hidden)]
@@ -14,7 +14,7 @@ pub trait SessionLayer: Send + Sync {
     fn cookie_name(&self) -> &str;
     /// Where the id travels.
     fn persist(&self) -> Persist;
-    /// The stored JSON of session `id`, if it exists.
+    /// The stored JSON of session `id`, if it exists and has not expired.
     fn load_json<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, super::Result<Option<Vec<u8>>>>;
     /// Stores `json` as session `id`'s data.
     fn store_json<'a>(
@@ -37,14 +37,17 @@ impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
 
     fn load_json<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, super::Result<Option<Vec<u8>>>> {
         Box::pin(async move {
-            let now = self.inner.clock.now();
-            Ok(self
-                .inner
-                .manager
-                .load(&id.key())
-                .await?
-                .filter(|r| !self.inner.is_expired(r.last_access, now))
-                .map(|r| r.data))
+            let inner = &self.inner;
+            let now = inner.clock.now();
+            let Some(record) = inner.manager.load(&id.key()).await? else {
+                return Ok(None);
+            };
+            if inner.is_expired(record.last_access, now) {
+                return Ok(None);
+            }
+            Ok(envelope::decode(&record.data)
+                .filter(|(created, _)| !inner.is_past_lifetime(*created, now))
+                .map(|(_, json)| json))
         })
     }
 
@@ -54,8 +57,18 @@ impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
         json: Vec<u8>,
     ) -> BoxFuture<'a, super::Result<()>> {
         Box::pin(async move {
-            let lease = self.inner.lease(self.inner.clock.now());
-            self.inner.manager.store(&id.key(), &json, lease).await
+            let inner = &self.inner;
+            let now = inner.clock.now();
+            let key = id.key();
+            // Seeding an existing session keeps its age; a new one begins now.
+            let created = inner
+                .manager
+                .load(&key)
+                .await?
+                .and_then(|r| envelope::decode(&r.data))
+                .map_or(now, |(created, _)| created);
+            let record = envelope::encode(created, &json);
+            inner.manager.store(&key, &record, inner.lease(now)).await
         })
     }
 

@@ -19,7 +19,7 @@ use http::{header, Method, StatusCode};
 
 use super::config::{Config, Persist, SessionData};
 use super::layer::SessionLayer;
-use super::{Clock, Lease, Session, SessionId, SessionManager, SessionState};
+use super::{envelope, Clock, Lease, Session, SessionId, SessionManager, SessionState};
 use crate::endpoint::{split_script_name, Endpoint, RawRequest};
 use crate::routing::QuerySession;
 use crate::{request, Dispatcher, MultiDict, Response};
@@ -151,6 +151,13 @@ impl<M: SessionManager, S> Inner<M, S> {
         }
     }
 
+    /// Whether a session begun at `created` has outlived the absolute lifetime, if one is set.
+    pub(super) fn is_past_lifetime(&self, created: SystemTime, now: SystemTime) -> bool {
+        self.config
+            .absolute_timeout
+            .is_some_and(|lifetime| now.duration_since(created).is_ok_and(|age| age > lifetime))
+    }
+
     pub(super) fn is_expired(&self, last_access: SystemTime, now: SystemTime) -> bool {
         // A last access in the future (clock stepped back) is not expiry; never panic on it.
         now.duration_since(last_access)
@@ -207,8 +214,17 @@ struct Loaded<S> {
     id: SessionId,
     is_new: bool,
     data: S,
+    baseline: Baseline,
+}
+
+/// What the store held when the request began, to decide what to write afterwards.
+struct Baseline {
+    /// The data's JSON as loaded (`None` for a new session): unchanged data is never written.
     json: Option<Vec<u8>>,
+    /// The record's last access (`None` for a new session), for the touch interval.
     last_access: Option<SystemTime>,
+    /// When the session began, for the absolute lifetime.
+    created: SystemTime,
 }
 
 impl<M: SessionManager, S: SessionData> Inner<M, S> {
@@ -220,25 +236,38 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                     tracing::error!(%error, session = ?key, "session store failed on load");
                     return Err(Response::error_page(StatusCode::SERVICE_UNAVAILABLE));
                 }
-                Ok(Some(record)) if !self.is_expired(record.last_access, now) => {
-                    match serde_json::from_slice::<S>(&record.data) {
+                Ok(Some(record)) => {
+                    let stored = envelope::decode(&record.data);
+                    let expired = self.is_expired(record.last_access, now)
+                        || stored
+                            .as_ref()
+                            .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
+                    if expired {
+                        if let Err(error) = self.manager.remove(&key).await {
+                            tracing::warn!(%error, session = ?key, "could not remove an expired session");
+                        }
+                        continue;
+                    }
+                    let Some((created, json)) = stored else {
+                        tracing::warn!(session = ?key, "stored record is not a session; starting a new one");
+                        continue;
+                    };
+                    match serde_json::from_slice::<S>(&json) {
                         Ok(data) => {
                             return Ok(Loaded {
                                 id,
                                 is_new: false,
                                 data,
-                                json: Some(record.data),
-                                last_access: Some(record.last_access),
+                                baseline: Baseline {
+                                    json: Some(json),
+                                    last_access: Some(record.last_access),
+                                    created,
+                                },
                             })
                         }
                         Err(error) => {
                             tracing::warn!(%error, session = ?key, "stored session does not decode; starting a new one");
                         }
-                    }
-                }
-                Ok(Some(_)) => {
-                    if let Err(error) = self.manager.remove(&key).await {
-                        tracing::warn!(%error, session = ?key, "could not remove an expired session");
                     }
                 }
                 Ok(None) => {}
@@ -252,8 +281,11 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             id,
             is_new: true,
             data: S::default(),
-            json: None,
-            last_access: None,
+            baseline: Baseline {
+                json: None,
+                last_access: None,
+                created: now,
+            },
         })
     }
 
@@ -333,15 +365,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             Some(session) if !response.status().is_server_error() => {
                 let cell = session.state().and_then(|s| s.query_id.clone());
                 let response = self
-                    .persist(
-                        response,
-                        session,
-                        loaded.json,
-                        loaded.last_access,
-                        &script_name,
-                        https,
-                        now,
-                    )
+                    .persist(response, session, loaded.baseline, &script_name, https, now)
                     .await;
                 let live = match cell {
                     Some(cell) if !response.status().is_server_error() => {
@@ -389,7 +413,9 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
     /// Creates a record; an existing one is never overwritten (SECURITY-NOTES, Session ids).
     async fn create(&self, id: &SessionId, json: &[u8], now: SystemTime) -> Result<(), Response> {
         let key = id.key();
-        match self.manager.create(&key, json, self.lease(now)).await {
+        // A new record, or a renewed id: its lifetime starts now.
+        let record = envelope::encode(now, json);
+        match self.manager.create(&key, &record, self.lease(now)).await {
             Ok(true) => Ok(()),
             Ok(false) => {
                 tracing::error!(session = ?key, "session id collision on create; refusing to overwrite");
@@ -402,13 +428,11 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn persist(
         &self,
         response: Response,
         session: Session<S>,
-        loaded_json: Option<Vec<u8>>,
-        last_access: Option<SystemTime>,
+        baseline: Baseline,
         script_name: &str,
         https: bool,
         now: SystemTime,
@@ -472,18 +496,19 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                 }
                 announce = true;
             }
-        } else if state.force_save || loaded_json.as_deref() != Some(json.as_slice()) {
+        } else if state.force_save || baseline.json.as_deref() != Some(json.as_slice()) {
             // A request that began before a logout elsewhere must not bring the session back
             // (rack-session CVE-2025-46336): only an existing record is updated.
-            match self.manager.update(&key, &json, self.lease(now)).await {
+            let record = envelope::encode(baseline.created, &json);
+            match self.manager.update(&key, &record, self.lease(now)).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(session = ?key, "session ended during the request; not saved")
                 }
                 Err(e) => return store_error(e),
             }
-            announce = self.config.max_age.is_some() && self.touch_due(last_access, now);
-        } else if self.touch_due(last_access, now) {
+            announce = self.config.max_age.is_some() && self.touch_due(baseline.last_access, now);
+        } else if self.touch_due(baseline.last_access, now) {
             if let Err(e) = self.manager.touch(&key, self.lease(now)).await {
                 return store_error(e);
             }

@@ -5,6 +5,7 @@
 mod clock;
 mod config;
 pub mod conformance;
+mod envelope;
 mod file;
 mod id;
 mod layer;

@@ -7,7 +7,7 @@
 //!
 //! | field            | value                                                            |
 //! |------------------|------------------------------------------------------------------|
-//! | `data`           | the session's serialized JSON, byte for byte                    |
+//! | `data`           | the record the middleware gives, byte for byte (the session JSON) |
 //! | `last_access_ms` | [`Lease::now`] of the last write or touch, Unix milliseconds     |
 //!
 //! The key's time to live is [`Lease::ttl`] (`auto_purge_olderthan`), set again by every
