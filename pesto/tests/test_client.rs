@@ -159,3 +159,17 @@ async fn the_async_variant_is_awaited() {
         "a=Some(\"1\") scoped=None"
     );
 }
+
+#[test]
+fn an_invalid_request_is_reported_as_400_without_reaching_the_app() {
+    let app = TestApp::new(App::new());
+    let r = app.get("/show").header("x-bad", "line\nbreak").send();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.body_text().contains("invalid header"),
+        "{}",
+        r.body_text()
+    );
+    let r = app.get("/with space").send();
+    assert_eq!(r.status(), 400);
+}

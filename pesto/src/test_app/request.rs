@@ -25,6 +25,8 @@ pub struct TestRequest<'a> {
     body: Bytes,
     multipart: Option<Vec<MultipartPart>>,
     follow_redirects: Option<bool>,
+    /// A builder mistake (an invalid header), reported by `send` as a 400 instead of a panic.
+    invalid: Option<String>,
 }
 
 impl std::fmt::Debug for TestRequest<'_> {
@@ -59,6 +61,7 @@ impl<'a> TestRequest<'a> {
             body: Bytes::new(),
             multipart: None,
             follow_redirects: None,
+            invalid: None,
         }
     }
 
@@ -92,13 +95,14 @@ impl<'a> TestRequest<'a> {
         self
     }
 
-    /// Adds a header; an invalid name or value is ignored with a warning on stderr.
+    /// Adds a header; an invalid name or value makes `send` answer `400` naming it, without
+    /// reaching the app.
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(n), Ok(v)) => {
                 self.headers.append(n, v);
             }
-            _ => eprintln!("TestRequest: ignoring invalid header {name:?}: {value:?}"),
+            _ => self.invalid = Some(format!("invalid header {name:?}: {value:?}")),
         }
         self
     }
@@ -262,7 +266,13 @@ impl<'a> TestRequest<'a> {
         if !self.body.is_empty() {
             builder = builder.header(header::CONTENT_LENGTH, self.body.len());
         }
-        let mut req = match builder.body(box_body(Full::new(self.body.clone()))) {
+        let built = match &self.invalid {
+            Some(problem) => Err(problem.clone()),
+            None => builder
+                .body(box_body(Full::new(self.body.clone())))
+                .map_err(|e| e.to_string()),
+        };
+        let mut req = match built {
             Ok(req) => req,
             Err(e) => {
                 return TestResponse {
