@@ -75,29 +75,24 @@ pub trait Endpoint: Send + Sync + 'static {
     }
 }
 
-impl<E: Endpoint + ?Sized> Endpoint for Arc<E> {
-    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        (**self).call(req)
-    }
-    fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
-        (**self).session_layer()
-    }
-    fn start(&self) {
-        (**self).start()
-    }
+/// Forwards every method to the pointee, so shared and boxed endpoints are endpoints too.
+macro_rules! forward_endpoint {
+    ($($pointer:ident),*) => {$(
+        impl<E: Endpoint + ?Sized> Endpoint for $pointer<E> {
+            fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+                (**self).call(req)
+            }
+            fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
+                (**self).session_layer()
+            }
+            fn start(&self) {
+                (**self).start()
+            }
+        }
+    )*};
 }
 
-impl<E: Endpoint + ?Sized> Endpoint for Box<E> {
-    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        (**self).call(req)
-    }
-    fn session_layer(&self) -> Option<&dyn crate::session::SessionLayer> {
-        (**self).session_layer()
-    }
-    fn start(&self) {
-        (**self).start()
-    }
-}
+forward_endpoint!(Arc, Box);
 
 /// Normalises a mount prefix: leading `/`, no trailing `/`, `""` for the root.
 fn normalize_prefix(prefix: &str) -> String {

@@ -8,6 +8,8 @@
 //! or `redis-cli` the tests fail and say so; they never pass silently.
 #![cfg(feature = "redis")]
 
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -17,7 +19,7 @@ use pesto::prelude::*;
 use pesto::session::{
     conformance, Lease, RedisSessionManager, SessionId, SessionKey, SessionManager,
 };
-use serde::{Deserialize, Serialize};
+use support::CountApp;
 
 /// How long a cluster may take to form (or re-form) before the test fails.
 const CLUSTER_DEADLINE: Duration = Duration::from_secs(10);
@@ -425,24 +427,6 @@ async fn sessions_spread_over_the_nodes_and_purge_reaches_every_node() {
     let left: usize = (0..3).map(|i| cluster.keys_on(i, &prefix).len()).sum();
     assert_eq!(left, 0);
 }
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Visits {
-    n: u32,
-}
-
-#[route("/count", GET)]
-async fn count(req: &mut Request<Visits>) -> String {
-    req.session.n += 1;
-    req.session.n.to_string()
-}
-
-#[route("/peek", GET)]
-async fn peek(req: &mut Request<Visits>) -> String {
-    req.session.n.to_string()
-}
-
-dispatcher_app!(CountApp = [count, peek]);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_middleware_on_a_cluster_gives_bounded_503_for_a_dead_node_and_recovers() {

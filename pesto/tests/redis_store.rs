@@ -6,6 +6,8 @@
 //! `redis-server` (from `PATH`) on a free port, stops it, and starts it again.
 #![cfg(feature = "redis")]
 
+mod support;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use pesto::prelude::*;
 use pesto::session::{conformance, Lease, RedisSessionManager, SessionId, SessionManager};
 use redis::AsyncCommands;
-use serde::{Deserialize, Serialize};
+use support::CountApp;
 
 /// The shared Redis the tests expect (`.ci/run` starts it when it does not answer `PING`).
 fn redis_url() -> String {
@@ -85,24 +87,6 @@ async fn redis_store_conforms_behind_a_dyn_pointer_on_a_multi_thread_runtime() {
     let store: Arc<dyn SessionManager> = Arc::new(shared_store("conform-mt").await);
     conformance::run(&store).await;
 }
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Visits {
-    n: u32,
-}
-
-#[route("/count", GET)]
-async fn count(req: &mut Request<Visits>) -> String {
-    req.session.n += 1;
-    req.session.n.to_string()
-}
-
-#[route("/peek", GET)]
-async fn peek(req: &mut Request<Visits>) -> String {
-    req.session.n.to_string()
-}
-
-dispatcher_app!(CountApp = [count, peek]);
 
 #[tokio::test]
 async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {

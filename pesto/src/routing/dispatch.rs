@@ -151,7 +151,6 @@ impl<S: Send + 'static> Dispatcher<S> {
             origin: format!("{}://{}", request::scheme(&parts), request::host(&parts)),
             session: url_session,
         };
-        let base = format!("{}{}{}", ctx.origin, script_name, path_info);
         let data = RequestData {
             parts,
             body: bytes,
@@ -166,7 +165,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             with_context(ctx, AssertUnwindSafe(handler).catch_unwind()).await
         };
         match outcome {
-            Ok(response) => (finish(response, &base, is_head), Some(req.into_session())),
+            Ok(response) => (finish(response, &req, is_head), Some(req.into_session())),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -208,10 +207,12 @@ impl<S: Send + 'static> Dispatcher<S> {
 
 /// Applies what every response needs once the handler is done: builder errors become 500, a
 /// relative `Location` becomes absolute (as Pesto does), and a HEAD response loses its body.
-fn finish(response: Response, base: &str, is_head: bool) -> Response {
+fn finish<S>(response: Response, req: &Request<S>, is_head: bool) -> Response {
     let mut response = response.check_errors();
     if let Some(location) = response.header("location") {
-        if let Some(absolute) = absolutize(base, location) {
+        // The request URL is only built when there is a location to resolve against it.
+        let base = format!("{}://{}{}", req.scheme(), req.host(), req.path());
+        if let Some(absolute) = absolutize(&base, location) {
             response = response.with_header(header::LOCATION, absolute);
         }
     }
