@@ -7,30 +7,31 @@ use http::HeaderMap;
 
 use crate::MultiDict;
 
+/// Every `name=value` pair of the `Cookie` headers, trimmed of SP and HTAB, names undecoded;
+/// pairs without `=` or with an empty name are skipped.
+fn pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+    headers
+        .get_all(http::header::COOKIE)
+        .into_iter()
+        .filter_map(|h| std::str::from_utf8(h.as_bytes()).ok())
+        .flat_map(|text| text.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = trim(pair).split_once('=')?;
+            let name = trim(name);
+            (!name.is_empty()).then(|| (name, trim(value)))
+        })
+}
+
 /// Every cookie the client sent, in order; duplicate names keep every value.
 pub(crate) fn parse(headers: &HeaderMap) -> MultiDict {
     let mut out = MultiDict::new();
-    for header in headers.get_all(http::header::COOKIE) {
-        let Ok(text) = std::str::from_utf8(header.as_bytes()) else {
-            continue;
-        };
-        for pair in text.split(';') {
-            let pair = trim(pair);
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            let name = trim(name);
-            if name.is_empty() {
-                continue;
-            }
-            let value = trim(value);
-            let value = value
-                .strip_prefix('"')
-                .and_then(|v| v.strip_suffix('"'))
-                .unwrap_or(value);
-            let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
-            out.append(name, value.into_owned());
-        }
+    for (name, value) in pairs(headers) {
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+        out.append(name, value.into_owned());
     }
     out
 }
@@ -40,15 +41,7 @@ pub(crate) fn raw_values<'h>(
     headers: &'h HeaderMap,
     name: &'h str,
 ) -> impl Iterator<Item = &'h str> + 'h {
-    headers
-        .get_all(http::header::COOKIE)
-        .into_iter()
-        .filter_map(|h| std::str::from_utf8(h.as_bytes()).ok())
-        .flat_map(|text| text.split(';'))
-        .filter_map(move |pair| {
-            let (n, v) = trim(pair).split_once('=')?;
-            (trim(n) == name).then(|| trim(v))
-        })
+    pairs(headers).filter_map(move |(n, v)| (n == name).then_some(v))
 }
 
 fn trim(s: &str) -> &str {

@@ -1,6 +1,7 @@
 //! [`Request`]: what a handler receives.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri, Version};
@@ -37,6 +38,7 @@ pub struct Request<S = ()> {
     form: MultiDict,
     files: Vec<UploadedFile>,
     cookies: MultiDict,
+    state: Arc<http::Extensions>,
 }
 
 /// Everything about a request except its session, gathered before the handler runs.
@@ -47,6 +49,7 @@ pub(crate) struct RequestData {
     pub(crate) path_info: String,
     pub(crate) form: MultiDict,
     pub(crate) files: Vec<UploadedFile>,
+    pub(crate) state: Arc<http::Extensions>,
 }
 
 impl<S> Request<S> {
@@ -68,6 +71,7 @@ impl<S> Request<S> {
             form: data.form,
             files: data.files,
             cookies,
+            state: data.state,
         }
     }
 
@@ -172,6 +176,11 @@ impl<S> Request<S> {
         scheme(&self.parts)
     }
 
+    /// `scheme://host[:port]` of this request.
+    pub fn origin(&self) -> String {
+        origin(&self.parts)
+    }
+
     /// The host (and port) the client asked for.
     pub fn host(&self) -> &str {
         host(&self.parts)
@@ -193,7 +202,9 @@ impl<S> Request<S> {
     /// The value of type `T` shared with
     /// [`Dispatcher::with_state`](crate::Dispatcher::with_state).
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.parts.extensions.get::<T>()
+        self.state
+            .get::<T>()
+            .or_else(|| self.parts.extensions.get::<T>())
     }
 
     /// Request extensions (values other layers attached to the request).
@@ -209,6 +220,11 @@ pub(crate) fn scheme(parts: &http::request::Parts) -> &str {
         None if parts.extensions.get::<crate::endpoint::Https>().is_some() => "https",
         None => "http",
     }
+}
+
+/// `scheme://host[:port]`, as absolute URLs and redirects begin.
+pub(crate) fn origin(parts: &http::request::Parts) -> String {
+    format!("{}://{}", scheme(parts), host(parts))
 }
 
 /// The host from the URI authority or the `Host` header; `localhost` when neither is present

@@ -120,6 +120,21 @@ pub(crate) fn encode_query(text: &str, out: &mut String) {
     out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
 }
 
+/// Appends `key=value` pairs joined by `&`, form-urlencoded (a query string or a form body).
+pub(crate) fn encode_pairs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    out: &mut String,
+) {
+    for (i, (key, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_query(key, out);
+        out.push('=');
+        encode_query(value, out);
+    }
+}
+
 /// Percent-decodes one path segment; `None` if the result is not UTF-8.
 pub(crate) fn decode_segment(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
     percent_encoding::percent_decode_str(raw).decode_utf8().ok()

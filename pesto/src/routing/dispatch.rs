@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
@@ -26,7 +27,8 @@ use crate::{Request, Response};
 pub struct Dispatcher<S = ()> {
     table: Table<S>,
     limits: Limits,
-    state: http::Extensions,
+    /// Values shared with every handler (`with_state`); requests point at it, never copy it.
+    state: Arc<http::Extensions>,
 }
 
 impl<S> fmt::Debug for Dispatcher<S> {
@@ -59,7 +61,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         Ok(Dispatcher {
             table: Table::new(routes)?,
             limits: Limits::default(),
-            state: http::Extensions::new(),
+            state: Arc::default(),
         })
     }
 
@@ -71,7 +73,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         let mut entries = self.table.entries;
         entries.extend(other.table.entries);
         let mut state = self.state;
-        state.extend(other.state);
+        Arc::make_mut(&mut state).extend((*other.state).clone());
         Ok(Dispatcher {
             table: Table::new(entries)?,
             limits: self.limits,
@@ -107,7 +109,7 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// ```
     #[must_use]
     pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.state.insert(value);
+        Arc::make_mut(&mut self.state).insert(value);
         self
     }
 
@@ -124,7 +126,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         session: Session<S>,
         url_session: Option<super::QuerySession>,
     ) -> (Response, Option<Session<S>>) {
-        let (mut parts, body) = req.into_parts();
+        let (parts, body) = req.into_parts();
         let (script_name, path_info) = split_script_name(&parts);
         let (entry, params) = match self.table.lookup(&parts.method, &path_info) {
             Lookup::Found(entry, params) => (entry, params),
@@ -145,10 +147,9 @@ impl<S: Send + 'static> Dispatcher<S> {
             Err(e) => return (e.into_response(), Some(session)),
         };
         let is_head = parts.method == Method::HEAD;
-        parts.extensions.extend(self.state.clone());
         let ctx = UrlContext {
             script_name: script_name.clone(),
-            origin: format!("{}://{}", request::scheme(&parts), request::host(&parts)),
+            origin: request::origin(&parts),
             session: url_session,
         };
         let data = RequestData {
@@ -158,6 +159,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             path_info,
             form,
             files,
+            state: Arc::clone(&self.state),
         };
         let mut req = Request::new(data, session);
         let outcome = {
@@ -194,10 +196,9 @@ impl<S: Send + 'static> Dispatcher<S> {
                     location.push('?');
                     location.push_str(q);
                 }
-                let origin = format!("{}://{}", request::scheme(parts), request::host(parts));
                 return Response::redirect_with(
                     StatusCode::PERMANENT_REDIRECT,
-                    format!("{origin}{location}"),
+                    format!("{}{location}", request::origin(parts)),
                 );
             }
         }
@@ -211,7 +212,7 @@ fn finish<S>(response: Response, req: &Request<S>, is_head: bool) -> Response {
     let mut response = response.check_errors();
     if let Some(location) = response.header("location") {
         // The request URL is only built when there is a location to resolve against it.
-        let base = format!("{}://{}{}", req.scheme(), req.host(), req.path());
+        let base = format!("{}{}", req.origin(), req.path());
         if let Some(absolute) = absolutize(&base, location) {
             response = response.with_header(header::LOCATION, absolute);
         }

@@ -16,16 +16,16 @@ pub use convert::Converter;
 pub use dispatch::Dispatcher;
 pub use url::Url;
 
-pub(crate) use convert::{decode_segment, encode_query};
+pub(crate) use convert::{decode_segment, encode_pairs};
 pub(crate) use url::{with_context, QuerySession, UrlContext};
 
-use route::{HandlerFuture, Route, RouteInfo};
+use route::{HandlerFn, Route, RouteInfo};
 use tree::Tree;
 
 /// One routed handler in a [`Dispatcher`]: its description and its entry point.
 pub struct RouteEntry<S> {
     info: RouteInfo,
-    call: for<'a> fn(&'a mut crate::Request<S>, Vec<String>) -> HandlerFuture<'a>,
+    call: HandlerFn<S>,
 }
 
 impl<S: Send + 'static> RouteEntry<S> {
@@ -40,10 +40,7 @@ impl<S: Send + 'static> RouteEntry<S> {
     /// An entry from a description and an entry point, for route tables built without the
     /// macros (benchmarks, generated tables). The parts must describe a valid pattern.
     #[doc(hidden)]
-    pub fn from_raw(
-        info: RouteInfo,
-        call: for<'a> fn(&'a mut crate::Request<S>, Vec<String>) -> HandlerFuture<'a>,
-    ) -> Self {
+    pub fn from_raw(info: RouteInfo, call: HandlerFn<S>) -> Self {
         RouteEntry { info, call }
     }
 

@@ -72,6 +72,9 @@ pub struct RouteInfo {
 /// The future a routed handler returns once wrapped by `#[route]`.
 pub type HandlerFuture<'a> = BoxFuture<'a, Response>;
 
+/// A routed handler's entry point: the request and the captured parameters, in pattern order.
+pub type HandlerFn<S> = for<'a> fn(&'a mut Request<S>, Vec<String>) -> HandlerFuture<'a>;
+
 /// Implemented by `#[route]` for the unit struct named after each handler.
 pub trait Route: Send + Sync + 'static {
     /// The application's session type (the `S` of the handler's `&mut Request<S>`).

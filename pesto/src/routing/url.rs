@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use super::convert::{encode_literal, encode_query};
+use super::convert::{encode_literal, encode_pairs};
 use super::route::{Part, RouteInfo};
 
 /// What URL generation needs to know about the request being handled.
@@ -136,13 +136,13 @@ impl Url {
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.path)?;
-        for (i, (key, value)) in self.query.iter().enumerate() {
-            let mut pair = String::with_capacity(key.len() + value.len() + 2);
-            pair.push(if i == 0 { '?' } else { '&' });
-            encode_query(key, &mut pair);
-            pair.push('=');
-            encode_query(value, &mut pair);
-            f.write_str(&pair)?;
+        if !self.query.is_empty() {
+            let mut query = String::from("?");
+            encode_pairs(
+                self.query.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                &mut query,
+            );
+            f.write_str(&query)?;
         }
         if let Some(fragment) = &self.fragment {
             f.write_str("#")?;

@@ -34,8 +34,9 @@ pub(super) struct Inner<M, S> {
 
 /// An app wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
-/// The background purge starts with the first request and stops when the app is dropped
-/// (which the server does at shutdown).
+/// The background purge starts with the app ([`Endpoint::start`], which the server calls), or
+/// with its first request when nothing started it, and stops when the app is dropped (which the
+/// server does at shutdown).
 pub struct SessionApp<M, S> {
     pub(super) inner: Arc<Inner<M, S>>,
     purge_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -317,7 +318,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         let incoming = read_incoming(&parts, &self.config);
         let (script_name, _) = split_script_name(&parts);
         let https = request::scheme(&parts) == "https";
-        let origin = format!("{}://{}", request::scheme(&parts), request::host(&parts));
+        let origin = request::origin(&parts);
         let is_get = parts.method == Method::GET || parts.method == Method::HEAD;
 
         let loaded = match self.load(incoming.ids, now).await {
@@ -406,7 +407,8 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             return self.decorate(response);
         }
         query.append(self.config.cookie_name.to_string(), id.to_string());
-        let location = format!("{location_base}?{}", encode_multidict(&query));
+        let mut location = format!("{location_base}?");
+        crate::routing::encode_pairs(query.iter(), &mut location);
         self.decorate(Response::redirect(location))
     }
 
@@ -576,19 +578,6 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                 .with_header(header::CACHE_CONTROL, "private, no-store"),
         }
     }
-}
-
-fn encode_multidict(query: &MultiDict) -> String {
-    let mut out = String::new();
-    for (i, (k, v)) in query.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        crate::routing::encode_query(k, &mut out);
-        out.push('=');
-        crate::routing::encode_query(v, &mut out);
-    }
-    out
 }
 
 fn set_query_param(url: &mut url::Url, name: &str, value: Option<&str>) -> String {

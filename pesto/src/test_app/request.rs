@@ -10,7 +10,7 @@ use http_body_util::Full;
 
 use super::{TestApp, TestResponse};
 use crate::endpoint::{box_body, Https, ScriptName};
-use crate::routing::encode_query;
+use crate::routing::encode_pairs;
 
 /// One request being built; send it with [`TestRequest::send`] or `.await` it.
 #[must_use = "a TestRequest does nothing until sent with `.send()` or awaited"]
@@ -110,14 +110,10 @@ impl<'a> TestRequest<'a> {
     /// Sets an `application/x-www-form-urlencoded` body.
     pub fn form<K: AsRef<str>, V: AsRef<str>>(self, fields: &[(K, V)]) -> Self {
         let mut body = String::new();
-        for (i, (k, v)) in fields.iter().enumerate() {
-            if i > 0 {
-                body.push('&');
-            }
-            encode_query(k.as_ref(), &mut body);
-            body.push('=');
-            encode_query(v.as_ref(), &mut body);
-        }
+        encode_pairs(
+            fields.iter().map(|(k, v)| (k.as_ref(), v.as_ref())),
+            &mut body,
+        );
         self.body(body, "application/x-www-form-urlencoded")
     }
 
