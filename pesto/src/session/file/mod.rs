@@ -138,43 +138,57 @@ impl FileSessionManager {
     }
 }
 
+impl FileSessionManager {
+    /// Runs `op` for `key` on the blocking pool, off the async worker threads.
+    async fn on_key<T, F>(&self, key: &SessionKey, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Path, &SessionKey) -> io::Result<T> + Send + 'static,
+    {
+        let (root, key) = (Arc::clone(&self.root), key.clone());
+        blocking(move || op(&root, &key)).await
+    }
+}
+
 #[async_trait::async_trait]
 impl SessionManager for FileSessionManager {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || load_file(&root, &key)).await
+        self.on_key(key, load_file).await
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
         let content = encode(data)?;
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || write_file(&root, &key, &content, lease.now, Landing::CreateOnly)).await
+        self.on_key(key, move |root, key| {
+            write_file(root, key, &content, lease.now, Landing::CreateOnly)
+        })
+        .await
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         let content = encode(data)?;
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || write_file(&root, &key, &content, lease.now, Landing::Replace))
-            .await
-            .map(|_| ())
+        self.on_key(key, move |root, key| {
+            write_file(root, key, &content, lease.now, Landing::Replace).map(|_| ())
+        })
+        .await
     }
 
     /// Atomic where the filesystem supports `renameat2(RENAME_EXCHANGE)`: the new file is swapped
     /// with the existing one, and the swap fails if a `remove` (of any process) got there first.
     async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
         let content = encode(data)?;
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || update_file(&root, &key, &content, lease.now, exchange)).await
+        self.on_key(key, move |root, key| {
+            update_file(root, key, &content, lease.now, exchange)
+        })
+        .await
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || touch_file(&root, &key, lease.now)).await
+        self.on_key(key, move |root, key| touch_file(root, key, lease.now))
+            .await
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<()> {
-        let (root, key) = (self.root.clone(), key.clone());
-        blocking(move || remove_file(&root, &key)).await
+        self.on_key(key, remove_file).await
     }
 
     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
