@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use pesto::prelude::*;
-use pesto::session::{Persist, SessionManager};
+use pesto::session::{Persist, SessionStore};
 use pesto::{html_escape, Endpoint, Server};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -192,15 +192,15 @@ fn random_password() -> String {
         .collect()
 }
 
-async fn open_store(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
+async fn open_store(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
     if spec == "memory" {
-        return Ok(Arc::new(MemorySessionManager::new()));
+        return Ok(Arc::new(MemoryStore::new()));
     }
     if let Some(dir) = spec.strip_prefix("file:") {
         let dir = PathBuf::from(if dir.is_empty() { "./sessions" } else { dir });
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let store = FileSessionManager::new(&dir)
+        let store = FileStore::new(&dir)
             .map_err(|e| format!("file store {}: {e}", dir.display()))?;
         return Ok(Arc::new(store));
     }
@@ -214,19 +214,19 @@ async fn open_store(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
 
 /// `redis://…` (one Redis) or `redis://…,redis://…` (the nodes of a Redis Cluster).
 #[cfg(feature = "redis")]
-async fn open_redis(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
-    use pesto::session::RedisSessionManager;
+async fn open_redis(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
+    use pesto::session::RedisStore;
     let store = if spec.contains(',') {
         let nodes: Vec<&str> = spec
             .split(',')
             .map(str::trim)
             .filter(|url| !url.is_empty())
             .collect();
-        RedisSessionManager::connect_cluster(&nodes)
+        RedisStore::connect_cluster(&nodes)
             .await
             .map_err(|e| format!("redis cluster store: {e}"))?
     } else {
-        RedisSessionManager::connect(spec)
+        RedisStore::connect(spec)
             .await
             .map_err(|e| format!("redis store: {e}"))?
     };
@@ -234,7 +234,7 @@ async fn open_redis(spec: &str) -> Result<Arc<dyn SessionManager>, String> {
 }
 
 #[cfg(not(feature = "redis"))]
-async fn open_redis(_url: &str) -> Result<Arc<dyn SessionManager>, String> {
+async fn open_redis(_url: &str) -> Result<Arc<dyn SessionStore>, String> {
     Err("this build has no Redis support: run with `--features redis`".to_owned())
 }
 

@@ -7,7 +7,7 @@
 //! One element is one round trip of a request that changed its session: `load` (HMGET) then
 //! `update` (EVALSHA of the update script), the two store calls the middleware makes. `sequential`
 //! runs them one after another on one task; `concurrent/N` runs N tasks at once, each on its own
-//! session, all sharing one `RedisSessionManager` (one multiplexed connection, so their commands
+//! session, all sharing one `RedisStore` (one multiplexed connection, so their commands
 //! are pipelined). Criterion's `thrpt` line is round trips per second. Set `PESTO_BENCH_REDIS_URL`
 //! to measure another Redis.
 
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pesto::session::{Lease, RedisSessionManager, SessionId, SessionKey, SessionManager};
+use pesto::session::{Lease, RedisStore, SessionId, SessionKey, SessionStore};
 
 /// A typical small session: a user id, a flag, a CSRF token, a counter.
 const DATA: &[u8] =
@@ -36,7 +36,7 @@ fn new_key() -> SessionKey {
 }
 
 /// `count` load + update round trips on `key`.
-async fn round_trips(store: &RedisSessionManager, key: &SessionKey, count: u64) {
+async fn round_trips(store: &RedisStore, key: &SessionKey, count: u64) {
     for _ in 0..count {
         let record = store.load(key).await.expect("load");
         assert!(record.is_some(), "session vanished during the benchmark");
@@ -55,7 +55,7 @@ fn redis_sessions(c: &mut Criterion) {
         .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned());
     let prefix = format!("pesto:bench:{}:", &new_key().as_str()[..12]);
     let store = runtime
-        .block_on(RedisSessionManager::connect(&url))
+        .block_on(RedisStore::connect(&url))
         .unwrap_or_else(|e| {
             panic!(
                 "{e} — start Redis with `redis-server --daemonize yes --save '' --appendonly no`"

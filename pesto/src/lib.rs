@@ -66,7 +66,7 @@ pub async fn serve<E: Endpoint>(addr: std::net::SocketAddr, app: E) -> std::io::
 /// The names a handler module usually needs: `use pesto::prelude::*;`.
 pub mod prelude {
     pub use crate::session::{
-        session_middleware, FileSessionManager, MemorySessionManager, SessionMap,
+        session_middleware, FileStore, MemoryStore, SessionMap,
     };
     pub use crate::{
         dispatcher_app, route, IntoResponse, Method, Request, Response, StatusCode, TestApp, Url,

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use pesto::prelude::*;
 use pesto::session::{
-    conformance, Lease, RedisSessionManager, SessionId, SessionKey, SessionManager,
+    conformance, Lease, RedisStore, SessionId, SessionKey, SessionStore,
 };
 use support::CountApp;
 
@@ -339,9 +339,9 @@ fn unique_prefix(test: &str) -> String {
     format!("pesto:cluster-test:{test}:{}:", &id.as_str()[..12])
 }
 
-async fn cluster_store(cluster: &Cluster, test: &str) -> RedisSessionManager {
+async fn cluster_store(cluster: &Cluster, test: &str) -> RedisStore {
     // Two seed nodes out of three: the client discovers the third.
-    RedisSessionManager::connect_cluster(&cluster.urls(2))
+    RedisStore::connect_cluster(&cluster.urls(2))
         .await
         .unwrap_or_else(|e| panic!("cannot connect to the test cluster: {e}"))
         .with_prefix(unique_prefix(test))
@@ -433,7 +433,7 @@ async fn the_middleware_on_a_cluster_gives_bounded_503_for_a_dead_node_and_recov
     let mut cluster = Cluster::start();
     let timeout = Duration::from_secs(1);
     let bound = timeout + Duration::from_secs(3);
-    let store = RedisSessionManager::new_cluster(&cluster.urls(3))
+    let store = RedisStore::new_cluster(&cluster.urls(3))
         .expect("urls")
         .with_prefix(unique_prefix("middleware"))
         .with_timeout(timeout);
@@ -528,7 +528,7 @@ async fn single_and_cluster_constructors_refuse_the_wrong_kind_of_server() {
     let cluster = Cluster::start();
     // A cluster node behind the single-server constructor would fail on other nodes' keys.
     let url = &cluster.urls(1)[0];
-    let err = RedisSessionManager::connect(url)
+    let err = RedisStore::connect(url)
         .await
         .expect_err("a cluster node is not a single Redis")
         .to_string();
@@ -544,7 +544,7 @@ async fn single_and_cluster_constructors_refuse_the_wrong_kind_of_server() {
         .spawn()
         .expect("redis-server");
     wait_for_ping(port);
-    let result = RedisSessionManager::connect_cluster(&[format!("redis://127.0.0.1:{port}")]).await;
+    let result = RedisStore::connect_cluster(&[format!("redis://127.0.0.1:{port}")]).await;
     let _ = server.kill();
     let _ = server.wait();
     let err = result.expect_err("not a cluster").to_string();
@@ -561,7 +561,7 @@ async fn rediss_cluster_verifies_the_certificates_and_conforms() {
     let urls = cluster.urls(2);
 
     // The system trust store does not know the test CA: the handshake must fail.
-    let refused = RedisSessionManager::new_cluster(&urls)
+    let refused = RedisStore::new_cluster(&urls)
         .expect("TLS URLs")
         .with_timeout(Duration::from_secs(1))
         .ping()
@@ -572,7 +572,7 @@ async fn rediss_cluster_verifies_the_certificates_and_conforms() {
         "{refused}"
     );
 
-    let store = RedisSessionManager::new_cluster(&urls)
+    let store = RedisStore::new_cluster(&urls)
         .expect("TLS URLs")
         .with_tls_root_certificates(TEST_CA)
         .expect("test CA")

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use pesto::prelude::*;
-use pesto::session::{conformance, Lease, RedisSessionManager, SessionId, SessionManager};
+use pesto::session::{conformance, Lease, RedisStore, SessionId, SessionStore};
 use redis::AsyncCommands;
 use support::CountApp;
 
@@ -30,9 +30,9 @@ fn unique_prefix(test: &str) -> String {
 }
 
 /// A store on the shared Redis, or a failure that says how to get one: never a silent pass.
-async fn shared_store(test: &str) -> RedisSessionManager {
+async fn shared_store(test: &str) -> RedisStore {
     let url = redis_url();
-    match RedisSessionManager::connect(&url).await {
+    match RedisStore::connect(&url).await {
         Ok(store) => store.with_prefix(unique_prefix(test)),
         Err(error) => panic!(
             "{error} — start it with \
@@ -84,7 +84,7 @@ async fn redis_store_conforms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_store_conforms_behind_a_dyn_pointer_on_a_multi_thread_runtime() {
-    let store: Arc<dyn SessionManager> = Arc::new(shared_store("conform-mt").await);
+    let store: Arc<dyn SessionStore> = Arc::new(shared_store("conform-mt").await);
     conformance::run(&store).await;
 }
 
@@ -131,10 +131,10 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
     assert!((100_000..=120_000).contains(&pttl), "PTTL {pttl}");
 
     // Logout-style removal leaves nothing behind.
-    let manager = RedisSessionManager::new(&redis_url())
+    let store = RedisStore::new(&redis_url())
         .expect("url")
         .with_prefix(prefix.clone());
-    manager.remove(&id.key()).await.expect("remove");
+    store.remove(&id.key()).await.expect("remove");
     assert!(keys_under(&mut conn, &prefix).await.is_empty());
 }
 
@@ -190,7 +190,7 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
 async fn update_never_brings_back_a_session_another_server_removed() {
     // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336), across two app servers.
     let first = shared_store("update").await;
-    let second = RedisSessionManager::new(&redis_url())
+    let second = RedisStore::new(&redis_url())
         .expect("url")
         .with_prefix(first.prefix());
     let key = SessionId::generate().expect("rng").key();
@@ -235,7 +235,7 @@ async fn redis_expires_idle_sessions_by_itself() {
 async fn the_middleware_runs_no_periodic_purge_on_redis_but_an_explicit_purge_works() {
     let store = shared_store("self-expiring").await;
     assert!(store.self_expiring(), "Redis expires sessions by itself");
-    let dyn_store: Arc<dyn SessionManager> = Arc::new(shared_store("self-expiring-dyn").await);
+    let dyn_store: Arc<dyn SessionStore> = Arc::new(shared_store("self-expiring-dyn").await);
     assert!(dyn_store.self_expiring(), "through a pointer too");
     let prefix = store.prefix().to_owned();
     // A session idle for two minutes that Redis keeps for ten (written before the idle limit
@@ -437,7 +437,7 @@ async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
     // A correctness bound, not a benchmark: the configured timeout plus generous slack.
     let bound = timeout + Duration::from_secs(3);
     let mut server = RedisServer::start(free_port());
-    let store = RedisSessionManager::new(&server.url())
+    let store = RedisStore::new(&server.url())
         .expect("url")
         .with_timeout(timeout);
     let app = session_middleware(store).wrap(CountApp::new());
@@ -502,7 +502,7 @@ async fn rediss_verifies_the_server_certificate_and_conforms() {
     let url = format!("rediss://localhost:{}/0", server.port);
 
     // The system trust store does not know the test CA: the handshake must fail.
-    let refused = RedisSessionManager::new(&url)
+    let refused = RedisStore::new(&url)
         .expect("TLS URL")
         .with_timeout(Duration::from_secs(1))
         .ping()
@@ -515,7 +515,7 @@ async fn rediss_verifies_the_server_certificate_and_conforms() {
 
     // Trusting the test CA, by host name and by IP address (both are in the certificate).
     for url in [url.clone(), format!("rediss://127.0.0.1:{}/0", server.port)] {
-        let store = RedisSessionManager::new(&url)
+        let store = RedisStore::new(&url)
             .expect("TLS URL")
             .with_tls_root_certificates(TEST_CA)
             .expect("test CA")

@@ -8,38 +8,38 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use pesto::session::{
-    conformance, FileSessionManager, Lease, MemorySessionManager, Record, Result, SessionId,
-    SessionKey, SessionManager,
+    conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId,
+    SessionKey, SessionStore,
 };
 
 #[tokio::test]
 async fn memory_store_unbounded_conforms() {
-    conformance::run(&MemorySessionManager::new()).await;
+    conformance::run(&MemoryStore::new()).await;
 }
 
 #[tokio::test]
 async fn memory_store_bounded_conforms() {
-    conformance::run(&MemorySessionManager::with_capacity(1_000)).await;
+    conformance::run(&MemoryStore::with_capacity(1_000)).await;
 }
 
 #[tokio::test]
 async fn file_store_conforms() {
     let dir = tempfile::tempdir().expect("tempdir");
-    conformance::run(&FileSessionManager::new(dir.path()).expect("file store")).await;
+    conformance::run(&FileStore::new(dir.path()).expect("file store")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn file_store_conforms_on_a_multi_thread_runtime() {
     let dir = tempfile::tempdir().expect("tempdir");
-    conformance::run(&FileSessionManager::new(dir.path()).expect("file store")).await;
+    conformance::run(&FileStore::new(dir.path()).expect("file store")).await;
 }
 
 #[tokio::test]
 async fn shared_and_boxed_stores_conform() {
-    // The middleware holds its store behind `Arc<dyn SessionManager>`: the blanket impls must forward.
-    let shared: Arc<dyn SessionManager> = Arc::new(MemorySessionManager::new());
+    // The middleware holds its store behind `Arc<dyn SessionStore>`: the blanket impls must forward.
+    let shared: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
     conformance::run(&shared).await;
-    let boxed: Box<dyn SessionManager> = Box::new(MemorySessionManager::with_capacity(500));
+    let boxed: Box<dyn SessionStore> = Box::new(MemoryStore::with_capacity(500));
     conformance::run(&boxed).await;
 }
 
@@ -51,10 +51,10 @@ async fn minimal_custom_store_conforms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_tasks_on_many_sessions_lose_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let stores: Vec<Arc<dyn SessionManager>> = vec![
-        Arc::new(MemorySessionManager::new()),
-        Arc::new(MemorySessionManager::with_capacity(10_000)),
-        Arc::new(FileSessionManager::new(dir.path()).expect("file store")),
+    let stores: Vec<Arc<dyn SessionStore>> = vec![
+        Arc::new(MemoryStore::new()),
+        Arc::new(MemoryStore::with_capacity(10_000)),
+        Arc::new(FileStore::new(dir.path()).expect("file store")),
     ];
     for store in stores {
         let mut tasks = Vec::new();
@@ -103,7 +103,7 @@ async fn file_store_is_shared_between_processes() {
         return child(Path::new(&dir), &key).await;
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = FileSessionManager::new(dir.path()).expect("file store");
+    let store = FileStore::new(dir.path()).expect("file store");
     let key = SessionId::generate().expect("rng").key();
     assert!(store
         .create(&key, PARENT_DATA, lease(0))
@@ -141,7 +141,7 @@ async fn file_store_is_shared_between_processes() {
 }
 
 async fn child(dir: &Path, key: &str) {
-    let store = FileSessionManager::new(dir).expect("file store in the child");
+    let store = FileStore::new(dir).expect("file store in the child");
     let key = SessionKey::parse(key).expect("a key from the parent");
     let record = store
         .load(&key)
@@ -198,7 +198,7 @@ impl MapStore {
 }
 
 #[async_trait::async_trait]
-impl SessionManager for MapStore {
+impl SessionStore for MapStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         Ok(self.map().get(key).cloned())
     }

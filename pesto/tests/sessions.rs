@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use pesto::prelude::*;
 use pesto::session::{
-    Clock, Lease, ManualClock, Persist, Record, SessionId, SessionKey, SessionManager, SessionMap,
+    Clock, Lease, ManualClock, Persist, Record, SessionId, SessionKey, SessionStore, SessionMap,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +115,7 @@ dispatcher_app!(
 /// A memory store that counts writes and can be told to fail.
 #[derive(Debug, Default)]
 struct Counting {
-    inner: MemorySessionManager,
+    inner: MemoryStore,
     writes: AtomicUsize,
     touches: AtomicUsize,
     fail_load: std::sync::atomic::AtomicBool,
@@ -132,7 +132,7 @@ impl Counting {
 }
 
 #[async_trait]
-impl SessionManager for Counting {
+impl SessionStore for Counting {
     async fn load(&self, key: &SessionKey) -> pesto::session::Result<Option<Record>> {
         if self.fail_load.load(Ordering::SeqCst) {
             return Err(self.down());
@@ -279,7 +279,7 @@ dispatcher_app!(Dict = [counter]);
 
 #[test]
 fn dynamic_map_session_for_pesto_style_use() {
-    let app = TestApp::new(session_middleware(MemorySessionManager::new()).wrap(Dict::new()));
+    let app = TestApp::new(session_middleware(MemoryStore::new()).wrap(Dict::new()));
     let bodies: Vec<String> = (0..4)
         .map(|_| app.get("/counter").send().body_text())
         .collect();
@@ -370,11 +370,11 @@ fn default_cookie_attributes() {
 
 #[test]
 fn secure_follows_https_unless_configured() {
-    let app = TestApp::new(session_middleware(MemorySessionManager::new()).wrap(App::new()));
+    let app = TestApp::new(session_middleware(MemoryStore::new()).wrap(App::new()));
     let cookie = session_cookie(&app.get("/info").https().send()).expect("cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .secure(true)
             .wrap(App::new()),
     );
@@ -382,7 +382,7 @@ fn secure_follows_https_unless_configured() {
         .expect("cookie")
         .contains("Secure"));
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .secure(false)
             .wrap(App::new()),
     );
@@ -394,7 +394,7 @@ fn secure_follows_https_unless_configured() {
 #[test]
 fn cookie_name_same_site_and_max_age_are_configurable() {
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .cookie_name("sid")
             .same_site(pesto::session::SameSite::Strict)
             .max_age(Duration::from_secs(3600))
@@ -417,7 +417,7 @@ fn cookie_name_same_site_and_max_age_are_configurable() {
 fn max_age_cookie_is_refreshed_when_the_session_is_touched() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .max_age(Duration::from_secs(3600))
             .touch_interval(Duration::from_secs(60))
             .clock(clock.clone())
@@ -508,7 +508,7 @@ fn junk_cookie_headers_never_cause_5xx() {
 fn an_idle_session_is_refused_before_the_purge_runs() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .auto_purge_olderthan(Duration::from_secs(1800))
             .clock(clock.clone())
             .wrap(App::new()),
@@ -532,7 +532,7 @@ fn an_idle_session_is_refused_before_the_purge_runs() {
 
 #[test]
 fn stores_are_keyed_by_the_hash_of_the_id() {
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = TestApp::new(session_middleware(Arc::clone(&store)).wrap(App::new()));
     app.get("/info").send();
     let id = SessionId::parse(&app.cookie("pesto_session").expect("cookie")).expect("valid");
@@ -551,7 +551,7 @@ fn stores_are_keyed_by_the_hash_of_the_id() {
 
 #[test]
 fn creating_a_session_never_overwrites_an_existing_record() {
-    let store = MemorySessionManager::new();
+    let store = MemoryStore::new();
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("rt");
@@ -603,7 +603,7 @@ dispatcher_app!(Seed = [whoa]);
 #[test]
 fn seed_cookie_path_and_domain() {
     // docs/sessions.md, "Setting the cookie path and domain".
-    let app = session_middleware(MemorySessionManager::new())
+    let app = session_middleware(MemoryStore::new())
         .cookie_path("/")
         .cookie_domain(".example.org")
         .wrap(Seed::new());
@@ -622,13 +622,13 @@ fn seed_cookie_path_and_domain() {
 
 #[test]
 fn cookie_path_defaults_to_the_mount_path() {
-    let app = session_middleware(MemorySessionManager::new()).wrap(Seed::new());
+    let app = session_middleware(MemoryStore::new()).wrap(Seed::new());
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
     let cookie = session_cookie(&response).expect("cookie");
     assert!(cookie.contains("Path=/foo"), "{cookie}");
     let app = pesto::mount(
         "/shop",
-        session_middleware(MemorySessionManager::new()).wrap(Seed::new()),
+        session_middleware(MemoryStore::new()).wrap(Seed::new()),
     );
     let response = TestApp::new(app).get("/shop/foo").send();
     assert!(session_cookie(&response)
@@ -656,7 +656,7 @@ fn set_cookie_only_when_the_id_is_new_or_changed() {
 
 fn query_app() -> TestApp {
     TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .persist(Persist::QueryString)
             .wrap(App::new()),
     )
@@ -673,7 +673,7 @@ fn query_id(location: &str) -> String {
 #[test]
 fn seed_querystring_redirect() {
     // docs/sessions.md, "Querystring persistence".
-    let app = session_middleware(MemorySessionManager::new())
+    let app = session_middleware(MemoryStore::new())
         .persist(Persist::QueryString)
         .wrap(Seed::new());
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
@@ -776,7 +776,7 @@ dispatcher_app!(Adder = [add]);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
     let app = Arc::new(TestApp::new(
-        session_middleware(MemorySessionManager::with_capacity(10_000)).wrap(Adder::new()),
+        session_middleware(MemoryStore::with_capacity(10_000)).wrap(Adder::new()),
     ));
     const SESSIONS: usize = 64;
     const REQUESTS: u64 = 20;
@@ -816,7 +816,7 @@ async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
 #[test]
 fn purge_removes_idle_sessions_using_the_injected_clock() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = TestApp::new(
         session_middleware(Arc::clone(&store))
             .auto_purge_olderthan(Duration::from_secs(1800))
@@ -840,7 +840,7 @@ fn purge_removes_idle_sessions_using_the_injected_clock() {
 #[tokio::test(start_paused = true)]
 async fn the_background_purge_runs_every_interval_and_stops_with_the_app() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = session_middleware(Arc::clone(&store))
         .auto_purge_every(Duration::from_secs(600))
         .auto_purge_olderthan(Duration::from_secs(1800))
@@ -871,7 +871,7 @@ async fn the_background_purge_runs_every_interval_and_stops_with_the_app() {
 #[tokio::test(start_paused = true)]
 async fn zero_disables_the_auto_purge_and_purge_is_public() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = Arc::new(
         session_middleware(Arc::clone(&store))
             .auto_purge_every(Duration::ZERO)
@@ -893,7 +893,7 @@ async fn zero_disables_the_auto_purge_and_purge_is_public() {
 #[tokio::test(start_paused = true)]
 async fn the_purge_starts_with_the_app_not_with_its_first_request() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let key = SessionId::generate().expect("id").key();
     let lease = Lease {
         now: clock.now(),
@@ -954,7 +954,7 @@ fn a_second_same_named_cookie_is_tried_when_the_first_is_unknown() {
 #[route("/logout-elsewhere", POST)]
 async fn logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
     // Another request logs the user out while this one is still running...
-    if let (Some(store), Some(id)) = (req.state::<Arc<MemorySessionManager>>(), req.session.id()) {
+    if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
         let _ = store.remove(&id.key()).await;
     }
     // ...and this one then changes the session it loaded before the logout.
@@ -966,7 +966,7 @@ dispatcher_app!(Race = [logout_elsewhere]);
 #[test]
 fn a_request_that_began_before_a_logout_does_not_bring_the_session_back() {
     // rack-session CVE-2025-46336.
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = TestApp::new(
         session_middleware(Arc::clone(&store)).wrap(Race::new().with_state(Arc::clone(&store))),
     );
@@ -984,7 +984,7 @@ async fn save_after_invalidate(req: &mut Request<Visitor>) -> &'static str {
 }
 #[route("/renew-after-logout-elsewhere", POST)]
 async fn renew_after_logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
-    if let (Some(store), Some(id)) = (req.state::<Arc<MemorySessionManager>>(), req.session.id()) {
+    if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
         let _ = store.remove(&id.key()).await;
     }
     req.session.logged_in = true;
@@ -995,7 +995,7 @@ dispatcher_app!(Ending = [save_after_invalidate, renew_after_logout_elsewhere, i
 
 #[test]
 fn save_after_invalidate_does_not_bring_the_session_back() {
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = TestApp::new(session_middleware(Arc::clone(&store)).wrap(Ending::new()));
     app.session_transaction(|v: &mut Visitor| v.logged_in = true);
     app.post("/save-after-invalidate").send();
@@ -1004,7 +1004,7 @@ fn save_after_invalidate_does_not_bring_the_session_back() {
 
 #[test]
 fn cycle_id_does_not_renew_a_session_that_ended_during_the_request() {
-    let store = Arc::new(MemorySessionManager::new());
+    let store = Arc::new(MemoryStore::new());
     let app = TestApp::new(
         session_middleware(Arc::clone(&store)).wrap(Ending::new().with_state(Arc::clone(&store))),
     );
@@ -1037,7 +1037,7 @@ dispatcher_app!(Sibling = [to_sibling, write_and_link, read_seen]);
 #[test]
 fn lazy_querystring_links_carry_the_id_of_the_session_the_request_creates() {
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .persist(Persist::QueryString)
             .lazy(true)
             .wrap(Sibling::new()),
@@ -1060,7 +1060,7 @@ fn lazy_querystring_links_carry_the_id_of_the_session_the_request_creates() {
 fn querystring_ids_are_not_added_to_redirects_outside_the_mount() {
     let app = TestApp::new(pesto::mount(
         "/foo",
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .persist(Persist::QueryString)
             .wrap(Sibling::new()),
     ))
@@ -1081,7 +1081,7 @@ fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
     // SECURITY-NOTES, Lifecycle: idle *and* absolute timeouts, enforced on load.
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .absolute_timeout(Duration::from_secs(3600))
             .clock(clock.clone())
             .wrap(App::new()),
@@ -1112,7 +1112,7 @@ fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
 fn without_an_absolute_lifetime_an_active_session_lives_on() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let app = TestApp::new(
-        session_middleware(MemorySessionManager::new())
+        session_middleware(MemoryStore::new())
             .clock(clock.clone())
             .wrap(App::new()),
     );

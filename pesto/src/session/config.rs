@@ -10,7 +10,7 @@ use serde::Serialize;
 pub use cookie::SameSite;
 
 use super::middleware::SessionApp;
-use super::{Clock, SessionManager, SystemClock};
+use super::{Clock, SessionStore, SystemClock};
 use crate::Dispatcher;
 
 /// Where the session id travels between requests.
@@ -61,7 +61,7 @@ pub(super) struct Config {
 /// }
 /// dispatcher_app!(App = [count]);
 ///
-/// let app = session_middleware(MemorySessionManager::new())
+/// let app = session_middleware(MemoryStore::new())
 ///     .auto_purge_every(Duration::from_secs(600))
 ///     .auto_purge_olderthan(Duration::from_secs(1800))
 ///     .wrap(App::new());
@@ -70,7 +70,7 @@ pub(super) struct Config {
 /// assert_eq!(client.get("/").send().body_text(), "visit #2");
 /// ```
 pub struct SessionMiddleware<M> {
-    manager: Arc<M>,
+    store: Arc<M>,
     config: Config,
     clock: Arc<dyn Clock>,
 }
@@ -78,17 +78,17 @@ pub struct SessionMiddleware<M> {
 impl<M: fmt::Debug> fmt::Debug for SessionMiddleware<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionMiddleware")
-            .field("manager", &self.manager)
+            .field("store", &self.store)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
-/// Starts configuring session middleware over `manager`, with Pesto's defaults: purge every
+/// Starts configuring session middleware over `store`, with Pesto's defaults: purge every
 /// 60 s of sessions idle for 1800 s, id in a cookie named `pesto_session`.
-pub fn session_middleware<M: SessionManager>(manager: M) -> SessionMiddleware<M> {
+pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware<M> {
     SessionMiddleware {
-        manager: Arc::new(manager),
+        store: Arc::new(store),
         config: Config {
             purge_every: Duration::from_secs(60),
             olderthan: Duration::from_secs(1800),
@@ -107,7 +107,7 @@ pub fn session_middleware<M: SessionManager>(manager: M) -> SessionMiddleware<M>
     }
 }
 
-impl<M: SessionManager> SessionMiddleware<M> {
+impl<M: SessionStore> SessionMiddleware<M> {
     /// How often the background purge runs (default 60 s); zero disables it.
     #[must_use]
     pub fn auto_purge_every(mut self, every: Duration) -> Self {
@@ -212,6 +212,6 @@ impl<M: SessionManager> SessionMiddleware<M> {
 
     /// Wraps `app`, whose handlers take `&mut Request<S>`.
     pub fn wrap<S: SessionData>(self, app: Dispatcher<S>) -> SessionApp<M, S> {
-        SessionApp::new(self.manager, self.config, self.clock, app)
+        SessionApp::new(self.store, self.config, self.clock, app)
     }
 }

@@ -1,4 +1,4 @@
-//! A conformance suite for [`SessionManager`] backends: every store in pesto runs it, and so can yours.
+//! A conformance suite for [`SessionStore`] backends: every store in pesto runs it, and so can yours.
 //!
 //! [`run`] runs every check; each check is also a public function, so a failure names the check
 //! (`session store conformance: check_create_only: …`). Checks use keys of fresh random ids and
@@ -15,7 +15,7 @@
 //! use std::collections::HashMap;
 //! use std::sync::{Mutex, MutexGuard, PoisonError};
 //! use std::time::SystemTime;
-//! use pesto::session::{Lease, Record, Result, SessionKey, SessionManager};
+//! use pesto::session::{Lease, Record, Result, SessionKey, SessionStore};
 //!
 //! #[derive(Debug, Default)]
 //! struct MapStore(Mutex<HashMap<SessionKey, Record>>);
@@ -27,7 +27,7 @@
 //! }
 //!
 //! #[async_trait::async_trait]
-//! impl SessionManager for MapStore {
+//! impl SessionStore for MapStore {
 //!     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
 //!         Ok(self.map().get(key).cloned())
 //!     }
@@ -77,7 +77,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::join_all;
 
 use super::id::{SessionId, SessionKey};
-use super::store::{Lease, Record, Result, SessionManager};
+use super::store::{Lease, Record, Result, SessionStore};
 
 /// How many records [`check_concurrent_stores`] writes at once.
 pub const CONCURRENT_KEYS: usize = 64;
@@ -90,24 +90,24 @@ const DAY: i64 = 24 * HOUR;
 /// Largest difference accepted between a written and a read timestamp.
 const TOLERANCE: Duration = Duration::from_secs(2);
 
-/// Runs every check against `manager`, panicking with the name of the first one that fails.
-pub async fn run<M: SessionManager + ?Sized>(manager: &M) {
-    check_create_then_load(manager).await;
-    check_create_only(manager).await;
-    check_create_race(manager).await;
-    check_store_replaces(manager).await;
-    check_update_only_existing(manager).await;
-    check_touch(manager).await;
-    check_absent_keys(manager).await;
-    check_remove(manager).await;
-    check_purge(manager).await;
-    check_keys_independent(manager).await;
-    check_large_value(manager).await;
-    check_concurrent_stores(manager).await;
+/// Runs every check against `store`, panicking with the name of the first one that fails.
+pub async fn run<M: SessionStore + ?Sized>(store: &M) {
+    check_create_then_load(store).await;
+    check_create_only(store).await;
+    check_create_race(store).await;
+    check_store_replaces(store).await;
+    check_update_only_existing(store).await;
+    check_touch(store).await;
+    check_absent_keys(store).await;
+    check_remove(store).await;
+    check_purge(store).await;
+    check_keys_independent(store).await;
+    check_large_value(store).await;
+    check_concurrent_stores(store).await;
 }
 
 /// `create` on a free key returns `true`, and `load` returns the exact bytes and time written.
-pub async fn check_create_then_load<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_create_then_load<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_create_then_load");
     // JSON a store must not reformat: key order, escapes, non-ASCII text, scalars.
     let samples: [&[u8]; 6] = [
@@ -120,47 +120,47 @@ pub async fn check_create_then_load<M: SessionManager + ?Sized>(manager: &M) {
     ];
     for data in samples {
         let key = c.key();
-        c.expect_absent(manager, &key, "a fresh key").await;
-        if !c.ok("create", manager.create(&key, data, lease(0)).await) {
+        c.expect_absent(store, &key, "a fresh key").await;
+        if !c.ok("create", store.create(&key, data, lease(0)).await) {
             c.fail("create on a fresh key returned false");
         }
-        c.expect_record(manager, &key, data, at(0), "after create")
+        c.expect_record(store, &key, data, at(0), "after create")
             .await;
-        c.cleanup(manager, [&key]).await;
+        c.cleanup(store, [&key]).await;
     }
 }
 
 /// A second `create` of an existing key returns `false` and changes neither data nor last access.
 ///
 /// SECURITY-NOTES: Session ids ("creating a session must not overwrite an existing record").
-pub async fn check_create_only<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_create_only<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_create_only");
     let key = c.key();
-    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
-    if c.ok("create", manager.create(&key, DATA_B, lease(HOUR)).await) {
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    if c.ok("create", store.create(&key, DATA_B, lease(HOUR)).await) {
         c.fail("a second create of the same key returned true (it must return false)");
     }
-    c.expect_record(manager, &key, DATA_A, at(0), "after the refused create")
+    c.expect_record(store, &key, DATA_A, at(0), "after the refused create")
         .await;
     // A key written by `store` is taken too.
     let stored = c.key();
-    c.ok("store", manager.store(&stored, DATA_A, lease(0)).await);
-    if c.ok("create", manager.create(&stored, DATA_B, lease(HOUR)).await) {
+    c.ok("store", store.store(&stored, DATA_A, lease(0)).await);
+    if c.ok("create", store.create(&stored, DATA_B, lease(HOUR)).await) {
         c.fail("create over a key written by store returned true");
     }
-    c.expect_record(manager, &stored, DATA_A, at(0), "after the refused create")
+    c.expect_record(store, &stored, DATA_A, at(0), "after the refused create")
         .await;
-    c.cleanup(manager, [&key, &stored]).await;
+    c.cleanup(store, [&key, &stored]).await;
 }
 
 /// Concurrent `create`s of one key: exactly one returns `true`, and its data is what is stored.
-pub async fn check_create_race<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_create_race<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_create_race");
     let key = c.key();
     let data: Vec<Vec<u8>> = (0..8)
         .map(|i| format!(r#"{{"writer":{i}}}"#).into_bytes())
         .collect();
-    let results = join_all(data.iter().map(|d| manager.create(&key, d, lease(0)))).await;
+    let results = join_all(data.iter().map(|d| store.create(&key, d, lease(0)))).await;
     let mut winners = Vec::new();
     for (i, result) in results.into_iter().enumerate() {
         if c.ok("create", result) {
@@ -173,143 +173,143 @@ pub async fn check_create_race<M: SessionManager + ?Sized>(manager: &M) {
             winners.len()
         ));
     };
-    c.expect_record(manager, &key, &data[winner], at(0), "after the race")
+    c.expect_record(store, &key, &data[winner], at(0), "after the race")
         .await;
-    c.cleanup(manager, [&key]).await;
+    c.cleanup(store, [&key]).await;
 }
 
 /// `store` creates a missing record and replaces an existing one, data and last access alike.
-pub async fn check_store_replaces<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_store_replaces<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_store_replaces");
     let key = c.key();
-    c.ok("store", manager.store(&key, DATA_A, lease(0)).await);
-    c.expect_record(manager, &key, DATA_A, at(0), "after store on a free key")
+    c.ok("store", store.store(&key, DATA_A, lease(0)).await);
+    c.expect_record(store, &key, DATA_A, at(0), "after store on a free key")
         .await;
-    c.ok("store", manager.store(&key, DATA_B, lease(HOUR)).await);
-    c.expect_record(manager, &key, DATA_B, at(HOUR), "after the second store")
+    c.ok("store", store.store(&key, DATA_B, lease(HOUR)).await);
+    c.expect_record(store, &key, DATA_B, at(HOUR), "after the second store")
         .await;
     // Shorter data must not leave a tail of the longer one behind.
-    c.ok("store", manager.store(&key, b"{}", lease(2 * HOUR)).await);
-    c.expect_record(manager, &key, b"{}", at(2 * HOUR), "after a shorter store")
+    c.ok("store", store.store(&key, b"{}", lease(2 * HOUR)).await);
+    c.expect_record(store, &key, b"{}", at(2 * HOUR), "after a shorter store")
         .await;
-    c.cleanup(manager, [&key]).await;
+    c.cleanup(store, [&key]).await;
 }
 
 /// `update` replaces an existing record and never creates one (an ended session stays ended).
-pub async fn check_update_only_existing<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_update_only_existing<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_update_only_existing");
     let key = c.key();
-    let updated = c.ok("update", manager.update(&key, DATA_A, lease(0)).await);
+    let updated = c.ok("update", store.update(&key, DATA_A, lease(0)).await);
     assert!(
         !updated,
         "check_update_only_existing: update of an absent key reported a write"
     );
-    c.expect_absent(manager, &key, "after update on a free key")
+    c.expect_absent(store, &key, "after update on a free key")
         .await;
-    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
-    let updated = c.ok("update", manager.update(&key, DATA_B, lease(HOUR)).await);
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    let updated = c.ok("update", store.update(&key, DATA_B, lease(HOUR)).await);
     assert!(
         updated,
         "check_update_only_existing: update of an existing key reported no write"
     );
-    c.expect_record(manager, &key, DATA_B, at(HOUR), "after update")
+    c.expect_record(store, &key, DATA_B, at(HOUR), "after update")
         .await;
-    c.cleanup(manager, [&key]).await;
+    c.cleanup(store, [&key]).await;
 }
 
 /// `touch` moves last access (forwards or backwards) and keeps the data.
-pub async fn check_touch<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_touch<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_touch");
     let key = c.key();
-    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
-    c.ok("touch", manager.touch(&key, lease(2 * HOUR)).await);
-    c.expect_record(manager, &key, DATA_A, at(2 * HOUR), "after touch")
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    c.ok("touch", store.touch(&key, lease(2 * HOUR)).await);
+    c.expect_record(store, &key, DATA_A, at(2 * HOUR), "after touch")
         .await;
     // The middleware's clock may step back; the store just records what it is given.
-    c.ok("touch", manager.touch(&key, lease(HOUR)).await);
+    c.ok("touch", store.touch(&key, lease(HOUR)).await);
     c.expect_record(
-        manager,
+        store,
         &key,
         DATA_A,
         at(HOUR),
         "after touch to an earlier time",
     )
     .await;
-    c.cleanup(manager, [&key]).await;
+    c.cleanup(store, [&key]).await;
 }
 
 /// `load` of a missing key is `None`; `touch` and `remove` of it are `Ok` and do not create it.
-pub async fn check_absent_keys<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_absent_keys<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_absent_keys");
     let key = c.key();
-    c.expect_absent(manager, &key, "a fresh key").await;
+    c.expect_absent(store, &key, "a fresh key").await;
     c.ok(
         "touch of an absent key",
-        manager.touch(&key, lease(0)).await,
+        store.touch(&key, lease(0)).await,
     );
-    c.expect_absent(manager, &key, "after touch of an absent key")
+    c.expect_absent(store, &key, "after touch of an absent key")
         .await;
-    c.ok("remove of an absent key", manager.remove(&key).await);
-    c.expect_absent(manager, &key, "after remove of an absent key")
+    c.ok("remove of an absent key", store.remove(&key).await);
+    c.expect_absent(store, &key, "after remove of an absent key")
         .await;
 }
 
 /// After `remove` the key loads as `None` (twice removing is fine) and can be created again.
-pub async fn check_remove<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_remove<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_remove");
     let (key, other) = (c.key(), c.key());
-    c.ok("create", manager.create(&key, DATA_A, lease(0)).await);
-    c.ok("create", manager.create(&other, DATA_B, lease(0)).await);
-    c.ok("remove", manager.remove(&key).await);
-    c.expect_absent(manager, &key, "after remove").await;
-    c.ok("second remove", manager.remove(&key).await);
-    c.expect_record(manager, &other, DATA_B, at(0), "after removing another key")
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    c.ok("create", store.create(&other, DATA_B, lease(0)).await);
+    c.ok("remove", store.remove(&key).await);
+    c.expect_absent(store, &key, "after remove").await;
+    c.ok("second remove", store.remove(&key).await);
+    c.expect_record(store, &other, DATA_B, at(0), "after removing another key")
         .await;
-    if !c.ok("create", manager.create(&key, DATA_B, lease(HOUR)).await) {
+    if !c.ok("create", store.create(&key, DATA_B, lease(HOUR)).await) {
         c.fail("create after remove returned false (the key must be free again)");
     }
-    c.expect_record(manager, &key, DATA_B, at(HOUR), "after re-create")
+    c.expect_record(store, &key, DATA_B, at(HOUR), "after re-create")
         .await;
-    c.cleanup(manager, [&key, &other]).await;
+    c.cleanup(store, [&key, &other]).await;
 }
 
 /// `purge(cutoff)` removes exactly the records with `last_access < cutoff` and returns their count.
-pub async fn check_purge<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_purge<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_purge");
     let cutoff = -DAY;
     let [old, older, boundary, touched, fresh] = [c.key(), c.key(), c.key(), c.key(), c.key()];
     c.ok(
         "store",
-        manager.store(&older, DATA_A, lease(-3 * DAY)).await,
+        store.store(&older, DATA_A, lease(-3 * DAY)).await,
     );
     c.ok(
         "create",
-        manager.create(&old, DATA_A, lease(-2 * DAY)).await,
+        store.create(&old, DATA_A, lease(-2 * DAY)).await,
     );
     c.ok(
         "create",
-        manager.create(&boundary, DATA_A, lease(cutoff)).await,
+        store.create(&boundary, DATA_A, lease(cutoff)).await,
     );
     // Created long ago but touched since: touch counts as access.
     c.ok(
         "create",
-        manager.create(&touched, DATA_A, lease(-5 * DAY)).await,
+        store.create(&touched, DATA_A, lease(-5 * DAY)).await,
     );
-    c.ok("touch", manager.touch(&touched, lease(-HOUR)).await);
-    c.ok("store", manager.store(&fresh, DATA_B, lease(0)).await);
+    c.ok("touch", store.touch(&touched, lease(-HOUR)).await);
+    c.ok("store", store.store(&fresh, DATA_B, lease(0)).await);
 
-    let removed = c.ok("purge", manager.purge(at(cutoff)).await);
+    let removed = c.ok("purge", store.purge(at(cutoff)).await);
     if removed != 2 {
         c.fail(format_args!(
             "purge removed {removed} records, expected 2 (last accessed 3 and 2 days before the cutoff's day)"
         ));
     }
-    c.expect_absent(manager, &older, "after purge (3 days old)")
+    c.expect_absent(store, &older, "after purge (3 days old)")
         .await;
-    c.expect_absent(manager, &old, "after purge (2 days old)")
+    c.expect_absent(store, &old, "after purge (2 days old)")
         .await;
     c.expect_record(
-        manager,
+        store,
         &boundary,
         DATA_A,
         at(cutoff),
@@ -317,59 +317,59 @@ pub async fn check_purge<M: SessionManager + ?Sized>(manager: &M) {
     )
     .await;
     c.expect_record(
-        manager,
+        store,
         &touched,
         DATA_A,
         at(-HOUR),
         "after purge (touched after creation)",
     )
     .await;
-    c.expect_record(manager, &fresh, DATA_B, at(0), "after purge (fresh)")
+    c.expect_record(store, &fresh, DATA_B, at(0), "after purge (fresh)")
         .await;
-    let again = c.ok("purge", manager.purge(at(cutoff)).await);
+    let again = c.ok("purge", store.purge(at(cutoff)).await);
     if again != 0 {
         c.fail(format_args!(
             "a second purge with the same cutoff removed {again} records, expected 0"
         ));
     }
-    c.cleanup(manager, [&boundary, &touched, &fresh]).await;
+    c.cleanup(store, [&boundary, &touched, &fresh]).await;
 }
 
 /// Writes, touches and removals of one key leave other keys alone.
-pub async fn check_keys_independent<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_keys_independent<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_keys_independent");
     let (one, two) = (c.key(), c.key());
-    c.ok("create", manager.create(&one, DATA_A, lease(0)).await);
-    c.ok("create", manager.create(&two, DATA_B, lease(0)).await);
+    c.ok("create", store.create(&one, DATA_A, lease(0)).await);
+    c.ok("create", store.create(&two, DATA_B, lease(0)).await);
     c.ok(
         "store",
-        manager.store(&one, br#"{"changed":1}"#, lease(HOUR)).await,
+        store.store(&one, br#"{"changed":1}"#, lease(HOUR)).await,
     );
-    c.ok("touch", manager.touch(&one, lease(2 * HOUR)).await);
-    c.expect_record(manager, &two, DATA_B, at(0), "after writing another key")
+    c.ok("touch", store.touch(&one, lease(2 * HOUR)).await);
+    c.expect_record(store, &two, DATA_B, at(0), "after writing another key")
         .await;
-    c.ok("remove", manager.remove(&one).await);
-    c.expect_record(manager, &two, DATA_B, at(0), "after removing another key")
+    c.ok("remove", store.remove(&one).await);
+    c.expect_record(store, &two, DATA_B, at(0), "after removing another key")
         .await;
-    c.cleanup(manager, [&two]).await;
+    c.cleanup(store, [&two]).await;
 }
 
 /// A 100 KiB value round-trips byte for byte.
-pub async fn check_large_value<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_large_value<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_large_value");
     let key = c.key();
     let blob: String = (0..100 * 1024)
         .map(|i| char::from(b'a' + (i % 26) as u8))
         .collect();
     let data = format!(r#"{{"blob":"{blob}","tail":"é"}}"#).into_bytes();
-    c.ok("create", manager.create(&key, &data, lease(0)).await);
-    c.expect_record(manager, &key, &data, at(0), "after create of 100 KiB")
+    c.ok("create", store.create(&key, &data, lease(0)).await);
+    c.expect_record(store, &key, &data, at(0), "after create of 100 KiB")
         .await;
-    c.cleanup(manager, [&key]).await;
+    c.cleanup(store, [&key]).await;
 }
 
 /// [`CONCURRENT_KEYS`] stores on different keys in flight at once: every one is kept.
-pub async fn check_concurrent_stores<M: SessionManager + ?Sized>(manager: &M) {
+pub async fn check_concurrent_stores<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_concurrent_stores");
     let keys: Vec<SessionKey> = (0..CONCURRENT_KEYS).map(|_| c.key()).collect();
     let data: Vec<Vec<u8>> = (0..CONCURRENT_KEYS)
@@ -382,15 +382,15 @@ pub async fn check_concurrent_stores<M: SessionManager + ?Sized>(manager: &M) {
         .map(|(i, (key, d))| async move {
             // Half create, half store, so both write paths run side by side.
             if i % 2 == 0 {
-                manager.create(key, d, lease(0)).await.map(|_| ())
+                store.create(key, d, lease(0)).await.map(|_| ())
             } else {
-                manager.store(key, d, lease(0)).await
+                store.store(key, d, lease(0)).await
             }
         });
     for result in join_all(writes).await {
         c.ok("concurrent write", result);
     }
-    let loads = join_all(keys.iter().map(|key| manager.load(key))).await;
+    let loads = join_all(keys.iter().map(|key| store.load(key))).await;
     for (i, loaded) in loads.into_iter().enumerate() {
         match c.ok("load", loaded) {
             Some(record) if record.data == data[i] => {}
@@ -402,7 +402,7 @@ pub async fn check_concurrent_stores<M: SessionManager + ?Sized>(manager: &M) {
             )),
         }
     }
-    for result in join_all(keys.iter().map(|key| manager.remove(key))).await {
+    for result in join_all(keys.iter().map(|key| store.remove(key))).await {
         c.ok("concurrent remove", result);
     }
 }
@@ -452,17 +452,17 @@ impl Check {
         }
     }
 
-    async fn load<M: SessionManager + ?Sized>(&self, m: &M, key: &SessionKey) -> Option<Record> {
+    async fn load<M: SessionStore + ?Sized>(&self, m: &M, key: &SessionKey) -> Option<Record> {
         self.ok("load", m.load(key).await)
     }
 
-    async fn expect_absent<M: SessionManager + ?Sized>(&self, m: &M, key: &SessionKey, when: &str) {
+    async fn expect_absent<M: SessionStore + ?Sized>(&self, m: &M, key: &SessionKey, when: &str) {
         if self.load(m, key).await.is_some() {
             self.fail(format_args!("load {when} returned a record, expected none"));
         }
     }
 
-    async fn expect_record<M: SessionManager + ?Sized>(
+    async fn expect_record<M: SessionStore + ?Sized>(
         &self,
         m: &M,
         key: &SessionKey,
@@ -488,7 +488,7 @@ impl Check {
         }
     }
 
-    async fn cleanup<M: SessionManager + ?Sized, const N: usize>(
+    async fn cleanup<M: SessionStore + ?Sized, const N: usize>(
         &self,
         m: &M,
         keys: [&SessionKey; N],

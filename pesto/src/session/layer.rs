@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 
 use super::config::{Persist, SessionData};
 use super::middleware::SessionApp;
-use super::{envelope, SessionId, SessionManager};
+use super::{envelope, SessionId, SessionStore};
 
 /// What [`TestApp`](crate::TestApp) needs to seed and inspect sessions. Not a stable API.
 #[doc(hidden)]
@@ -26,7 +26,7 @@ pub trait SessionLayer: Send + Sync {
     fn purge_now(&self) -> BoxFuture<'_, super::Result<u64>>;
 }
 
-impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
+impl<M: SessionStore, S: SessionData> SessionLayer for SessionApp<M, S> {
     fn cookie_name(&self) -> &str {
         &self.inner.config.cookie_name
     }
@@ -39,7 +39,7 @@ impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
         Box::pin(async move {
             let inner = &self.inner;
             let now = inner.clock.now();
-            let Some(record) = inner.manager.load(&id.key()).await? else {
+            let Some(record) = inner.store.load(&id.key()).await? else {
                 return Ok(None);
             };
             if inner.is_expired(record.last_access, now) {
@@ -62,13 +62,13 @@ impl<M: SessionManager, S: SessionData> SessionLayer for SessionApp<M, S> {
             let key = id.key();
             // Seeding an existing session keeps its age; a new one begins now.
             let created = inner
-                .manager
+                .store
                 .load(&key)
                 .await?
                 .and_then(|r| envelope::decode(&r.data))
                 .map_or(now, |(created, _)| created);
             let record = envelope::encode(created, &json);
-            inner.manager.store(&key, &record, inner.lease(now)).await
+            inner.store.store(&key, &record, inner.lease(now)).await
         })
     }
 

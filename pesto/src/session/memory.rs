@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use lru::LruCache;
 
 use super::id::SessionKey;
-use super::store::{Lease, Record, Result, SessionManager};
+use super::store::{Lease, Record, Result, SessionStore};
 
 /// Number of shards: requests for different sessions rarely wait on the same lock.
 const SHARDS: usize = 16;
@@ -22,7 +22,7 @@ const PROBATION_SHARE: usize = 5;
 /// Sessions kept in this process's memory.
 ///
 /// Data is lost when the process ends and is not shared between processes: use
-/// [`FileSessionManager`](super::FileSessionManager) (or another shared backend) when several
+/// [`FileStore`](super::FileStore) (or another shared backend) when several
 /// worker processes serve one site.
 ///
 /// [`new`](Self::new) is unbounded, relying on purge to drop idle sessions;
@@ -43,10 +43,10 @@ const PROBATION_SHARE: usize = 5;
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use pesto::session::{Lease, MemorySessionManager, SessionId, SessionManager};
+/// use pesto::session::{Lease, MemoryStore, SessionId, SessionStore};
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// let store = MemorySessionManager::with_capacity(200);
+/// let store = MemoryStore::with_capacity(200);
 /// let key = SessionId::generate()?.key();
 /// let lease = Lease { now: SystemTime::now(), ttl: Duration::from_secs(1800) };
 /// assert!(store.create(&key, br#"{"user":"alice"}"#, lease).await?);
@@ -54,16 +54,16 @@ const PROBATION_SHARE: usize = 5;
 /// # Ok::<(), pesto::session::Error>(())
 /// # }).unwrap();
 /// ```
-pub struct MemorySessionManager {
+pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     capacity: Option<usize>,
 }
 
-impl MemorySessionManager {
+impl MemoryStore {
     /// An unbounded store: it grows until purge removes idle sessions.
     pub fn new() -> Self {
         let shards = (0..SHARDS).map(|_| Mutex::new(Shard::new(None))).collect();
-        MemorySessionManager {
+        MemoryStore {
             shards,
             capacity: None,
         }
@@ -86,7 +86,7 @@ impl MemorySessionManager {
                 })))
             })
             .collect();
-        MemorySessionManager {
+        MemoryStore {
             shards,
             capacity: Some(capacity),
         }
@@ -121,16 +121,16 @@ impl MemorySessionManager {
     }
 }
 
-impl Default for MemorySessionManager {
+impl Default for MemoryStore {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for MemorySessionManager {
+impl fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never the records: they hold user data.
-        f.debug_struct("MemorySessionManager")
+        f.debug_struct("MemoryStore")
             .field("capacity", &self.capacity)
             .field("shards", &self.shards.len())
             .finish_non_exhaustive()
@@ -138,7 +138,7 @@ impl fmt::Debug for MemorySessionManager {
 }
 
 #[async_trait::async_trait]
-impl SessionManager for MemorySessionManager {
+impl SessionStore for MemoryStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         let mut shard = self.shard(key);
         Ok(shard.access(key).map(|entry| Record {
@@ -323,30 +323,30 @@ mod tests {
         }
     }
 
-    async fn present(m: &MemorySessionManager, k: &SessionKey) -> bool {
+    async fn present(m: &MemoryStore, k: &SessionKey) -> bool {
         m.shard(k).contains(k)
     }
 
-    async fn create(m: &MemorySessionManager, k: &SessionKey) {
+    async fn create(m: &MemoryStore, k: &SessionKey) {
         assert!(m.create(k, b"{}", lease(0)).await.expect("create"));
     }
 
     #[tokio::test]
     async fn small_capacity_uses_one_shard_and_sums_up() {
-        assert_eq!(MemorySessionManager::with_capacity(10).shards.len(), 1);
-        assert_eq!(MemorySessionManager::with_capacity(0).capacity(), Some(1));
-        let m = MemorySessionManager::with_capacity(200);
+        assert_eq!(MemoryStore::with_capacity(10).shards.len(), 1);
+        assert_eq!(MemoryStore::with_capacity(0).capacity(), Some(1));
+        let m = MemoryStore::with_capacity(200);
         assert_eq!(m.shards.len(), 6);
         let total: usize = (0..m.shards.len())
             .filter_map(|i| m.lock(i).limit.map(|l| l.total))
             .sum();
         assert_eq!(total, 200);
-        assert_eq!(MemorySessionManager::new().shards.len(), SHARDS);
+        assert_eq!(MemoryStore::new().shards.len(), SHARDS);
     }
 
     #[tokio::test]
     async fn bounded_store_evicts_least_recently_used() {
-        let m = MemorySessionManager::with_capacity(3);
+        let m = MemoryStore::with_capacity(3);
         let [a, b, c, d] = [key(), key(), key(), key()];
         for k in [&a, &b, &c, &d] {
             create(&m, k).await;
@@ -360,7 +360,7 @@ mod tests {
 
     #[tokio::test]
     async fn loading_a_session_protects_it() {
-        let m = MemorySessionManager::with_capacity(3);
+        let m = MemoryStore::with_capacity(3);
         let [a, b, c, d] = [key(), key(), key(), key()];
         for k in [&a, &b, &c] {
             create(&m, k).await;
@@ -374,7 +374,7 @@ mod tests {
     #[tokio::test]
     async fn flood_of_new_sessions_does_not_evict_returning_users() {
         // SECURITY-NOTES: Storage ("a flood of anonymous sessions must not evict logged-in users").
-        let m = MemorySessionManager::with_capacity(10);
+        let m = MemoryStore::with_capacity(10);
         let users: Vec<SessionKey> = (0..8).map(|_| key()).collect();
         for (i, k) in users.iter().enumerate() {
             create(&m, k).await;
@@ -407,7 +407,7 @@ mod tests {
     #[tokio::test]
     async fn protected_overflow_is_demoted_then_evicted_first() {
         // Capacity 5: protected share 4, probation keeps at least 1.
-        let m = MemorySessionManager::with_capacity(5);
+        let m = MemoryStore::with_capacity(5);
         let users: Vec<SessionKey> = (0..5).map(|_| key()).collect();
         for k in &users {
             create(&m, k).await;
@@ -424,7 +424,7 @@ mod tests {
 
     #[tokio::test]
     async fn capacity_one_keeps_the_latest() {
-        let m = MemorySessionManager::with_capacity(1);
+        let m = MemoryStore::with_capacity(1);
         let [a, b] = [key(), key()];
         create(&m, &a).await;
         assert!(m.load(&a).await.expect("load").is_some());
@@ -436,7 +436,7 @@ mod tests {
 
     #[tokio::test]
     async fn unbounded_store_never_evicts() {
-        let m = MemorySessionManager::new();
+        let m = MemoryStore::new();
         let keys: Vec<SessionKey> = (0..2_000).map(|_| key()).collect();
         for k in &keys {
             create(&m, k).await;
@@ -451,10 +451,10 @@ mod tests {
 
     #[test]
     fn debug_shows_no_records() {
-        let m = MemorySessionManager::with_capacity(200);
+        let m = MemoryStore::with_capacity(200);
         assert_eq!(
             format!("{m:?}"),
-            "MemorySessionManager { capacity: Some(200), shards: 6, .. }"
+            "MemoryStore { capacity: Some(200), shards: 6, .. }"
         );
     }
 }

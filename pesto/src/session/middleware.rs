@@ -19,14 +19,14 @@ use http::{header, Method, StatusCode};
 
 use super::config::{Config, Persist, SessionData};
 use super::layer::SessionLayer;
-use super::{envelope, Clock, Lease, Session, SessionId, SessionManager, SessionState};
+use super::{envelope, Clock, Lease, Session, SessionId, SessionStore, SessionState};
 use crate::endpoint::{split_script_name, Endpoint, RawRequest};
 use crate::routing::QuerySession;
 use crate::{request, Dispatcher, MultiDict, Response};
 
 /// What the app and its purge task share.
 pub(super) struct Inner<M, S> {
-    pub(super) manager: Arc<M>,
+    pub(super) store: Arc<M>,
     pub(super) config: Config,
     pub(super) clock: Arc<dyn Clock>,
     app: Dispatcher<S>,
@@ -47,7 +47,7 @@ pub struct SessionApp<M, S> {
 impl<M: fmt::Debug, S> fmt::Debug for SessionApp<M, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionApp")
-            .field("manager", &self.inner.manager)
+            .field("store", &self.inner.store)
             .field("config", &self.inner.config)
             .finish_non_exhaustive()
     }
@@ -59,9 +59,9 @@ impl<M, S> Drop for SessionApp<M, S> {
     }
 }
 
-impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
+impl<M: SessionStore, S: SessionData> SessionApp<M, S> {
     pub(super) fn new(
-        manager: Arc<M>,
+        store: Arc<M>,
         config: Config,
         clock: Arc<dyn Clock>,
         app: Dispatcher<S>,
@@ -69,7 +69,7 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
         let (stop, _) = tokio::sync::watch::channel(false);
         SessionApp {
             inner: Arc::new(Inner {
-                manager,
+                store,
                 config,
                 clock,
                 app,
@@ -89,8 +89,8 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
     }
 
     /// The session store.
-    pub fn manager(&self) -> &Arc<M> {
-        &self.inner.manager
+    pub fn store(&self) -> &Arc<M> {
+        &self.inner.store
     }
 
     /// Starts the background purge on the current runtime if it is not running yet.
@@ -101,7 +101,7 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
         }
         let every = self.inner.config.purge_every;
         // A backend that expires records itself (Redis) leaves the periodic purge nothing to do.
-        if every.is_zero() || self.inner.manager.self_expiring() {
+        if every.is_zero() || self.inner.store.self_expiring() {
             return;
         }
         let mut task = self.purge_task.lock().unwrap_or_else(|e| e.into_inner());
@@ -137,10 +137,10 @@ impl<M: SessionManager, S: SessionData> SessionApp<M, S> {
     }
 }
 
-impl<M: SessionManager, S> Inner<M, S> {
+impl<M: SessionStore, S> Inner<M, S> {
     pub(super) async fn purge(&self, olderthan: Duration) -> super::Result<u64> {
         match self.clock.now().checked_sub(olderthan) {
-            Some(cutoff) => self.manager.purge(cutoff).await,
+            Some(cutoff) => self.store.purge(cutoff).await,
             None => Ok(0),
         }
     }
@@ -228,11 +228,11 @@ struct Baseline {
     created: SystemTime,
 }
 
-impl<M: SessionManager, S: SessionData> Inner<M, S> {
+impl<M: SessionStore, S: SessionData> Inner<M, S> {
     async fn load(&self, ids: Vec<SessionId>, now: SystemTime) -> Result<Loaded<S>, Response> {
         for id in ids {
             let key = id.key();
-            match self.manager.load(&key).await {
+            match self.store.load(&key).await {
                 Err(error) => {
                     tracing::error!(%error, session = ?key, "session store failed on load");
                     return Err(Response::error_page(StatusCode::SERVICE_UNAVAILABLE));
@@ -244,7 +244,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                             .as_ref()
                             .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
                     if expired {
-                        if let Err(error) = self.manager.remove(&key).await {
+                        if let Err(error) = self.store.remove(&key).await {
                             tracing::warn!(%error, session = ?key, "could not remove an expired session");
                         }
                         continue;
@@ -417,7 +417,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         let key = id.key();
         // A new record, or a renewed id: its lifetime starts now.
         let record = envelope::encode(now, json);
-        match self.manager.create(&key, &record, self.lease(now)).await {
+        match self.store.create(&key, &record, self.lease(now)).await {
             Ok(true) => Ok(()),
             Ok(false) => {
                 tracing::error!(session = ?key, "session id collision on create; refusing to overwrite");
@@ -452,7 +452,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
                 .as_ref()
                 .or((!state.is_new).then_some(&state.id));
             if let Some(id) = stored {
-                if let Err(e) = self.manager.remove(&id.key()).await {
+                if let Err(e) = self.store.remove(&id.key()).await {
                     return store_error(e);
                 }
             }
@@ -475,7 +475,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
         if let Some(old) = &state.cycled_from {
             // A logout elsewhere during this request ended the session: do not re-issue its
             // data under a new id (SECURITY-NOTES, Lifecycle).
-            match self.manager.load(&old.key()).await {
+            match self.store.load(&old.key()).await {
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     tracing::info!(session = ?old, "session ended during the request; not renewed");
@@ -486,7 +486,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             if let Err(response) = self.create(&state.id, &json, now).await {
                 return response;
             }
-            if let Err(e) = self.manager.remove(&old.key()).await {
+            if let Err(e) = self.store.remove(&old.key()).await {
                 return store_error(e);
             }
             announce = true;
@@ -502,7 +502,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             // A request that began before a logout elsewhere must not bring the session back
             // (rack-session CVE-2025-46336): only an existing record is updated.
             let record = envelope::encode(baseline.created, &json);
-            match self.manager.update(&key, &record, self.lease(now)).await {
+            match self.store.update(&key, &record, self.lease(now)).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::info!(session = ?key, "session ended during the request; not saved")
@@ -511,7 +511,7 @@ impl<M: SessionManager, S: SessionData> Inner<M, S> {
             }
             announce = self.config.max_age.is_some() && self.touch_due(baseline.last_access, now);
         } else if self.touch_due(baseline.last_access, now) {
-            if let Err(e) = self.manager.touch(&key, self.lease(now)).await {
+            if let Err(e) = self.store.touch(&key, self.lease(now)).await {
                 return store_error(e);
             }
             announce = self.config.max_age.is_some();
@@ -602,7 +602,7 @@ fn set_query_param(url: &mut url::Url, name: &str, value: Option<&str>) -> Strin
     url.to_string()
 }
 
-impl<M: SessionManager, S: SessionData> Endpoint for SessionApp<M, S> {
+impl<M: SessionStore, S: SessionData> Endpoint for SessionApp<M, S> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         self.ensure_purge_task();
         Box::pin(self.inner.call(req))

@@ -20,16 +20,16 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex};
 
 #[cfg(feature = "redis")]
-pub use self::redis::RedisSessionManager;
+pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{session_middleware, Persist, SameSite, SessionData, SessionMiddleware};
-pub use file::FileSessionManager;
+pub use file::FileStore;
 pub use id::{ParseIdError, SessionId, SessionKey};
 #[doc(hidden)]
 pub use layer::SessionLayer;
-pub use memory::MemorySessionManager;
+pub use memory::MemoryStore;
 pub use middleware::SessionApp;
-pub use store::{Error, Lease, Record, Result, SessionManager};
+pub use store::{Error, Lease, Record, Result, SessionStore};
 
 /// A ready-made dynamic session type for Pesto-style dictionary use: string keys, JSON values.
 pub type SessionMap = serde_json::Map<String, serde_json::Value>;

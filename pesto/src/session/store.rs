@@ -62,7 +62,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// drives expiry and purge in tests. Idle expiry is the middleware's job: `load` returns records
 /// whatever their age. Run [`conformance::run`](super::conformance::run) against a new backend.
 #[async_trait::async_trait]
-pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
+pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     /// Loads a record; `None` if it is absent, or unreadable or corrupt (which the store logs).
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>>;
 
@@ -105,12 +105,12 @@ pub trait SessionManager: std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
-/// Forwards every method to the pointee, so shared (`Arc<dyn SessionManager>`) and boxed stores
+/// Forwards every method to the pointee, so shared (`Arc<dyn SessionStore>`) and boxed stores
 /// are stores too.
 macro_rules! forward_session_manager {
     ($($pointer:ident),*) => {$(
         #[async_trait::async_trait]
-        impl<M: SessionManager + ?Sized> SessionManager for $pointer<M> {
+        impl<M: SessionStore + ?Sized> SessionStore for $pointer<M> {
             async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
                 (**self).load(key).await
             }

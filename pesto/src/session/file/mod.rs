@@ -34,9 +34,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::id::SessionKey;
-use super::store::{Error, Lease, Record, Result, SessionManager};
+use super::store::{Error, Lease, Record, Result, SessionStore};
 
-/// The directory created inside the one given to [`FileSessionManager::new`] (Pesto's name).
+/// The directory created inside the one given to [`FileStore::new`] (Pesto's name).
 const SESSION_DIR: &str = "_pesto_sessions";
 /// The file format version written in every file; files of other versions are treated as absent.
 const FORMAT_VERSION: u32 = 1;
@@ -51,7 +51,7 @@ const FILE_MODE: u32 = 0o600;
 ///
 /// Every session is one file, `<dir>/_pesto_sessions/<k[..2]>/<k>` where `k` is the session's
 /// [`SessionKey`] (a SHA-256 of the id, so a leaked directory yields no usable cookie). Writes are
-/// atomic; the file's mtime is the last access, so [`touch`](SessionManager::touch) only changes the
+/// atomic; the file's mtime is the last access, so [`touch`](SessionStore::touch) only changes the
 /// mtime. A corrupt, unreadable or foreign file is logged and treated as absent. All file I/O runs on
 /// tokio's blocking thread pool.
 ///
@@ -60,32 +60,32 @@ const FILE_MODE: u32 = 0o600;
 /// What survives a crash or power loss, on a filesystem that honours `fsync(2)`:
 /// - a new file's content and mtime are fsynced before the file replaces or becomes the session, so
 ///   a session file is never empty or partial;
-/// - once [`store`](SessionManager::store), [`create`](SessionManager::create) (when it returns
-///   `true`), [`update`](SessionManager::update) (when it returns `true`) or
-///   [`remove`](SessionManager::remove) has returned `Ok`, the shard directory has been fsynced, so the
+/// - once [`store`](SessionStore::store), [`create`](SessionStore::create) (when it returns
+///   `true`), [`update`](SessionStore::update) (when it returns `true`) or
+///   [`remove`](SessionStore::remove) has returned `Ok`, the shard directory has been fsynced, so the
 ///   new file, or the removal, is on disk; a shard directory made for the write has been recorded in
 ///   `_pesto_sessions` the same way, and `_pesto_sessions` itself in its parent when
 ///   [`new`](Self::new) made it (the parents of that directory are not synced);
-/// - not synced: [`touch`](SessionManager::touch) (a lost mtime only makes a session look older) and
-///   [`purge`](SessionManager::purge)'s removals (a purged session that comes back is still expired
+/// - not synced: [`touch`](SessionStore::touch) (a lost mtime only makes a session look older) and
+///   [`purge`](SessionStore::purge)'s removals (a purged session that comes back is still expired
 ///   and is purged again).
 ///
 /// # Requirements
 ///
 /// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
-/// target exists). [`update`](SessionManager::update) is atomic where `renameat2(RENAME_EXCHANGE)`
+/// target exists). [`update`](SessionStore::update) is atomic where `renameat2(RENAME_EXCHANGE)`
 /// is supported (Linux on the common local filesystems: ext4, xfs, btrfs, tmpfs, f2fs; APFS through
 /// `RENAME_SWAP` on macOS). Where it is not (NFS, other systems) `update` checks that the file exists
 /// and then renames over it, as the trait's default does, which leaves a small window in which a
 /// concurrent `remove` can be undone; this is logged once at debug level. Surrounding whitespace of
 /// the stored JSON is not preserved.
 #[derive(Debug, Clone)]
-pub struct FileSessionManager {
+pub struct FileStore {
     /// `<dir>/_pesto_sessions`.
     root: Arc<Path>,
 }
 
-impl FileSessionManager {
+impl FileStore {
     /// Opens (creating if needed) the session directory `dir/_pesto_sessions`.
     ///
     /// `dir` is created if missing. The session directory is created with mode 0700, or set to
@@ -98,10 +98,10 @@ impl FileSessionManager {
     /// # Examples
     ///
     /// ```
-    /// use pesto::session::FileSessionManager;
+    /// use pesto::session::FileStore;
     ///
     /// let dir = tempfile::tempdir()?;
-    /// let store = FileSessionManager::new(dir.path())?;
+    /// let store = FileStore::new(dir.path())?;
     /// assert_eq!(store.directory(), dir.path().join("_pesto_sessions"));
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -122,7 +122,7 @@ impl FileSessionManager {
             Err(e) => return Err(context(e, format!("cannot create {}", root.display()))),
         }
         check_root(&root)?;
-        Ok(FileSessionManager {
+        Ok(FileStore {
             root: Arc::from(root),
         })
     }
@@ -138,7 +138,7 @@ impl FileSessionManager {
     }
 }
 
-impl FileSessionManager {
+impl FileStore {
     /// Runs `op` for `key` on the blocking pool, off the async worker threads.
     async fn on_key<T, F>(&self, key: &SessionKey, op: F) -> Result<T>
     where
@@ -151,7 +151,7 @@ impl FileSessionManager {
 }
 
 #[async_trait::async_trait]
-impl SessionManager for FileSessionManager {
+impl SessionStore for FileStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         self.on_key(key, load_file).await
     }
@@ -660,7 +660,7 @@ fn purge_tree(root: &Path, cutoff: SystemTime, temp_cutoff: SystemTime) -> io::R
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         if name.starts_with(TEMP_PREFIX) && entry.file_type().is_ok_and(|t| t.is_file()) {
-            // A probe file left by a crash in `FileSessionManager::new`.
+            // A probe file left by a crash in `FileStore::new`.
             if let Err(e) = purge_temp(&entry.path(), temp_cutoff) {
                 tracing::warn!(error = %e, "session purge: cannot remove a temp file");
             }

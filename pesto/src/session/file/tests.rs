@@ -21,9 +21,9 @@ fn key() -> SessionKey {
     SessionId::generate().expect("OS rng").key()
 }
 
-fn manager() -> (tempfile::TempDir, FileSessionManager) {
+fn store() -> (tempfile::TempDir, FileStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let m = FileSessionManager::new(dir.path()).expect("file store");
+    let m = FileStore::new(dir.path()).expect("file store");
     (dir, m)
 }
 
@@ -34,7 +34,7 @@ fn mode(path: &Path) -> u32 {
 #[tokio::test]
 async fn layout_and_private_permissions() {
     // SECURITY-NOTES: Storage ("directories 0700, files 0600 whatever the umask").
-    let (dir, m) = manager();
+    let (dir, m) = store();
     let k = key();
     m.store(&k, br#"{"user":"alice"}"#, lease(0))
         .await
@@ -67,7 +67,7 @@ async fn existing_directory_is_made_private() {
     let root = dir.path().join(SESSION_DIR);
     fs::create_dir(&root).expect("mkdir");
     fs::set_permissions(&root, Permissions::from_mode(0o750)).expect("chmod");
-    FileSessionManager::new(dir.path()).expect("file store");
+    FileStore::new(dir.path()).expect("file store");
     assert_eq!(mode(&root), 0o700);
     assert_eq!(
         fs::read_dir(&root).expect("ls").count(),
@@ -86,19 +86,19 @@ fn unsafe_session_directories_are_refused() {
     let linked = dir.path().join("linked");
     fs::create_dir(&linked).expect("mkdir");
     symlink(&elsewhere, linked.join(SESSION_DIR)).expect("symlink");
-    let err = FileSessionManager::new(&linked).expect_err("symlink refused");
+    let err = FileStore::new(&linked).expect_err("symlink refused");
     assert!(err.to_string().contains("symbolic link"), "{err}");
 
     let open = dir.path().join("open");
     fs::create_dir_all(open.join(SESSION_DIR)).expect("mkdir");
     fs::set_permissions(open.join(SESSION_DIR), Permissions::from_mode(0o777)).expect("chmod");
-    let err = FileSessionManager::new(&open).expect_err("world-writable refused");
+    let err = FileStore::new(&open).expect_err("world-writable refused");
     assert!(err.to_string().contains("world-writable"), "{err}");
 
     let plain = dir.path().join("plain");
     fs::create_dir(&plain).expect("mkdir");
     fs::write(plain.join(SESSION_DIR), b"").expect("write");
-    let err = FileSessionManager::new(&plain).expect_err("file refused");
+    let err = FileStore::new(&plain).expect_err("file refused");
     assert!(err.to_string().contains("not a directory"), "{err}");
 
     // Giving a directory away needs root; elsewhere this part cannot be set up.
@@ -106,7 +106,7 @@ fn unsafe_session_directories_are_refused() {
     fs::create_dir_all(foreign.join(SESSION_DIR)).expect("mkdir");
     let me = fs::metadata(&foreign).expect("stat").uid();
     if std::os::unix::fs::chown(foreign.join(SESSION_DIR), Some(me + 4242), None).is_ok() {
-        let err = FileSessionManager::new(&foreign).expect_err("foreign owner refused");
+        let err = FileStore::new(&foreign).expect_err("foreign owner refused");
         assert!(err.to_string().contains("owned by uid"), "{err}");
     }
 }
@@ -114,7 +114,7 @@ fn unsafe_session_directories_are_refused() {
 #[tokio::test]
 async fn corrupt_files_are_absent_and_harm_no_other_session() {
     // SECURITY-NOTES: Storage ("a decode failure is 'no session' plus a log line").
-    let (dir, m) = manager();
+    let (dir, m) = store();
     let good = key();
     m.store(&good, br#"{"ok":true}"#, lease(0))
         .await
@@ -169,7 +169,7 @@ async fn corrupt_files_are_absent_and_harm_no_other_session() {
 
 #[tokio::test]
 async fn non_json_data_is_an_encode_error() {
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let err = m
         .store(&key(), b"not json", lease(0))
         .await
@@ -180,7 +180,7 @@ async fn non_json_data_is_an_encode_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn readers_never_see_a_torn_file() {
     // SECURITY-NOTES: Storage ("write a temp file in the same directory, then rename").
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let k = key();
     let values: Vec<Vec<u8>> = (0..4)
         .map(|i| {
@@ -219,7 +219,7 @@ async fn readers_never_see_a_torn_file() {
 
 #[tokio::test]
 async fn purge_removes_by_mtime_and_skips_foreign_files() {
-    let (dir, m) = manager();
+    let (dir, m) = store();
     let (old, boundary, fresh) = (key(), key(), key());
     m.store(&old, b"1", lease(0)).await.expect("store");
     m.store(&boundary, b"2", lease(100)).await.expect("store");
@@ -260,7 +260,7 @@ async fn purge_removes_by_mtime_and_skips_foreign_files() {
 
 #[tokio::test]
 async fn purge_removes_stale_temp_files_only() {
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let k = key();
     m.store(&k, b"{}", lease(0)).await.expect("store");
     let shard = m.file_path(&k).parent().expect("shard").to_owned();
@@ -285,7 +285,7 @@ async fn purge_removes_stale_temp_files_only() {
 
 #[tokio::test]
 async fn purge_tolerates_a_vanished_shard() {
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let k = key();
     m.store(&k, b"{}", lease(0)).await.expect("store");
     fs::remove_dir_all(m.file_path(&k).parent().expect("shard")).expect("rm");
@@ -298,7 +298,7 @@ fn enc(data: &[u8]) -> Vec<u8> {
 }
 
 /// The names in a key's shard directory (a leftover temp file or old record shows up here).
-fn shard_names(m: &FileSessionManager, k: &SessionKey) -> Vec<String> {
+fn shard_names(m: &FileStore, k: &SessionKey) -> Vec<String> {
     let shard = m.file_path(k).parent().expect("shard").to_owned();
     let mut names: Vec<String> = fs::read_dir(shard)
         .expect("ls")
@@ -311,7 +311,7 @@ fn shard_names(m: &FileSessionManager, k: &SessionKey) -> Vec<String> {
 #[tokio::test]
 async fn update_of_an_absent_key_writes_nothing() {
     // SECURITY-NOTES: Lifecycle ("an ended session stays ended").
-    let (dir, m) = manager();
+    let (dir, m) = store();
     let k = key();
     let file = m.file_path(&k);
     let shard = file.parent().expect("shard").to_owned();
@@ -346,7 +346,7 @@ async fn update_of_an_absent_key_writes_nothing() {
 
 #[tokio::test]
 async fn update_of_an_existing_key_replaces_data_and_mtime() {
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let k = key();
     m.store(&k, br#"{"n":1}"#, lease(0)).await.expect("store");
     assert!(m
@@ -379,7 +379,7 @@ async fn update_of_an_existing_key_replaces_data_and_mtime() {
 #[test]
 fn update_falls_back_where_exchange_is_unsupported() {
     use rustix::io::Errno;
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let unsupported: [fn(&Path, &Path) -> rustix::io::Result<()>; 3] = [
         |_, _| Err(Errno::INVAL),
         |_, _| Err(Errno::NOSYS),
@@ -413,7 +413,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
 #[test]
 fn a_remove_at_any_point_of_an_update_is_final() {
     // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336), each interleaving forced.
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let data = enc(br#"{"n":1}"#);
     // Removed after the early check, while the new file is written: the exchange finds nothing.
     let k = key();
@@ -447,7 +447,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
     // update(), begun before or after it, makes the session exist again.
     use std::sync::Barrier;
     use std::time::Instant;
-    let (_dir, m) = manager();
+    let (_dir, m) = store();
     let data = enc(br#"{"n":1}"#);
     // An update (temp file, fsync, exchange) takes far longer than a remove: start the removes
     // at staggered points of it (0 to 1.2 times its length), so they land before, during and

@@ -18,8 +18,8 @@
 //! longer knows).
 //!
 //! # Cluster
-//! [`new_cluster`](RedisSessionManager::new_cluster) and
-//! [`connect_cluster`](RedisSessionManager::connect_cluster) use redis-rs's cluster client
+//! [`new_cluster`](RedisStore::new_cluster) and
+//! [`connect_cluster`](RedisStore::connect_cluster) use redis-rs's cluster client
 //! (`cluster_async::ClusterConnection`), which follows `MOVED`/`ASK` redirections and the
 //! cluster's topology. Every per-session command and script names exactly one key, so each runs
 //! on the node that owns the key's slot; `purge` walks every primary with `SCAN` and deletes per
@@ -28,11 +28,11 @@
 //! # TLS
 //! `rediss://` URLs connect over TLS (rustls, *ring* provider) and verify the server certificate
 //! against the system trust store, or against the CAs given to
-//! [`with_tls_root_certificates`](RedisSessionManager::with_tls_root_certificates).
+//! [`with_tls_root_certificates`](RedisStore::with_tls_root_certificates).
 //!
 //! # Faults
 //! Every command runs under a timeout (default 2 s, see
-//! [`with_timeout`](RedisSessionManager::with_timeout)). A Redis that is down or does not answer
+//! [`with_timeout`](RedisStore::with_timeout)). A Redis that is down or does not answer
 //! yields [`Error::Backend`] within about that time, which the middleware answers with 503 on
 //! load and 500 on save; redis-rs's `ConnectionManager` (or, for a cluster, its cluster
 //! connection) reconnects by itself once Redis is back.
@@ -51,7 +51,7 @@ use rustls::pki_types::CertificateDer;
 use tokio::sync::OnceCell;
 
 use super::id::SessionKey;
-use super::store::{Error, Lease, Record, Result, SessionManager};
+use super::store::{Error, Lease, Record, Result, SessionStore};
 
 /// Hash field holding the session bytes.
 const DATA: &str = "data";
@@ -83,15 +83,15 @@ use scripts::{CREATE, PURGE, STORE, TOUCH, UPDATE};
 /// [`connect_cluster`](Self::connect_cluster) with the URLs of some of its nodes.
 ///
 /// Redis expires idle sessions itself, so the store is
-/// [`self_expiring`](SessionManager::self_expiring): the session middleware runs no periodic
-/// purge for it (an explicit [`purge`](SessionManager::purge) still works).
+/// [`self_expiring`](SessionStore::self_expiring): the session middleware runs no periodic
+/// purge for it (an explicit [`purge`](SessionStore::purge) still works).
 ///
 /// # Examples
 ///
 /// ```no_run
 /// use std::time::Duration;
 /// use pesto::prelude::*;
-/// use pesto::session::RedisSessionManager;
+/// use pesto::session::RedisStore;
 ///
 /// #[route("/", GET)]
 /// async fn index(req: &mut Request<SessionMap>) -> String {
@@ -100,12 +100,12 @@ use scripts::{CREATE, PURGE, STORE, TOUCH, UPDATE};
 /// dispatcher_app!(App = [index]);
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let store = RedisSessionManager::connect("redis://127.0.0.1:6379/0")
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/0")
 ///     .await?
 ///     .with_prefix("myapp:session:")
 ///     .with_timeout(Duration::from_secs(3));
 /// // Or, for a Redis Cluster, some of its nodes (the client discovers the others):
-/// // RedisSessionManager::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
+/// // RedisStore::connect_cluster(&["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"])
 /// let app = session_middleware(store)
 ///     // Also the keys' time to live: Redis expires idle sessions itself.
 ///     .auto_purge_olderthan(Duration::from_secs(1800))
@@ -113,7 +113,7 @@ use scripts::{CREATE, PURGE, STORE, TOUCH, UPDATE};
 /// pesto::serve(([127, 0, 0, 1], 8080).into(), app).await?;
 /// # Ok(()) }
 /// ```
-pub struct RedisSessionManager {
+pub struct RedisStore {
     backend: Backend,
     connection: OnceCell<Connection>,
     prefix: String,
@@ -123,7 +123,7 @@ pub struct RedisSessionManager {
     target: String,
 }
 
-impl RedisSessionManager {
+impl RedisStore {
     /// The key prefix used unless [`with_prefix`](Self::with_prefix) says otherwise.
     pub const DEFAULT_PREFIX: &'static str = "pesto:session:";
     /// The per-command timeout used unless [`with_timeout`](Self::with_timeout) says otherwise.
@@ -144,11 +144,11 @@ impl RedisSessionManager {
     ///
     /// # Examples
     /// ```
-    /// use pesto::session::RedisSessionManager;
-    /// let store = RedisSessionManager::new("redis://:secret@127.0.0.1:6379/2").unwrap();
+    /// use pesto::session::RedisStore;
+    /// let store = RedisStore::new("redis://:secret@127.0.0.1:6379/2").unwrap();
     /// assert!(!format!("{store:?}").contains("secret"));
-    /// assert!(RedisSessionManager::new("rediss://redis.example:6380/0").is_ok());
-    /// assert!(RedisSessionManager::new("http://127.0.0.1/").is_err());
+    /// assert!(RedisStore::new("rediss://redis.example:6380/0").is_ok());
+    /// assert!(RedisStore::new("http://127.0.0.1/").is_err());
     /// ```
     pub fn new(url: &str) -> Result<Self> {
         let client = Client::open(url)
@@ -174,15 +174,15 @@ impl RedisSessionManager {
     ///
     /// # Examples
     /// ```
-    /// use pesto::session::RedisSessionManager;
-    /// let store = RedisSessionManager::new_cluster(&[
+    /// use pesto::session::RedisStore;
+    /// let store = RedisStore::new_cluster(&[
     ///     "redis://:secret@10.0.0.1:7000",
     ///     "redis://:secret@10.0.0.2:7000",
     /// ])
     /// .unwrap();
     /// assert!(store.is_cluster());
     /// assert!(!format!("{store:?}").contains("secret"));
-    /// assert!(RedisSessionManager::new_cluster::<&str>(&[]).is_err());
+    /// assert!(RedisStore::new_cluster::<&str>(&[]).is_err());
     /// ```
     pub fn new_cluster<S: AsRef<str>>(urls: &[S]) -> Result<Self> {
         let invalid =
@@ -222,7 +222,7 @@ impl RedisSessionManager {
     }
 
     fn with_backend(backend: Backend, target: String) -> Self {
-        RedisSessionManager {
+        RedisStore {
             backend,
             connection: OnceCell::new(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
@@ -582,10 +582,10 @@ enum Args<'a> {
     },
 }
 
-impl fmt::Debug for RedisSessionManager {
+impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The address only: the URL may carry a password.
-        f.debug_struct("RedisSessionManager")
+        f.debug_struct("RedisStore")
             .field("target", &self.target)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
@@ -594,7 +594,7 @@ impl fmt::Debug for RedisSessionManager {
 }
 
 #[async_trait::async_trait]
-impl SessionManager for RedisSessionManager {
+impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         let redis_key = self.redis_key(key);
         let reply = self

@@ -6,14 +6,14 @@ use crate::session::SessionId;
 #[test]
 fn urls_parse_without_connecting() {
     // Nothing listens on port 1: `new` must not care.
-    let store = RedisSessionManager::new("redis://127.0.0.1:1/3").expect("valid URL");
+    let store = RedisStore::new("redis://127.0.0.1:1/3").expect("valid URL");
     assert_eq!(store.target, "127.0.0.1:1/3");
     assert_eq!(store.prefix(), "pesto:session:");
     assert_eq!(store.timeout(), Duration::from_secs(2));
-    let store = RedisSessionManager::new("redis://user:pw@redis.example:6380").expect("valid");
+    let store = RedisStore::new("redis://user:pw@redis.example:6380").expect("valid");
     assert_eq!(store.target, "redis.example:6380/0");
     let store =
-        RedisSessionManager::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
+        RedisStore::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
     assert_eq!(store.target, "/run/redis.sock/2");
 }
 
@@ -25,10 +25,10 @@ fn bad_urls_are_refused_with_a_clear_message() {
         "not a url",
         "redis://127.0.0.1:6379/notadb",
     ] {
-        let err = RedisSessionManager::new(url).expect_err(url).to_string();
+        let err = RedisStore::new(url).expect_err(url).to_string();
         assert!(err.contains("invalid Redis URL"), "{url}: {err}");
     }
-    let err = RedisSessionManager::new("rediss://127.0.0.1:6380/0#insecure")
+    let err = RedisStore::new("rediss://127.0.0.1:6380/0#insecure")
         .expect_err("verification cannot be turned off")
         .to_string();
     assert!(err.contains("#insecure"), "{err}");
@@ -36,14 +36,14 @@ fn bad_urls_are_refused_with_a_clear_message() {
 
 #[test]
 fn tls_urls_and_root_certificates() {
-    let store = RedisSessionManager::new("rediss://redis.example:6380/1").expect("TLS URL");
+    let store = RedisStore::new("rediss://redis.example:6380/1").expect("TLS URL");
     assert_eq!(store.target, "redis.example:6380/1 (TLS)");
     let err = store
         .with_tls_root_certificates(b"not a certificate")
         .expect_err("no certificate in it")
         .to_string();
     assert!(err.contains("invalid TLS root certificates"), "{err}");
-    let err = RedisSessionManager::new("redis://127.0.0.1/")
+    let err = RedisStore::new("redis://127.0.0.1/")
         .expect("plain URL")
         .with_tls_root_certificates(b"")
         .expect_err("not a TLS URL")
@@ -53,13 +53,13 @@ fn tls_urls_and_root_certificates() {
 
 #[test]
 fn debug_and_errors_never_show_the_password() {
-    let store = RedisSessionManager::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
+    let store = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
     let debug = format!("{store:?}");
     assert!(
         !debug.contains("hunter2") && !debug.contains("alice"),
         "{debug}"
     );
-    let err = RedisSessionManager::new("redis://alice:hunter2@127.0.0.1:1/x")
+    let err = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/x")
         .expect_err("bad db")
         .to_string();
     assert!(!err.contains("hunter2"), "{err}");
@@ -67,13 +67,13 @@ fn debug_and_errors_never_show_the_password() {
 
 #[test]
 fn cluster_urls_parse_without_connecting() {
-    let store = RedisSessionManager::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
         .expect("valid URLs");
     assert!(store.is_cluster());
     assert_eq!(store.target, "cluster [127.0.0.1:1, 127.0.0.1:2]/0");
     assert!(store.self_expiring());
     let store =
-        RedisSessionManager::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
+        RedisStore::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
             .expect("one TLS seed node");
     assert_eq!(store.target, "cluster [redis.example:7000]/0 (TLS)");
     let debug = format!("{store:?}");
@@ -81,10 +81,10 @@ fn cluster_urls_parse_without_connecting() {
         !debug.contains("hunter2") && !debug.contains("alice"),
         "{debug}"
     );
-    assert!(!RedisSessionManager::new("redis://127.0.0.1/")
+    assert!(!RedisStore::new("redis://127.0.0.1/")
         .expect("valid")
         .is_cluster());
-    assert!(RedisSessionManager::new("redis://127.0.0.1/")
+    assert!(RedisStore::new("redis://127.0.0.1/")
         .expect("valid")
         .self_expiring());
 }
@@ -100,24 +100,24 @@ fn bad_cluster_urls_are_refused_with_a_clear_message() {
         &["redis://:a@127.0.0.1:7000", "redis://:b@127.0.0.1:7001"],
     ];
     for urls in cases {
-        let err = RedisSessionManager::new_cluster(urls)
+        let err = RedisStore::new_cluster(urls)
             .expect_err(&format!("{urls:?}"))
             .to_string();
         assert!(err.contains("invalid Redis Cluster URL"), "{urls:?}: {err}");
         assert!(!err.contains(":a@") && !err.contains(":b@"), "{err}");
     }
-    let err = RedisSessionManager::new_cluster(&["rediss://127.0.0.1:7000/#insecure"])
+    let err = RedisStore::new_cluster(&["rediss://127.0.0.1:7000/#insecure"])
         .expect_err("verification cannot be turned off")
         .to_string();
     assert!(err.contains("#insecure"), "{err}");
     // Root certificates: only for rediss:// nodes, and only real certificates.
-    let err = RedisSessionManager::new_cluster(&["redis://127.0.0.1:7000"])
+    let err = RedisStore::new_cluster(&["redis://127.0.0.1:7000"])
         .expect("valid")
         .with_tls_root_certificates(b"")
         .expect_err("not TLS")
         .to_string();
     assert!(err.contains("not a rediss:// URL"), "{err}");
-    let err = RedisSessionManager::new_cluster(&["rediss://127.0.0.1:7000"])
+    let err = RedisStore::new_cluster(&["rediss://127.0.0.1:7000"])
         .expect("valid")
         .with_tls_root_certificates(b"not a certificate")
         .expect_err("no certificate")
@@ -127,7 +127,7 @@ fn bad_cluster_urls_are_refused_with_a_clear_message() {
 
 #[tokio::test]
 async fn an_unreachable_cluster_is_a_prompt_backend_error() {
-    let store = RedisSessionManager::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
         .expect("valid")
         .with_timeout(Duration::from_millis(500));
     let key = SessionId::generate().expect("rng").key();
@@ -136,7 +136,7 @@ async fn an_unreachable_cluster_is_a_prompt_backend_error() {
     assert!(matches!(err, Error::Backend(_)), "{err}");
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(store.purge(SystemTime::now()).await.is_err());
-    let err = RedisSessionManager::connect_cluster(&["redis://127.0.0.1:1"])
+    let err = RedisStore::connect_cluster(&["redis://127.0.0.1:1"])
         .await
         .expect_err("unreachable");
     assert!(err.to_string().contains("not reachable"), "{err}");
@@ -149,7 +149,7 @@ async fn an_unreachable_cluster_is_a_prompt_backend_error() {
 
 #[test]
 fn keys_are_prefix_plus_hash_never_the_id() {
-    let store = RedisSessionManager::new("redis://127.0.0.1/")
+    let store = RedisStore::new("redis://127.0.0.1/")
         .expect("valid")
         .with_prefix("app:");
     let id = SessionId::generate().expect("rng");
@@ -184,7 +184,7 @@ fn glob_characters_in_the_prefix_are_escaped() {
 #[tokio::test]
 async fn an_unreachable_redis_is_a_prompt_backend_error() {
     // Port 1 refuses connections: every operation fails fast, none hangs or panics.
-    let store = RedisSessionManager::new("redis://127.0.0.1:1/0")
+    let store = RedisStore::new("redis://127.0.0.1:1/0")
         .expect("valid")
         .with_timeout(Duration::from_millis(500));
     let key = SessionId::generate().expect("rng").key();
@@ -196,7 +196,7 @@ async fn an_unreachable_redis_is_a_prompt_backend_error() {
     assert!(matches!(err, Error::Backend(_)), "{err}");
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(store.ping().await.is_err());
-    let err = RedisSessionManager::connect("redis://127.0.0.1:1/0")
+    let err = RedisStore::connect("redis://127.0.0.1:1/0")
         .await
         .expect_err("unreachable");
     assert!(err.to_string().contains("not reachable"), "{err}");
