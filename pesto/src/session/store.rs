@@ -107,7 +107,7 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
 
 /// Forwards every method to the pointee, so shared (`Arc<dyn SessionStore>`) and boxed stores
 /// are stores too.
-macro_rules! forward_session_manager {
+macro_rules! forward_session_store {
     ($($pointer:ident),*) => {$(
         #[async_trait::async_trait]
         impl<M: SessionStore + ?Sized> SessionStore for $pointer<M> {
@@ -139,4 +139,4 @@ macro_rules! forward_session_manager {
     )*};
 }
 
-forward_session_manager!(Arc, Box);
+forward_session_store!(Arc, Box);
