@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use pesto::prelude::*;
+use pesto::session::{FileStore, MemoryStore};
 use pesto::session::{Persist, SessionStore};
+use pesto::session_middleware;
 use pesto::{html_escape, Endpoint, Server};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -200,8 +202,8 @@ async fn open_store(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
         let dir = PathBuf::from(if dir.is_empty() { "./sessions" } else { dir });
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let store = FileStore::new(&dir)
-            .map_err(|e| format!("file store {}: {e}", dir.display()))?;
+        let store =
+            FileStore::new(&dir).map_err(|e| format!("file store {}: {e}", dir.display()))?;
         return Ok(Arc::new(store));
     }
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {

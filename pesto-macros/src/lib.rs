@@ -68,6 +68,7 @@ pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// ```
 /// use pesto::prelude::*;
+/// use pesto::TestApp;
 ///
 /// #[route("/", GET)]
 /// async fn index(req: &mut Request) -> &'static str {

@@ -6,6 +6,7 @@
 //!
 //! ```
 //! use pesto::prelude::*;
+//! use pesto::TestApp;
 //!
 //! #[route("/recipes", GET)]
 //! async fn recipe_index(req: &mut Request) -> Response {
@@ -25,28 +26,22 @@
 //! ```
 #![deny(rustdoc::broken_intra_doc_links)]
 
-mod body;
-mod cookies;
+// The layers, bottom up; each imports only from the ones above it in this list (ARCHITECTURE.md).
 mod endpoint;
-mod multidict;
-mod request;
-mod response;
+mod exchange;
 pub mod routing;
 mod server;
 pub mod session;
 mod test_app;
 
-pub use body::{Limits, UploadedFile};
-pub use endpoint::{
-    box_body, mount, BoxError, Endpoint, Https, Mount, Mounts, PestoService, RawBody, RawRequest,
-    RemoteAddr, ServiceFuture,
+pub use endpoint::{mount, Endpoint, Mount, Mounts, PestoService, ServiceFuture};
+pub use exchange::{
+    box_body, html_escape, BoxError, Https, IntoResponse, Limits, MultiDict, RawBody, RawRequest,
+    RemoteAddr, Request, Response, Session, UploadedFile,
 };
-pub use multidict::MultiDict;
-pub use request::Request;
-pub use response::{html_escape, IntoResponse, Response};
 pub use routing::{Converter, Dispatcher, RouteError, Url};
 pub use server::{shutdown_signal, Server};
-pub use session::{session_middleware, Session};
+pub use session::session_middleware;
 pub use test_app::{TestApp, TestRequest, TestResponse};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -63,13 +58,13 @@ pub async fn serve<E: Endpoint>(addr: std::net::SocketAddr, app: E) -> std::io::
     Server::bind(addr).await?.serve(app).await
 }
 
-/// The names a handler module usually needs: `use pesto::prelude::*;`.
+/// The names a handler module needs: `use pesto::prelude::*;`. Assembling and testing an app
+/// (`session_middleware`, the stores, `TestApp`) is done by path.
 pub mod prelude {
-    pub use crate::session::{
-        session_middleware, FileStore, MemoryStore, SessionMap,
-    };
+    pub use crate::session::SessionMap;
     pub use crate::{
-        dispatcher_app, route, IntoResponse, Method, Request, Response, StatusCode, TestApp, Url,
+        dispatcher_app, html_escape, route, IntoResponse, Method, Request, Response, Session,
+        StatusCode, Url,
     };
 }
 

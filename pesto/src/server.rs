@@ -11,7 +11,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::endpoint::{box_body, Endpoint, RemoteAddr};
+use crate::endpoint::Endpoint;
+use crate::exchange::{box_body, RemoteAddr, Response};
 
 /// An HTTP/1.1 server: keep-alive, graceful shutdown on Ctrl-C/SIGTERM, a header read timeout,
 /// limits on header size and count and on open connections, and one `tracing` line per request.
@@ -186,7 +187,7 @@ impl Server {
                     let response = if host_ok {
                         app.call(req).await
                     } else {
-                        crate::Response::text("400 Bad Request\nhost not allowed\n")
+                        Response::text("400 Bad Request\nhost not allowed\n")
                             .with_status(http::StatusCode::BAD_REQUEST)
                     }
                     .into_http();

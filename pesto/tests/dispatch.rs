@@ -2,6 +2,7 @@
 //! mounting and combining (issue 2, requirements 1, 4 and 7).
 
 use pesto::prelude::*;
+use pesto::TestApp;
 use pesto::{Mounts, TestResponse};
 
 #[route("/recipes", GET)]

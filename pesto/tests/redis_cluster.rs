@@ -15,10 +15,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use pesto::prelude::*;
-use pesto::session::{
-    conformance, Lease, RedisStore, SessionId, SessionKey, SessionStore,
-};
+use pesto::session::{conformance, Lease, RedisStore, SessionId, SessionKey, SessionStore};
+use pesto::{session_middleware, TestApp};
 use support::CountApp;
 
 /// How long a cluster may take to form (or re-form) before the test fails.

@@ -13,8 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use pesto::prelude::*;
 use pesto::session::{conformance, Lease, RedisStore, SessionId, SessionStore};
+use pesto::{session_middleware, TestApp};
 use redis::AsyncCommands;
 use support::CountApp;
 

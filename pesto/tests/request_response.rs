@@ -2,6 +2,7 @@
 //! (issue 2, requirements 5 and 6).
 
 use pesto::prelude::*;
+use pesto::TestApp;
 use pesto::{Limits, StatusCode};
 
 #[route("/echo", GET, POST, PUT)]

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use pesto::session::{
-    conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId,
-    SessionKey, SessionStore,
+    conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId, SessionKey, SessionStore,
 };
 
 #[tokio::test]

@@ -7,10 +7,15 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use pesto::prelude::*;
+use pesto::{session_middleware, TestApp};
+
+mod support;
+use pesto::session::MemoryStore;
 use pesto::session::{
-    Clock, Lease, ManualClock, Persist, Record, SessionId, SessionKey, SessionStore, SessionMap,
+    Clock, Lease, ManualClock, Persist, Record, SessionId, SessionKey, SessionMap, SessionStore,
 };
 use serde::{Deserialize, Serialize};
+use support::session_client;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct Visitor {
@@ -178,7 +183,7 @@ impl SessionStore for Counting {
 fn counting_app() -> (TestApp, Arc<Counting>) {
     let store = Arc::new(Counting::default());
     let app = session_middleware(Arc::clone(&store)).wrap(App::new());
-    (TestApp::new(app), store)
+    (session_client(app), store)
 }
 
 fn session_cookie(r: &pesto::TestResponse) -> Option<String> {
@@ -279,7 +284,7 @@ dispatcher_app!(Dict = [counter]);
 
 #[test]
 fn dynamic_map_session_for_pesto_style_use() {
-    let app = TestApp::new(session_middleware(MemoryStore::new()).wrap(Dict::new()));
+    let app = session_client(session_middleware(MemoryStore::new()).wrap(Dict::new()));
     let bodies: Vec<String> = (0..4)
         .map(|_| app.get("/counter").send().body_text())
         .collect();
@@ -370,10 +375,10 @@ fn default_cookie_attributes() {
 
 #[test]
 fn secure_follows_https_unless_configured() {
-    let app = TestApp::new(session_middleware(MemoryStore::new()).wrap(App::new()));
+    let app = session_client(session_middleware(MemoryStore::new()).wrap(App::new()));
     let cookie = session_cookie(&app.get("/info").https().send()).expect("cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .secure(true)
             .wrap(App::new()),
@@ -381,7 +386,7 @@ fn secure_follows_https_unless_configured() {
     assert!(session_cookie(&app.get("/info").send())
         .expect("cookie")
         .contains("Secure"));
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .secure(false)
             .wrap(App::new()),
@@ -393,7 +398,7 @@ fn secure_follows_https_unless_configured() {
 
 #[test]
 fn cookie_name_same_site_and_max_age_are_configurable() {
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .cookie_name("sid")
             .same_site(pesto::session::SameSite::Strict)
@@ -416,7 +421,7 @@ fn cookie_name_same_site_and_max_age_are_configurable() {
 #[test]
 fn max_age_cookie_is_refreshed_when_the_session_is_touched() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .max_age(Duration::from_secs(3600))
             .touch_interval(Duration::from_secs(60))
@@ -438,7 +443,7 @@ fn max_age_cookie_is_refreshed_when_the_session_is_touched() {
 #[test]
 fn lazy_mode_creates_nothing_until_data_is_written() {
     let store = Arc::new(Counting::default());
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(Arc::clone(&store))
             .lazy(true)
             .wrap(App::new()),
@@ -507,7 +512,7 @@ fn junk_cookie_headers_never_cause_5xx() {
 #[test]
 fn an_idle_session_is_refused_before_the_purge_runs() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .auto_purge_olderthan(Duration::from_secs(1800))
             .clock(clock.clone())
@@ -533,7 +538,7 @@ fn an_idle_session_is_refused_before_the_purge_runs() {
 #[test]
 fn stores_are_keyed_by_the_hash_of_the_id() {
     let store = Arc::new(MemoryStore::new());
-    let app = TestApp::new(session_middleware(Arc::clone(&store)).wrap(App::new()));
+    let app = session_client(session_middleware(Arc::clone(&store)).wrap(App::new()));
     app.get("/info").send();
     let id = SessionId::parse(&app.cookie("pesto_session").expect("cookie")).expect("valid");
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -655,7 +660,7 @@ fn set_cookie_only_when_the_id_is_new_or_changed() {
 // ---- Requirement 7: querystring mode ---------------------------------------------------
 
 fn query_app() -> TestApp {
-    TestApp::new(
+    session_client(
         session_middleware(MemoryStore::new())
             .persist(Persist::QueryString)
             .wrap(App::new()),
@@ -775,7 +780,7 @@ dispatcher_app!(Adder = [add]);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
-    let app = Arc::new(TestApp::new(
+    let app = Arc::new(session_client(
         session_middleware(MemoryStore::with_capacity(10_000)).wrap(Adder::new()),
     ));
     const SESSIONS: usize = 64;
@@ -817,7 +822,7 @@ async fn many_concurrent_requests_over_many_sessions_lose_nothing() {
 fn purge_removes_idle_sessions_using_the_injected_clock() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
     let store = Arc::new(MemoryStore::new());
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(Arc::clone(&store))
             .auto_purge_olderthan(Duration::from_secs(1800))
             .clock(clock.clone())
@@ -846,7 +851,7 @@ async fn the_background_purge_runs_every_interval_and_stops_with_the_app() {
         .auto_purge_olderthan(Duration::from_secs(1800))
         .clock(clock.clone())
         .wrap(App::new());
-    let client = TestApp::new(app);
+    let client = session_client(app);
     client.get("/info").await; // starts the purge task
     assert_eq!(store.len(), 1);
     clock.advance(Duration::from_secs(3600));
@@ -967,7 +972,7 @@ dispatcher_app!(Race = [logout_elsewhere]);
 fn a_request_that_began_before_a_logout_does_not_bring_the_session_back() {
     // rack-session CVE-2025-46336.
     let store = Arc::new(MemoryStore::new());
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(Arc::clone(&store)).wrap(Race::new().with_state(Arc::clone(&store))),
     );
     app.session_transaction(|v: &mut Visitor| v.logged_in = true);
@@ -996,7 +1001,7 @@ dispatcher_app!(Ending = [save_after_invalidate, renew_after_logout_elsewhere, i
 #[test]
 fn save_after_invalidate_does_not_bring_the_session_back() {
     let store = Arc::new(MemoryStore::new());
-    let app = TestApp::new(session_middleware(Arc::clone(&store)).wrap(Ending::new()));
+    let app = session_client(session_middleware(Arc::clone(&store)).wrap(Ending::new()));
     app.session_transaction(|v: &mut Visitor| v.logged_in = true);
     app.post("/save-after-invalidate").send();
     assert_eq!(store.len(), 0);
@@ -1005,7 +1010,7 @@ fn save_after_invalidate_does_not_bring_the_session_back() {
 #[test]
 fn cycle_id_does_not_renew_a_session_that_ended_during_the_request() {
     let store = Arc::new(MemoryStore::new());
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(Arc::clone(&store)).wrap(Ending::new().with_state(Arc::clone(&store))),
     );
     app.session_transaction(|v: &mut Visitor| v.logged_in = false);
@@ -1036,7 +1041,7 @@ dispatcher_app!(Sibling = [to_sibling, write_and_link, read_seen]);
 
 #[test]
 fn lazy_querystring_links_carry_the_id_of_the_session_the_request_creates() {
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .persist(Persist::QueryString)
             .lazy(true)
@@ -1080,7 +1085,7 @@ fn querystring_ids_are_not_added_to_redirects_outside_the_mount() {
 fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
     // SECURITY-NOTES, Lifecycle: idle *and* absolute timeouts, enforced on load.
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .absolute_timeout(Duration::from_secs(3600))
             .clock(clock.clone())
@@ -1111,7 +1116,7 @@ fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
 #[test]
 fn without_an_absolute_lifetime_an_active_session_lives_on() {
     let clock = ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-    let app = TestApp::new(
+    let app = session_client(
         session_middleware(MemoryStore::new())
             .clock(clock.clone())
             .wrap(App::new()),

@@ -2,6 +2,7 @@
 //! headers, cookie jar, redirects, and the response accessors.
 
 use pesto::prelude::*;
+use pesto::TestApp;
 
 #[route("/set", GET)]
 async fn set(_req: &mut Request) -> Response {

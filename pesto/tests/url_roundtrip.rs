@@ -2,6 +2,7 @@
 //! `route.url(values)` reaches that route with equal values.
 
 use pesto::prelude::*;
+use pesto::TestApp;
 use proptest::prelude::*;
 
 #[route("/r/<text:unicode>/<n:int>", GET)]

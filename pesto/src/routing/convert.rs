@@ -12,6 +12,7 @@ use super::route::Conv;
 ///
 /// ```
 /// use pesto::prelude::*;
+/// use pesto::TestApp;
 ///
 /// /// Lower-case words joined by dashes.
 /// pub struct Slug;
@@ -113,26 +114,6 @@ const SEGMENT: &AsciiSet = &PATH_KEEP_SLASH.add(b'/');
 /// Percent-encodes literal pattern text (keeping its `/`).
 pub(crate) fn encode_literal(text: &str, out: &mut String) {
     out.extend(utf8_percent_encode(text, PATH_KEEP_SLASH));
-}
-
-/// Percent-encodes a query-string key or value (`application/x-www-form-urlencoded` rules).
-pub(crate) fn encode_query(text: &str, out: &mut String) {
-    out.extend(url::form_urlencoded::byte_serialize(text.as_bytes()));
-}
-
-/// Appends `key=value` pairs joined by `&`, form-urlencoded (a query string or a form body).
-pub(crate) fn encode_pairs<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    out: &mut String,
-) {
-    for (i, (key, value)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        encode_query(key, out);
-        out.push('=');
-        encode_query(value, out);
-    }
 }
 
 /// Percent-decodes one path segment; `None` if the result is not UTF-8.

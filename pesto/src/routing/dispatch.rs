@@ -8,14 +8,14 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::{header, Method, StatusCode};
 
-use super::{
-    canonical_alternatives, with_context, Lookup, RouteEntry, RouteError, Table, UrlContext,
-};
-use crate::body::{self, Limits};
-use crate::endpoint::{split_script_name, Endpoint, RawRequest};
-use crate::request::{self, RequestData};
-use crate::session::Session;
-use crate::{Request, Response};
+use super::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
+use crate::endpoint::Endpoint;
+use crate::exchange::body::{self, Limits};
+use crate::exchange::context::RequestContext;
+use crate::exchange::location;
+use crate::exchange::request::RequestData;
+use crate::exchange::session::{SessionData, SessionSlot};
+use crate::exchange::{RawRequest, Request, Response, Session};
 
 /// A route table: finds the handler for each request and runs it. Built by `dispatcher_app!`.
 ///
@@ -94,6 +94,7 @@ impl<S: Send + 'static> Dispatcher<S> {
     ///
     /// ```
     /// use pesto::prelude::*;
+    /// use pesto::TestApp;
     ///
     /// #[derive(Clone)]
     /// struct Greeting(&'static str);
@@ -118,56 +119,55 @@ impl<S: Send + 'static> Dispatcher<S> {
         self.table.entries.iter().map(RouteEntry::info)
     }
 
-    /// Answers `req` with `session` as `req.session`, returning the session afterwards unless the
-    /// handler panicked. Used by the session middleware.
-    pub(crate) async fn handle(
+    /// The route, body and form of `req`, or the response that ends the request before any
+    /// handler runs (404, 405, a canonical-path redirect, a body error).
+    async fn prepare(
         &self,
         req: RawRequest,
-        session: Session<S>,
-        url_session: Option<super::QuerySession>,
-    ) -> (Response, Option<Session<S>>) {
-        let (parts, body) = req.into_parts();
-        let (script_name, path_info) = split_script_name(&parts);
-        let (entry, params) = match self.table.lookup(&parts.method, &path_info) {
+    ) -> Result<(&RouteEntry<S>, Vec<String>, RequestData), Response> {
+        let (mut parts, body) = req.into_parts();
+        let mut context = RequestContext::take(&mut parts);
+        let path_info = context.path_info(&parts.uri);
+        let (entry, params) = match self.table.lookup(&parts.method, path_info) {
             Lookup::Found(entry, params) => (entry, params),
-            Lookup::MethodNotAllowed(allowed) => {
-                return (Response::method_not_allowed(allowed), Some(session));
-            }
+            Lookup::MethodNotAllowed(allowed) => return Err(Response::method_not_allowed(allowed)),
             Lookup::NotFound => {
-                let response = self.redirect_to_canonical(&parts, &script_name, &path_info);
-                return (response, Some(session));
+                let response = self.redirect_to_canonical(&parts, &context);
+                return Err(location::absolutize(response, &context, parts.uri.path()));
             }
         };
-        let bytes = match body::read(body, &parts.headers, &self.limits).await {
-            Ok(bytes) => bytes,
-            Err(e) => return (e.into_response(), Some(session)),
-        };
-        let (form, files) = match body::parse_form(&parts.headers, &bytes, &self.limits).await {
-            Ok(form) => form,
-            Err(e) => return (e.into_response(), Some(session)),
-        };
-        let is_head = parts.method == Method::HEAD;
-        let ctx = UrlContext {
-            script_name: script_name.clone(),
-            origin: request::origin(&parts),
-            session: url_session,
-        };
+        let bytes = body::read(body, &parts.headers, &self.limits)
+            .await
+            .map_err(|e| e.into_response())?;
+        let (form, files) = body::parse_form(&parts.headers, &bytes, &self.limits)
+            .await
+            .map_err(|e| e.into_response())?;
+        let query = context.take_query(&parts.uri);
         let data = RequestData {
             parts,
+            context: Arc::new(context),
+            query,
             body: bytes,
-            script_name,
-            path_info,
             form,
             files,
             state: Arc::clone(&self.state),
         };
-        let mut req = Request::new(data, session);
-        let outcome = {
-            let handler = (entry.call)(&mut req, params);
-            with_context(ctx, AssertUnwindSafe(handler).catch_unwind()).await
-        };
-        match outcome {
-            Ok(response) => (finish(response, &req, is_head), Some(req.into_session())),
+        Ok((entry, params, data))
+    }
+
+    /// Runs the handler of `entry` on `req` in the request's context; `None` if it panicked.
+    async fn run(
+        entry: &RouteEntry<S>,
+        params: Vec<String>,
+        req: &mut Request<S>,
+    ) -> Option<Response> {
+        let context = Arc::clone(req.context());
+        let handler = (entry.call)(req, params);
+        match context
+            .scope(AssertUnwindSafe(handler).catch_unwind())
+            .await
+        {
+            Ok(response) => Some(response),
             Err(panic) => {
                 let message = panic
                     .downcast_ref::<&str>()
@@ -175,49 +175,41 @@ impl<S: Send + 'static> Dispatcher<S> {
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
                 tracing::error!(handler = entry.info().name, panic = %message, "handler panicked");
-                (Response::internal_server_error(), None)
+                None
             }
         }
     }
 
+    /// A GET or HEAD to a path that matches no route but would with `//` collapsed or the
+    /// trailing slash toggled is redirected there (relative; made absolute by the caller).
     fn redirect_to_canonical(
         &self,
         parts: &http::request::Parts,
-        script_name: &str,
-        path_info: &str,
+        context: &RequestContext,
     ) -> Response {
         if !matches!(parts.method, Method::GET | Method::HEAD) {
             return Response::not_found();
         }
-        for candidate in canonical_alternatives(path_info) {
+        for candidate in canonical_alternatives(context.path_info(&parts.uri)) {
             if let Lookup::Found(..) = self.table.lookup(&parts.method, &candidate) {
-                let mut location = format!("{script_name}{candidate}");
+                let mut location = format!("{}{candidate}", context.script_name());
                 if let Some(q) = parts.uri.query() {
                     location.push('?');
                     location.push_str(q);
                 }
-                return Response::redirect_with(
-                    StatusCode::PERMANENT_REDIRECT,
-                    format!("{}{location}", request::origin(parts)),
-                );
+                return Response::redirect_with(StatusCode::PERMANENT_REDIRECT, location);
             }
         }
         Response::not_found()
     }
 }
 
-/// Applies what every response needs once the handler is done: builder errors become 500, a
-/// relative `Location` becomes absolute (as Pesto does), and a HEAD response loses its body.
-fn finish<S>(response: Response, req: &Request<S>, is_head: bool) -> Response {
-    let mut response = response.check_errors();
-    if let Some(location) = response.header("location") {
-        // The request URL is only built when there is a location to resolve against it.
-        let base = format!("{}{}", req.origin(), req.path());
-        if let Some(absolute) = absolutize(&base, location) {
-            response = response.with_header(header::LOCATION, absolute);
-        }
-    }
-    if is_head {
+/// Applies what every handler response needs: builder errors become 500, a relative `Location`
+/// becomes absolute (as Pesto does), and a HEAD response loses its body.
+fn finish<S>(response: Response, req: &Request<S>) -> Response {
+    let response = response.check_errors();
+    let mut response = location::absolutize(response, req.context(), req.path());
+    if req.method() == Method::HEAD {
         let body = response.take_body();
         if !response.headers().contains_key(header::CONTENT_LENGTH) {
             response = response.with_header(header::CONTENT_LENGTH, body.len());
@@ -226,37 +218,52 @@ fn finish<S>(response: Response, req: &Request<S>, is_head: bool) -> Response {
     response
 }
 
-/// Resolves `location` against the request URL `base`; `None` when it is already absolute or
-/// cannot be resolved (then it is left as the handler wrote it).
-fn absolutize(base: &str, location: &str) -> Option<String> {
-    if url::Url::parse(location).is_ok() {
-        return None;
-    }
-    let base = url::Url::parse(base).ok()?;
-    base.join(location).ok().map(String::from)
-}
-
-impl Endpoint for Dispatcher<()> {
+/// A dispatcher answers every request itself; its handlers' `req.session` is the session that a
+/// session middleware around it lends (see [`SessionApp`](crate::session::SessionApp)). Without
+/// one, a dispatcher whose session type is `()` runs with a detached session and any other
+/// answers 500, logging that the middleware is missing.
+impl<S: SessionData> Endpoint for Dispatcher<S> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        Box::pin(async move { self.handle(req, Session::detached(()), None).await.0 })
+        Box::pin(async move {
+            let slot = req.extensions().get::<SessionSlot>().cloned();
+            let session = match Session::<S>::open(slot.as_ref()) {
+                Ok(session) => session,
+                Err(error) => {
+                    tracing::error!(%error, "cannot open the request's session");
+                    return Response::internal_server_error();
+                }
+            };
+            let (entry, params, data) = match self.prepare(req).await {
+                Ok(prepared) => prepared,
+                Err(response) => {
+                    give_back(session, slot.as_ref());
+                    return response;
+                }
+            };
+            let mut req = Request::new(data, session);
+            let Some(response) = Self::run(entry, params, &mut req).await else {
+                // A panicking handler saves nothing: the session is not given back.
+                return Response::internal_server_error();
+            };
+            let response = finish(response, &req);
+            if give_back(req.into_session(), slot.as_ref()) {
+                response
+            } else {
+                Response::internal_server_error()
+            }
+        })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::absolutize;
-
-    #[test]
-    fn relative_locations_are_resolved_against_the_request() {
-        let base = "http://example.org/shop/cart";
-        assert_eq!(
-            absolutize(base, "/login").as_deref(),
-            Some("http://example.org/login")
-        );
-        assert_eq!(
-            absolutize(base, "checkout").as_deref(),
-            Some("http://example.org/shop/checkout")
-        );
-        assert_eq!(absolutize(base, "https://other.example/x"), None);
+/// Hands the session back to the middleware that lent it; false if its data did not serialize
+/// (logged; then nothing is saved and the request answers 500).
+fn give_back<S: SessionData>(session: Session<S>, slot: Option<&SessionSlot>) -> bool {
+    let Some(slot) = slot else { return true };
+    match session.give_back(slot) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, "session data does not serialize");
+            false
+        }
     }
 }

@@ -1,9 +1,13 @@
 //! Routing: the [`Dispatcher`] that `dispatcher_app!` builds, the matcher behind it, converters
 //! and reverse URLs.
 
+//!
+//! The layer above the endpoint: it imports the request vocabulary (`crate::exchange`) and the
+//! `Endpoint` trait, never the session middleware, which wraps a dispatcher from outside.
+
 mod convert;
 mod dispatch;
-pub mod route;
+pub(crate) mod route;
 mod tree;
 mod url;
 
@@ -16,10 +20,10 @@ pub use convert::Converter;
 pub use dispatch::Dispatcher;
 pub use url::Url;
 
-pub(crate) use convert::{decode_segment, encode_pairs};
-pub(crate) use url::{with_context, QuerySession, UrlContext};
+pub use route::RouteInfo;
 
-use route::{HandlerFn, Route, RouteInfo};
+use convert::decode_segment;
+use route::{HandlerFn, Route};
 use tree::Tree;
 
 /// One routed handler in a [`Dispatcher`]: its description and its entry point.

@@ -1,49 +1,12 @@
-//! Reverse routing: the [`Url`] a generated `url()` returns, and the per-request context (mount
-//! path, scheme and host, querystring session id) it is resolved against.
+//! Reverse routing: the [`Url`] a generated `url()` returns, resolved against the current
+//! request's context (mount path, origin and, in querystring session mode, the live session id).
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
 
-use super::convert::{encode_literal, encode_pairs};
+use super::convert::encode_literal;
 use super::route::{Part, RouteInfo};
-
-/// What URL generation needs to know about the request being handled.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct UrlContext {
-    /// The mount path (script name), without a trailing `/`.
-    pub(crate) script_name: String,
-    /// `scheme://host[:port]` of the current request.
-    pub(crate) origin: String,
-    /// In querystring session mode: the parameter name and the live session id.
-    pub(crate) session: Option<QuerySession>,
-}
-
-/// The querystring session parameter that generated URLs carry.
-#[derive(Debug, Clone)]
-pub(crate) struct QuerySession {
-    pub(crate) name: Arc<str>,
-    pub(crate) id: Arc<Mutex<Option<String>>>,
-}
-
-impl QuerySession {
-    pub(crate) fn current(&self) -> Option<String> {
-        self.id.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-tokio::task_local! {
-    static CONTEXT: UrlContext;
-}
-
-/// Runs `fut` with `ctx` as the context that `url()` and `Response::redirect` resolve against.
-pub(crate) async fn with_context<F: std::future::Future>(ctx: UrlContext, fut: F) -> F::Output {
-    CONTEXT.scope(ctx, fut).await
-}
-
-/// The context of the request being handled, if any.
-pub(crate) fn current_context() -> Option<UrlContext> {
-    CONTEXT.try_with(Clone::clone).ok()
-}
+use crate::exchange::context::RequestContext;
+use crate::exchange::encoding::encode_pairs;
 
 /// A URL generated from a route: path (with the mount path), query and fragment.
 ///
@@ -53,6 +16,7 @@ pub(crate) fn current_context() -> Option<UrlContext> {
 ///
 /// ```
 /// use pesto::prelude::*;
+/// use pesto::TestApp;
 ///
 /// #[route("/recipes/<category>/<id:int>", GET)]
 /// async fn show_recipe(req: &mut Request, category: String, id: u32) -> String {
@@ -77,8 +41,8 @@ impl Url {
     /// Builds the URL of a route from its parameters' texts (in pattern order), percent-encoding
     /// each one according to its converter. Called by the code `#[route]` generates.
     pub fn for_route(info: &RouteInfo, params: Vec<String>) -> Url {
-        let ctx = current_context().unwrap_or_default();
-        let mut path = ctx.script_name.clone();
+        let ctx = RequestContext::current().unwrap_or_default();
+        let mut path = ctx.script_name().to_owned();
         let mut values = params.into_iter();
         for part in info.parts {
             match part {
@@ -89,13 +53,13 @@ impl Url {
             }
         }
         let mut query = Vec::new();
-        if let Some(session) = &ctx.session {
-            if let Some(id) = session.current() {
-                query.push((session.name.to_string(), id));
+        if let Some(live) = ctx.live_session() {
+            if let Some(id) = live.current() {
+                query.push((live.param().to_owned(), id));
             }
         }
         Url {
-            origin: ctx.origin,
+            origin: ctx.origin().to_owned(),
             path,
             query,
             fragment: None,

@@ -1,17 +1,14 @@
-//! [`SessionMiddleware`]: the session middleware's settings, with Pesto's options and defaults.
+//! [`SessionMiddleware`]: the session middleware's settings, with Pesto's options and defaults —
+//! plain data; [`SessionMiddleware::wrap`] (in `middleware.rs`) applies them to an app.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
 pub use cookie::SameSite;
 
-use super::middleware::SessionApp;
+use super::transport::{CookieSettings, Transport};
 use super::{Clock, SessionStore, SystemClock};
-use crate::Dispatcher;
 
 /// Where the session id travels between requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +16,9 @@ pub enum Persist {
     /// In a cookie (the default).
     Cookie,
     /// In the `pesto_session` query parameter of every URL. Ids in URLs leak through Referer
-    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (SECURITY-NOTES).
+    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (docs/security.md, "Querystring mode").
     QueryString,
 }
-
-/// What a session type must be: serde both ways, a default for new sessions.
-pub trait SessionData: Serialize + DeserializeOwned + Default + Send + 'static {}
-impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for T {}
 
 /// The settings, as the request flow reads them.
 #[derive(Debug, Clone)]
@@ -49,6 +42,8 @@ pub(super) struct Config {
 /// ```
 /// use std::time::Duration;
 /// use pesto::prelude::*;
+/// use pesto::{TestApp, session_middleware};
+/// use pesto::session::MemoryStore;
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Default, Serialize, Deserialize)]
@@ -69,13 +64,13 @@ pub(super) struct Config {
 /// assert_eq!(client.get("/").send().body_text(), "visit #1");
 /// assert_eq!(client.get("/").send().body_text(), "visit #2");
 /// ```
-pub struct SessionMiddleware<M> {
-    store: Arc<M>,
-    config: Config,
-    clock: Arc<dyn Clock>,
+pub struct SessionMiddleware {
+    pub(super) store: Arc<dyn SessionStore>,
+    pub(super) config: Config,
+    pub(super) clock: Arc<dyn Clock>,
 }
 
-impl<M: fmt::Debug> fmt::Debug for SessionMiddleware<M> {
+impl fmt::Debug for SessionMiddleware {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionMiddleware")
             .field("store", &self.store)
@@ -86,7 +81,7 @@ impl<M: fmt::Debug> fmt::Debug for SessionMiddleware<M> {
 
 /// Starts configuring session middleware over `store`, with Pesto's defaults: purge every
 /// 60 s of sessions idle for 1800 s, id in a cookie named `pesto_session`.
-pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware<M> {
+pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware {
     SessionMiddleware {
         store: Arc::new(store),
         config: Config {
@@ -107,7 +102,7 @@ pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware<M> {
     }
 }
 
-impl<M: SessionStore> SessionMiddleware<M> {
+impl SessionMiddleware {
     /// How often the background purge runs (default 60 s); zero disables it.
     #[must_use]
     pub fn auto_purge_every(mut self, every: Duration) -> Self {
@@ -209,9 +204,23 @@ impl<M: SessionStore> SessionMiddleware<M> {
         self.clock = Arc::new(clock);
         self
     }
+}
 
-    /// Wraps `app`, whose handlers take `&mut Request<S>`.
-    pub fn wrap<S: SessionData>(self, app: Dispatcher<S>) -> SessionApp<M, S> {
-        SessionApp::new(self.store, self.config, self.clock, app)
+impl Config {
+    /// Where the id travels, with the cookie's attributes.
+    pub(super) fn transport(&self) -> Transport {
+        match self.persist {
+            Persist::Cookie => Transport::Cookie(CookieSettings {
+                name: Arc::clone(&self.cookie_name),
+                path: self.cookie_path.clone(),
+                domain: self.cookie_domain.clone(),
+                secure: self.secure,
+                same_site: self.same_site,
+                max_age: self.max_age,
+            }),
+            Persist::QueryString => Transport::QueryString {
+                param: Arc::clone(&self.cookie_name),
+            },
+        }
     }
 }

@@ -76,8 +76,8 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
-use super::id::{SessionId, SessionKey};
 use super::store::{Lease, Record, Result, SessionStore};
+use super::{SessionId, SessionKey};
 
 /// How many records [`check_concurrent_stores`] writes at once.
 pub const CONCURRENT_KEYS: usize = 64;
@@ -132,7 +132,7 @@ pub async fn check_create_then_load<M: SessionStore + ?Sized>(store: &M) {
 
 /// A second `create` of an existing key returns `false` and changes neither data nor last access.
 ///
-/// SECURITY-NOTES: Session ids ("creating a session must not overwrite an existing record").
+/// docs/security.md, "Session ids" ("creating a session must not overwrite an existing record").
 pub async fn check_create_only<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_create_only");
     let key = c.key();
@@ -243,10 +243,7 @@ pub async fn check_absent_keys<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_absent_keys");
     let key = c.key();
     c.expect_absent(store, &key, "a fresh key").await;
-    c.ok(
-        "touch of an absent key",
-        store.touch(&key, lease(0)).await,
-    );
+    c.ok("touch of an absent key", store.touch(&key, lease(0)).await);
     c.expect_absent(store, &key, "after touch of an absent key")
         .await;
     c.ok("remove of an absent key", store.remove(&key).await);
@@ -278,14 +275,8 @@ pub async fn check_purge<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_purge");
     let cutoff = -DAY;
     let [old, older, boundary, touched, fresh] = [c.key(), c.key(), c.key(), c.key(), c.key()];
-    c.ok(
-        "store",
-        store.store(&older, DATA_A, lease(-3 * DAY)).await,
-    );
-    c.ok(
-        "create",
-        store.create(&old, DATA_A, lease(-2 * DAY)).await,
-    );
+    c.ok("store", store.store(&older, DATA_A, lease(-3 * DAY)).await);
+    c.ok("create", store.create(&old, DATA_A, lease(-2 * DAY)).await);
     c.ok(
         "create",
         store.create(&boundary, DATA_A, lease(cutoff)).await,

@@ -1,5 +1,5 @@
 //! The stored form of a session: the application's data plus when the session began, so that an
-//! absolute lifetime can be enforced on load (SECURITY-NOTES, Lifecycle: "idle and absolute
+//! absolute lifetime can be enforced on load (docs/security.md, "Session lifecycle": "idle and absolute
 //! timeouts enforced when the session is loaded").
 //!
 //! `{"created_ms":1700000000000,"data":<the session type's JSON>}` — the data is kept byte for

@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use lru::LruCache;
 
-use super::id::SessionKey;
 use super::store::{Lease, Record, Result, SessionStore};
+use super::SessionKey;
 
 /// Number of shards: requests for different sessions rarely wait on the same lock.
 const SHARDS: usize = 16;
@@ -27,7 +27,7 @@ const PROBATION_SHARE: usize = 5;
 ///
 /// [`new`](Self::new) is unbounded, relying on purge to drop idle sessions;
 /// [`with_capacity`](Self::with_capacity) bounds it like Pesto's `cache_size`. The bounded store is
-/// a segmented LRU (SECURITY-NOTES: Storage, "a flood of anonymous sessions must not evict logged-in
+/// a segmented LRU (docs/security.md, "Storage": "a flood of anonymous sessions must not evict logged-in
 /// users"): a session that was only created sits in a probationary segment; once it is loaded,
 /// touched or stored again (its client came back) it moves to a protected segment. Eviction takes the
 /// least recently used probationary session first, so a flood of one-shot sessions only pushes out
@@ -373,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn flood_of_new_sessions_does_not_evict_returning_users() {
-        // SECURITY-NOTES: Storage ("a flood of anonymous sessions must not evict logged-in users").
+        // docs/security.md, "Storage" ("a flood of anonymous sessions must not evict logged-in users").
         let m = MemoryStore::with_capacity(10);
         let users: Vec<SessionKey> = (0..8).map(|_| key()).collect();
         for (i, k) in users.iter().enumerate() {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::id::SessionKey;
+use super::SessionKey;
 
 /// The clock reading and lifetime that come with a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,12 @@ pub enum Error {
     Random(String),
 }
 
+impl From<super::RandomError> for Error {
+    fn from(error: super::RandomError) -> Self {
+        Error::Random(error.to_string())
+    }
+}
+
 /// The result type of session stores.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -68,7 +74,7 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
 
     /// Creates a record only if the key is free: `Ok(false)`, and nothing written, if it exists.
     ///
-    /// SECURITY-NOTES: Session ids ("creating a session must not overwrite an existing record").
+    /// docs/security.md, "Session ids" ("creating a session must not overwrite an existing record").
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool>;
 
     /// Creates or replaces a record, with `last_access = lease.now`.
@@ -77,7 +83,7 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     /// Replaces an existing record only: `Ok(false)`, and nothing written, if the key is absent.
     ///
     /// The middleware saves changes with it, so that a request which began before a logout
-    /// cannot bring the ended session back (SECURITY-NOTES: Lifecycle, rack-session
+    /// cannot bring the ended session back (docs/security.md, "Session lifecycle"; rack-session
     /// CVE-2025-46336). The default checks with `load` and then calls `store`, which leaves a
     /// small window between the two; override it with an atomic operation where the backend
     /// has one (a lock, `SET … XX`).

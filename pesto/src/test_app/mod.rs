@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use http::Method;
 
 use crate::endpoint::Endpoint;
+use crate::session::{Persist, SessionId, SessionInspector};
 use jar::CookieJar;
 pub use request::TestRequest;
 pub use response::TestResponse;
@@ -21,6 +22,7 @@ pub use response::TestResponse;
 ///
 /// ```
 /// use pesto::prelude::*;
+/// use pesto::TestApp;
 ///
 /// #[route("/hello/<name>", GET)]
 /// async fn hello(req: &mut Request, name: String) -> Response {
@@ -38,6 +40,8 @@ pub use response::TestResponse;
 /// ```
 pub struct TestApp {
     endpoint: Arc<dyn Endpoint>,
+    /// The sessions of the app under test, when given with [`TestApp::with_sessions`].
+    sessions: Option<SessionInspector>,
     jar: CookieJar,
     host: String,
     follow_redirects: bool,
@@ -58,6 +62,7 @@ impl TestApp {
     pub fn new<E: Endpoint>(endpoint: E) -> TestApp {
         TestApp {
             endpoint: Arc::new(endpoint),
+            sessions: None,
             jar: CookieJar::default(),
             host: "localhost".to_owned(),
             follow_redirects: false,
@@ -69,6 +74,36 @@ impl TestApp {
     #[must_use]
     pub fn with_host(mut self, host: &str) -> TestApp {
         self.host = host.to_owned();
+        self
+    }
+
+    /// Gives the client access to the app's sessions, for [`TestApp::session`],
+    /// [`TestApp::session_transaction`] and [`TestApp::purge_sessions`]: pass the
+    /// [`inspector`](crate::session::SessionApp::inspector) of the session app under test (which
+    /// may sit anywhere inside the endpoint, under your own wrappers).
+    ///
+    /// ```
+    /// use pesto::prelude::*;
+    /// use pesto::session::MemoryStore;
+    /// use pesto::TestApp;
+    ///
+    /// #[route("/", GET)]
+    /// async fn home(req: &mut Request<SessionMap>) -> &'static str {
+    ///     req.session.insert("seen".into(), true.into());
+    ///     "hi"
+    /// }
+    /// dispatcher_app!(App = [home]);
+    ///
+    /// let app = pesto::session_middleware(MemoryStore::new()).wrap(App::new());
+    /// let sessions = app.inspector();
+    /// let client = TestApp::new(pesto::mount("/site", app)).with_sessions(sessions);
+    /// client.get("/site/").send();
+    /// let stored: SessionMap = client.session().expect("a session");
+    /// assert_eq!(stored["seen"], true);
+    /// ```
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: SessionInspector) -> TestApp {
+        self.sessions = Some(sessions);
         self
     }
 
@@ -137,20 +172,19 @@ impl TestApp {
     }
 
     /// The session data the store holds for this client's session cookie (`None` without a
-    /// session layer, cookie or stored session). Like Flask's `session_transaction`, it reads the
-    /// store itself, so it shows exactly what was saved.
+    /// cookie or a stored session). Like Flask's `session_transaction`, it reads the store
+    /// itself, so it shows exactly what was saved.
     ///
     /// # Panics
-    /// Panics when called inside an async runtime (use [`TestApp::session_async`]) or when the
-    /// stored data does not decode as `T`.
-    pub fn session<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+    /// Panics without [`TestApp::with_sessions`], when called inside an async runtime (use
+    /// [`TestApp::session_async`]) or when the stored data does not decode as `T`.
+    pub fn session<T: serde::de::DeserializeOwned + Default>(&self) -> Option<T> {
         self.block_on(self.session_async())
     }
 
     /// Async form of [`TestApp::session`].
-    pub async fn session_async<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
-        let layer = self.endpoint.session_layer()?;
-        let id = self.cookie(layer.cookie_name())?;
+    pub async fn session_async<T: serde::de::DeserializeOwned + Default>(&self) -> Option<T> {
+        let id = self.cookie(self.sessions("session").cookie_name())?;
         self.session_by_id_async(&id).await
     }
 
@@ -158,19 +192,22 @@ impl TestApp {
     ///
     /// # Panics
     /// As [`TestApp::session`].
-    pub fn session_by_id<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
+    pub fn session_by_id<T: serde::de::DeserializeOwned + Default>(&self, id: &str) -> Option<T> {
         self.block_on(self.session_by_id_async(id))
     }
 
     /// Async form of [`TestApp::session_by_id`].
-    pub async fn session_by_id_async<T: serde::de::DeserializeOwned>(&self, id: &str) -> Option<T> {
-        let layer = self.endpoint.session_layer()?;
-        let id = crate::session::SessionId::parse(id)?;
-        let json = match layer.load_json(&id).await {
+    pub async fn session_by_id_async<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        id: &str,
+    ) -> Option<T> {
+        let sessions = self.sessions("session_by_id");
+        let id = SessionId::parse(id)?;
+        let json = match sessions.load_json(&id).await {
             Ok(json) => json?,
             Err(e) => panic!("TestApp: session store failed: {e}"),
         };
-        match serde_json::from_slice(&json) {
+        match decode_session(&json) {
             Ok(value) => Some(value),
             Err(e) => panic!("TestApp: stored session does not decode as the requested type: {e}"),
         }
@@ -181,7 +218,7 @@ impl TestApp {
     /// is put in the jar. Returns the session id (for querystring mode).
     ///
     /// # Panics
-    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    /// Panics without [`TestApp::with_sessions`], inside an async runtime, or when the store fails.
     pub fn session_transaction<T, F>(&self, edit: F) -> String
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Default,
@@ -196,21 +233,19 @@ impl TestApp {
         T: serde::Serialize + serde::de::DeserializeOwned + Default,
         F: FnOnce(&mut T),
     {
-        let Some(layer) = self.endpoint.session_layer() else {
-            panic!("TestApp::session_transaction needs an app wrapped in session middleware");
-        };
+        let sessions = self.sessions("session_transaction");
         let existing = self
-            .cookie(layer.cookie_name())
-            .and_then(|id| crate::session::SessionId::parse(&id));
+            .cookie(sessions.cookie_name())
+            .and_then(|id| SessionId::parse(&id));
         let id = match existing {
             Some(id) => id,
-            None => match crate::session::SessionId::generate() {
+            None => match SessionId::generate() {
                 Ok(id) => id,
                 Err(e) => panic!("TestApp: cannot generate a session id: {e}"),
             },
         };
-        let mut data: T = match layer.load_json(&id).await {
-            Ok(Some(json)) => serde_json::from_slice(&json).unwrap_or_default(),
+        let mut data: T = match sessions.load_json(&id).await {
+            Ok(Some(json)) => decode_session(&json).unwrap_or_default(),
             Ok(None) => T::default(),
             Err(e) => panic!("TestApp: session store failed: {e}"),
         };
@@ -219,12 +254,12 @@ impl TestApp {
             Ok(json) => json,
             Err(e) => panic!("TestApp: session data does not serialize: {e}"),
         };
-        if let Err(e) = layer.store_json(&id, json).await {
+        if let Err(e) = sessions.store_json(&id, &json).await {
             panic!("TestApp: session store failed: {e}");
         }
         let id = id.to_string();
-        if layer.persist() == crate::session::Persist::Cookie {
-            self.set_cookie(layer.cookie_name(), &id);
+        if sessions.persist() == Persist::Cookie {
+            self.set_cookie(sessions.cookie_name(), &id);
         }
         id
     }
@@ -233,19 +268,27 @@ impl TestApp {
     /// sessions were removed.
     ///
     /// # Panics
-    /// Panics without a session layer, inside an async runtime, or when the store fails.
+    /// Panics without [`TestApp::with_sessions`], inside an async runtime, or when the store fails.
     pub fn purge_sessions(&self) -> u64 {
         self.block_on(self.purge_sessions_async())
     }
 
     /// Async form of [`TestApp::purge_sessions`].
     pub async fn purge_sessions_async(&self) -> u64 {
-        let Some(layer) = self.endpoint.session_layer() else {
-            panic!("TestApp::purge_sessions needs an app wrapped in session middleware");
-        };
-        match layer.purge_now().await {
+        match self.sessions("purge_sessions").purge().await {
             Ok(n) => n,
             Err(e) => panic!("TestApp: purge failed: {e}"),
+        }
+    }
+
+    /// The session inspector, or a panic naming `method` and how to give one.
+    fn sessions(&self, method: &str) -> &SessionInspector {
+        match &self.sessions {
+            Some(sessions) => sessions,
+            None => panic!(
+                "TestApp::{method} needs the app's sessions: \
+                 `TestApp::new(app).with_sessions(session_app.inspector())`"
+            ),
         }
     }
 
@@ -265,4 +308,13 @@ impl TestApp {
             Err(e) => panic!("TestApp could not start a tokio runtime: {e}"),
         }
     }
+}
+
+/// Decodes stored session data; `null` (a session stored before any handler saw it) is the
+/// type's default, as the middleware reads it.
+fn decode_session<T: serde::de::DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<T> {
+    if json == b"null" {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(json)
 }

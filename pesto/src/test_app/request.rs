@@ -9,8 +9,9 @@ use http::{HeaderMap, Method, StatusCode};
 use http_body_util::Full;
 
 use super::{TestApp, TestResponse};
-use crate::endpoint::{box_body, Https, ScriptName};
-use crate::routing::encode_pairs;
+use crate::exchange::context::RequestContext;
+use crate::exchange::encoding::encode_pairs;
+use crate::exchange::{box_body, Https};
 
 /// One request being built; send it with [`TestRequest::send`] or `.await` it.
 #[must_use = "a TestRequest does nothing until sent with `.send()` or awaited"]
@@ -282,12 +283,15 @@ impl<'a> TestRequest<'a> {
         for (name, value) in &self.headers {
             req.headers_mut().append(name, value.clone());
         }
-        if !self.script_name.is_empty() {
-            req.extensions_mut()
-                .insert(ScriptName(self.script_name.clone()));
-        }
         if self.https {
             req.extensions_mut().insert(Https);
+        }
+        if !self.script_name.is_empty() {
+            let (mut parts, body) = req.into_parts();
+            RequestContext::of(&mut parts)
+                .1
+                .set_script_name(&self.script_name);
+            req = http::Request::from_parts(parts, body);
         }
         let response = self.app.endpoint.call(req).await.into_http();
         let (parts, body) = response.into_parts();

@@ -1,4 +1,4 @@
-//! Fixtures shared by the Redis test files.
+//! Fixtures shared by the integration test files.
 #![allow(dead_code)]
 
 use pesto::prelude::*;
@@ -24,3 +24,9 @@ pub async fn peek(req: &mut Request<Visits>) -> String {
 }
 
 dispatcher_app!(pub CountApp = [count, peek]);
+
+/// A test client for a session app, with access to its sessions.
+pub fn session_client<E: pesto::Endpoint>(app: pesto::session::SessionApp<E>) -> pesto::TestApp {
+    let sessions = app.inspector();
+    pesto::TestApp::new(app).with_sessions(sessions)
+}

@@ -91,6 +91,7 @@ use scripts::{CREATE, PURGE, STORE, TOUCH, UPDATE};
 /// ```no_run
 /// use std::time::Duration;
 /// use pesto::prelude::*;
+/// use pesto::session_middleware;
 /// use pesto::session::RedisStore;
 ///
 /// #[route("/", GET)]

@@ -12,8 +12,7 @@ fn urls_parse_without_connecting() {
     assert_eq!(store.timeout(), Duration::from_secs(2));
     let store = RedisStore::new("redis://user:pw@redis.example:6380").expect("valid");
     assert_eq!(store.target, "redis.example:6380/0");
-    let store =
-        RedisStore::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
+    let store = RedisStore::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
     assert_eq!(store.target, "/run/redis.sock/2");
 }
 
@@ -72,9 +71,8 @@ fn cluster_urls_parse_without_connecting() {
     assert!(store.is_cluster());
     assert_eq!(store.target, "cluster [127.0.0.1:1, 127.0.0.1:2]/0");
     assert!(store.self_expiring());
-    let store =
-        RedisStore::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
-            .expect("one TLS seed node");
+    let store = RedisStore::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
+        .expect("one TLS seed node");
     assert_eq!(store.target, "cluster [redis.example:7000]/0 (TLS)");
     let debug = format!("{store:?}");
     assert!(

@@ -1,6 +1,6 @@
 //! Reading request bodies within limits, and parsing form bodies.
 //!
-//! SECURITY-NOTES, "hyper 1 facts": hyper has no body size limit and no body read timeout, so both
+//! docs/security.md, "The server": hyper has no body size limit and no body read timeout, so both
 //! are enforced here. A `Content-Length` over the limit is refused before any byte is read (with
 //! `Expect: 100-continue`, hyper then never asks the client for the body).
 
@@ -10,8 +10,9 @@ use bytes::Bytes;
 use http::{header, HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 
-use crate::endpoint::RawBody;
-use crate::{MultiDict, Response};
+use super::multidict::MultiDict;
+use super::raw::RawBody;
+use super::response::Response;
 
 /// Limits on request bodies, set with [`Dispatcher::limits`](crate::Dispatcher::limits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

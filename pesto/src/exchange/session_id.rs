@@ -1,6 +1,6 @@
 //! Session ids and the hashed keys that stores see instead of them.
 //!
-//! SECURITY-NOTES: Session ids. An id is 256 bits from the operating system's CSPRNG, written as 64
+//! See docs/security.md, "Session ids". An id is 256 bits from the operating system's CSPRNG, written as 64
 //! lowercase hex characters; the parser accepts that exact shape and nothing else, so a malformed id
 //! never reaches a store or a path. Stores are keyed by [`SessionKey`], the SHA-256 of the id, so a
 //! leaked store holds no usable cookie and lookups do not time the raw id (Rack CVE-2019-16782).
@@ -12,8 +12,6 @@ use rand::rngs::OsRng;
 use rand::TryRngCore;
 use sha2::{Digest, Sha256};
 
-use super::store;
-
 /// Number of random bytes in an id (256 bits, well above the 128 that OWASP ASVS asks for).
 const ID_BYTES: usize = 32;
 /// Length of the textual form of an id or a key: two hex digits per byte.
@@ -24,7 +22,7 @@ const SHORT_LEN: usize = 8;
 /// A session id: 256 random bits, shown as exactly 64 lowercase hex characters.
 ///
 /// `Display` gives the full id (for cookies and URLs); `Debug` only shows a short prefix of its hash,
-/// so that logging a `SessionId` never leaks a usable id (SECURITY-NOTES: never log a raw id).
+/// so that logging a `SessionId` never leaks a usable id (OWASP: never log a raw session id).
 ///
 /// # Examples
 ///
@@ -39,7 +37,7 @@ const SHORT_LEN: usize = 8;
 /// assert!(!format!("{id:?}").contains(&text));
 /// // Stores see only the hash.
 /// assert_ne!(id.key().as_str(), text);
-/// # Ok::<(), pesto::session::Error>(())
+/// # Ok::<(), pesto::session::RandomError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct SessionId {
@@ -52,16 +50,21 @@ pub struct SessionId {
 #[error("not a session id: expected exactly 64 lowercase hex characters")]
 pub struct ParseIdError;
 
+/// The error returned when the operating system's random generator fails, so no id can be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random generator failed: {0}")]
+pub struct RandomError(String);
+
 impl SessionId {
     /// Draws a new id from the operating system's random generator.
     ///
     /// # Errors
-    /// [`store::Error::Random`] if the operating system cannot provide random bytes; this never panics.
-    pub fn generate() -> store::Result<SessionId> {
+    /// [`RandomError`] if the operating system cannot provide random bytes; this never panics.
+    pub fn generate() -> Result<SessionId, RandomError> {
         let mut bytes = [0u8; ID_BYTES];
         OsRng
             .try_fill_bytes(&mut bytes)
-            .map_err(|e| store::Error::Random(e.to_string()))?;
+            .map_err(|e| RandomError(e.to_string()))?;
         Ok(SessionId {
             text: to_hex(&bytes),
         })
@@ -184,7 +187,7 @@ mod tests {
 
     #[test]
     fn generated_ids_are_64_lowercase_hex() {
-        // SECURITY-NOTES: Session ids (256 bits from the OS CSPRNG, one fixed textual format).
+        // docs/security.md, "Session ids" (256 bits from the OS CSPRNG, one fixed textual format).
         let id = new_id();
         let text = id.to_string();
         assert_eq!(text.len(), 64);
@@ -200,7 +203,7 @@ mod tests {
 
     #[test]
     fn parse_rejects_everything_but_64_lowercase_hex() {
-        // SECURITY-NOTES: validate exact length and alphabet before any store access (Beaker #248 traversal).
+        // docs/security.md, "Session ids": validate exact length and alphabet before any store access (Beaker #248 traversal).
         let good = "0123456789abcdef".repeat(4);
         assert!(SessionId::parse(&good).is_some());
         assert!(SessionKey::parse(&good).is_some());
@@ -227,7 +230,7 @@ mod tests {
 
     #[test]
     fn key_is_sha256_of_the_id_text() {
-        // SECURITY-NOTES: store and look up by a hash of the id (Rack CVE-2019-16782).
+        // docs/security.md, "Storage": store and look up by a hash of the id (Rack CVE-2019-16782).
         let id = SessionId::parse(&"0".repeat(64)).expect("valid id");
         let key = id.key();
         // sha256("000…0" × 64), computed independently with `printf '%064d' 0 | sha256sum`.
@@ -241,7 +244,7 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_raw_id() {
-        // SECURITY-NOTES: never log a raw id; log a short hash prefix.
+        // docs/security.md, "Session ids": never log a raw id; log a short hash prefix.
         let id = new_id();
         let debug = format!("{id:?}");
         assert!(!debug.contains(id.as_str()), "{debug}");

@@ -6,8 +6,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri, Version};
 
-use crate::session::Session;
-use crate::{MultiDict, UploadedFile};
+use super::body::UploadedFile;
+use super::context::RequestContext;
+use super::cookies;
+use super::multidict::MultiDict;
+use super::origin;
+use super::raw::RemoteAddr;
+use super::session::Session;
 
 /// A request as a handler sees it, with the user's typed session in `session`.
 ///
@@ -16,6 +21,7 @@ use crate::{MultiDict, UploadedFile};
 ///
 /// ```
 /// use pesto::prelude::*;
+/// use pesto::TestApp;
 ///
 /// #[route("/search", GET, POST)]
 /// async fn search(req: &mut Request) -> String {
@@ -32,8 +38,8 @@ pub struct Request<S = ()> {
     pub session: Session<S>,
     parts: http::request::Parts,
     body: Bytes,
-    script_name: String,
-    path_info: String,
+    /// The context the request arrived with; the handler's task runs with it as the current one.
+    context: Arc<RequestContext>,
     query: MultiDict,
     form: MultiDict,
     files: Vec<UploadedFile>,
@@ -43,10 +49,11 @@ pub struct Request<S = ()> {
 
 /// Everything about a request except its session, gathered before the handler runs.
 pub(crate) struct RequestData {
+    /// The request head, its context already detached (see [`RequestContext::take`]).
     pub(crate) parts: http::request::Parts,
+    pub(crate) context: Arc<RequestContext>,
+    pub(crate) query: MultiDict,
     pub(crate) body: Bytes,
-    pub(crate) script_name: String,
-    pub(crate) path_info: String,
     pub(crate) form: MultiDict,
     pub(crate) files: Vec<UploadedFile>,
     pub(crate) state: Arc<http::Extensions>,
@@ -54,20 +61,13 @@ pub(crate) struct RequestData {
 
 impl<S> Request<S> {
     pub(crate) fn new(data: RequestData, session: Session<S>) -> Self {
-        let query = data
-            .parts
-            .uri
-            .query()
-            .map(MultiDict::parse_query)
-            .unwrap_or_default();
-        let cookies = crate::cookies::parse(&data.parts.headers);
+        let cookies = cookies::parse(&data.parts.headers);
         Request {
             session,
             parts: data.parts,
             body: data.body,
-            script_name: data.script_name,
-            path_info: data.path_info,
-            query,
+            context: data.context,
+            query: data.query,
             form: data.form,
             files: data.files,
             cookies,
@@ -77,6 +77,11 @@ impl<S> Request<S> {
 
     pub(crate) fn into_session(self) -> Session<S> {
         self.session
+    }
+
+    /// The context the request arrived with.
+    pub(crate) fn context(&self) -> &Arc<RequestContext> {
+        &self.context
     }
 
     /// The request method.
@@ -96,12 +101,12 @@ impl<S> Request<S> {
 
     /// The path below the mount point (WSGI's `PATH_INFO`), percent-encoded as received.
     pub fn path_info(&self) -> &str {
-        &self.path_info
+        self.context.path_info(&self.parts.uri)
     }
 
     /// The mount path the app is served under (WSGI's `SCRIPT_NAME`); empty at the root.
     pub fn script_name(&self) -> &str {
-        &self.script_name
+        self.context.script_name()
     }
 
     /// The whole path: script name plus path info.
@@ -165,25 +170,22 @@ impl<S> Request<S> {
     /// The client's address, when served by [`Server`](crate::Server) (or set as a
     /// [`RemoteAddr`](crate::RemoteAddr) extension).
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.parts
-            .extensions
-            .get::<crate::RemoteAddr>()
-            .map(|a| a.0)
+        self.parts.extensions.get::<RemoteAddr>().map(|a| a.0)
     }
 
     /// `http` or `https`.
     pub fn scheme(&self) -> &str {
-        scheme(&self.parts)
+        origin::scheme(&self.parts)
     }
 
     /// `scheme://host[:port]` of this request.
-    pub fn origin(&self) -> String {
-        origin(&self.parts)
+    pub fn origin(&self) -> &str {
+        self.context.origin()
     }
 
     /// The host (and port) the client asked for.
     pub fn host(&self) -> &str {
-        host(&self.parts)
+        origin::host(&self.parts)
     }
 
     /// The raw body.
@@ -213,54 +215,13 @@ impl<S> Request<S> {
     }
 }
 
-/// `http` or `https`, from the URI or the [`Https`](crate::endpoint::Https) marker.
-pub(crate) fn scheme(parts: &http::request::Parts) -> &str {
-    match parts.uri.scheme_str() {
-        Some(s) => s,
-        None if parts.extensions.get::<crate::endpoint::Https>().is_some() => "https",
-        None => "http",
-    }
-}
-
-/// `scheme://host[:port]`, as absolute URLs and redirects begin.
-pub(crate) fn origin(parts: &http::request::Parts) -> String {
-    format!("{}://{}", scheme(parts), host(parts))
-}
-
-/// The host from the URI authority or the `Host` header; `localhost` when neither is present
-/// or the value is not a plain `host[:port]` (it ends up in absolute URLs and redirects).
-pub(crate) fn host(parts: &http::request::Parts) -> &str {
-    parts
-        .uri
-        .authority()
-        .map(|a| a.as_str())
-        .or_else(|| {
-            parts
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-        })
-        .filter(|h| is_plain_host(h))
-        .unwrap_or("localhost")
-}
-
-/// `name[:port]` or `[v6]:port`, nothing else (no user info, path or odd characters).
-pub(crate) fn is_plain_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
-        && host.parse::<http::uri::Authority>().is_ok()
-}
-
 impl<S> std::fmt::Debug for Request<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
             .field("method", &self.parts.method)
             // The path only: a query may carry the session id (querystring mode).
             .field("path", &self.parts.uri.path())
-            .field("script_name", &self.script_name)
+            .field("script_name", &self.script_name())
             .field("session", &self.session)
             .finish_non_exhaustive()
     }

@@ -1,11 +1,11 @@
 //! Parsing the request's `Cookie` headers, defensively.
 //!
-//! SECURITY-NOTES, "Cookies and caching": names are never percent-decoded (Rack CVE-2020-8184),
+//! docs/security.md, "Cookies and caching": names are never percent-decoded (Rack CVE-2020-8184),
 //! only SP and HTAB are trimmed, and junk such as `Cookie: =x` is skipped instead of failing.
 
 use http::HeaderMap;
 
-use crate::MultiDict;
+use super::multidict::MultiDict;
 
 /// Every `name=value` pair of the `Cookie` headers, trimmed of SP and HTAB, names undecoded;
 /// pairs without `=` or with an empty name are skipped.

@@ -1,0 +1,48 @@
+//! [`Endpoint`]: anything that answers raw requests (a dispatcher, a session-wrapped app, a mount),
+//! plus mounting and the tower [`PestoService`] adapter.
+//!
+//! The layer above the request vocabulary: it imports only `crate::exchange`.
+
+mod mount;
+mod service;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use crate::exchange::{RawRequest, Response};
+
+pub use mount::{mount, Mount, Mounts};
+pub use service::{PestoService, ServiceFuture};
+
+/// Something that answers raw HTTP requests: what [`Server`](crate::Server),
+/// [`TestApp`](crate::TestApp) and [`PestoService`] run.
+///
+/// A [`Dispatcher`](crate::Dispatcher), a [`Mount`], [`Mounts`] and the session middleware's
+/// [`SessionApp`](crate::session::SessionApp) are endpoints; layers that wrap an endpoint are
+/// endpoints too, so they nest in any order.
+pub trait Endpoint: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response>;
+
+    /// Starts the endpoint's background work (the session purge) on the current tokio runtime.
+    /// [`Server`](crate::Server) calls it once before accepting connections; an endpoint that
+    /// is never started starts its work with its first request.
+    fn start(&self) {}
+}
+
+/// Forwards every method to the pointee, so shared and boxed endpoints are endpoints too.
+macro_rules! forward_endpoint {
+    ($($pointer:ident),*) => {$(
+        impl<E: Endpoint + ?Sized> Endpoint for $pointer<E> {
+            fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+                (**self).call(req)
+            }
+            fn start(&self) {
+                (**self).start()
+            }
+        }
+    )*};
+}
+
+forward_endpoint!(Arc, Box);

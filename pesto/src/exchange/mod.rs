@@ -1,0 +1,27 @@
+//! The request vocabulary: one HTTP exchange as every layer speaks of it — the raw request types,
+//! [`Request`] and [`Response`], bodies, cookies, [`MultiDict`], the origin, URL encoding, the
+//! [`Session<S>`] handle a handler sees, and the per-request context.
+//!
+//! This is the bottom layer: it imports nothing from the endpoint, routing, session, server or
+//! `TestApp` modules (see ARCHITECTURE.md).
+
+pub(crate) mod body;
+pub(crate) mod context;
+pub(crate) mod cookies;
+pub(crate) mod encoding;
+pub(crate) mod location;
+pub(crate) mod multidict;
+pub(crate) mod origin;
+pub(crate) mod raw;
+pub(crate) mod request;
+pub(crate) mod response;
+pub(crate) mod session;
+pub(crate) mod session_id;
+
+pub use body::{Limits, UploadedFile};
+pub use multidict::MultiDict;
+pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
+pub use request::Request;
+pub use response::{html_escape, IntoResponse, Response};
+pub use session::{Session, SessionData};
+pub use session_id::{ParseIdError, RandomError, SessionId, SessionKey};

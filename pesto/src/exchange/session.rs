@@ -1,0 +1,337 @@
+//! [`Session<S>`]: the user's session as a handler sees it, and the slot through which the session
+//! middleware lends it to the handler layer.
+//!
+//! The middleware works on stored JSON and never names the app's session type; the handler layer
+//! (a `Dispatcher<S>`) knows `S`. So the middleware puts a [`SessionSlot`] into the request's
+//! extensions holding the loaded JSON, the dispatcher [opens](Session::open) it as a typed
+//! `Session<S>`, runs the handler and [gives it back](Session::give_back) as JSON, and the
+//! middleware reads the outcome once the inner endpoint answered — as tower-sessions passes its
+//! `Session` through request extensions.
+
+use std::any::TypeId;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::session_id::{RandomError, SessionId};
+
+/// What a session type must be: serde both ways, a default for new sessions.
+pub trait SessionData: Serialize + DeserializeOwned + Default + Send + 'static {}
+impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for T {}
+
+/// The user's session as seen by a handler: dereferences to the application's own type `S`.
+///
+/// Without session middleware (`S = ()`), the session is detached: it has no id and nothing is stored.
+pub struct Session<S> {
+    data: S,
+    state: Option<SessionState>,
+}
+
+/// Bookkeeping about one request's attached session, handed back to the middleware.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    pub(crate) id: SessionId,
+    pub(crate) is_new: bool,
+    /// The id the request arrived with, when `cycle_id()` replaced it (removed at the end of the request).
+    pub(crate) cycled_from: Option<SessionId>,
+    pub(crate) force_save: bool,
+    pub(crate) invalidated: bool,
+    /// The data's JSON as loaded (`None` for a new session), to tell whether the handler changed it.
+    baseline: Option<Vec<u8>>,
+    /// Querystring mode: the id generated URLs carry, kept current by `cycle_id()` and `invalidate()`.
+    live: Option<LiveSessionId>,
+}
+
+impl<S> Session<S> {
+    /// A session that is not backed by any store (used when no session middleware is installed).
+    pub fn detached(data: S) -> Self {
+        Session { data, state: None }
+    }
+
+    /// The session id, or `None` for a detached session.
+    pub fn id(&self) -> Option<&SessionId> {
+        self.state.as_ref().map(|s| &s.id)
+    }
+
+    /// True when this request created the session (no valid session arrived with it).
+    pub fn is_new(&self) -> bool {
+        self.state.as_ref().is_none_or(|s| s.is_new)
+    }
+
+    /// Saves the session at the end of the request even if its data did not change.
+    ///
+    /// Changes are detected automatically, so this is only needed to force a write (for example
+    /// to refresh the stored copy after a change in serialisation format).
+    pub fn save(&mut self) {
+        if let Some(state) = &mut self.state {
+            // An invalidated session stays ended all the same: removal wins over saving.
+            state.force_save = true;
+        }
+    }
+
+    /// Ends the session: at the end of the request it is removed from the store and, in cookie mode,
+    /// the cookie is expired. The data is reset to its default.
+    pub fn invalidate(&mut self)
+    where
+        S: Default,
+    {
+        self.data = S::default();
+        if let Some(state) = &mut self.state {
+            state.invalidated = true;
+            state.force_save = false;
+            if let Some(live) = &state.live {
+                live.set(None);
+            }
+        }
+    }
+
+    /// Gives the session a new id, keeping its data; the old id is removed from the store.
+    ///
+    /// Call it after every privilege change (login), so that an id an attacker planted or saw
+    /// before the change is worthless after it (session fixation; OWASP).
+    ///
+    /// # Errors
+    /// Fails only if the operating system's random generator fails.
+    pub fn cycle_id(&mut self) -> Result<(), RandomError> {
+        if let Some(state) = &mut self.state {
+            let new_id = SessionId::generate()?;
+            let old = std::mem::replace(&mut state.id, new_id);
+            // Only an id that was in the store needs removing; a chain of cycles removes the first.
+            if !state.is_new && state.cycled_from.is_none() {
+                state.cycled_from = Some(old);
+            }
+            state.invalidated = false;
+            if let Some(live) = &state.live {
+                live.set(Some(&state.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a handler layer could not open the session of a request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    /// The handlers take a session type but no session middleware lent one.
+    #[error(
+        "the handlers take a session of type `{0}` but no session middleware is installed: \
+         wrap the app with `session_middleware(store).wrap(app)`"
+    )]
+    NoMiddleware(&'static str),
+    /// Two handler layers inside one session middleware both tried to open its session.
+    #[error("the session of this request was already opened by another handler layer")]
+    AlreadyOpened,
+    /// A fresh id was needed and the random generator failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+impl<S: SessionData> Session<S> {
+    /// Opens the session that `slot` lends, decoding its data as `S`; without a slot the
+    /// session is detached, which only a session type of `()` accepts.
+    pub(crate) fn open(slot: Option<&SessionSlot>) -> Result<Session<S>, OpenError> {
+        let Some(slot) = slot else {
+            return if TypeId::of::<S>() == TypeId::of::<()>() {
+                Ok(Session::detached(S::default()))
+            } else {
+                Err(OpenError::NoMiddleware(std::any::type_name::<S>()))
+            };
+        };
+        let lent = match std::mem::replace(&mut *slot.lock(), Slot::Opened) {
+            Slot::Lent(lent) => lent,
+            other => {
+                *slot.lock() = other;
+                return Err(OpenError::AlreadyOpened);
+            }
+        };
+        let decoded = match lent.json.as_deref() {
+            None | Some(b"null") => Some(S::default()),
+            Some(json) => match serde_json::from_slice::<S>(json) {
+                Ok(data) => Some(data),
+                Err(error) => {
+                    tracing::warn!(%error, session = ?lent.id, "stored session does not decode; starting a new one");
+                    None
+                }
+            },
+        };
+        // A baseline of `None` compares the data with the default when it is given back.
+        let (data, id, is_new, baseline) = match decoded {
+            Some(data) => {
+                let baseline = lent.json.filter(|json| json.as_slice() != b"null");
+                (data, lent.id, lent.is_new, baseline)
+            }
+            None => (S::default(), SessionId::generate()?, true, None),
+        };
+        if let Some(live) = &lent.live {
+            live.set(Some(&id));
+        }
+        Ok(Session {
+            data,
+            state: Some(SessionState {
+                id,
+                is_new,
+                cycled_from: None,
+                force_save: false,
+                invalidated: false,
+                baseline,
+                live: lent.live,
+            }),
+        })
+    }
+
+    /// Hands the session back to the middleware that lent it, as JSON.
+    ///
+    /// # Errors
+    /// The data does not serialize; nothing is handed back then, so nothing is saved.
+    pub(crate) fn give_back(self, slot: &SessionSlot) -> serde_json::Result<()> {
+        let Some(state) = self.state else {
+            return Ok(());
+        };
+        let json = serde_json::to_vec(&self.data)?;
+        let changed = match &state.baseline {
+            Some(baseline) => *baseline != json,
+            None => serde_json::to_vec(&S::default())? != json,
+        };
+        *slot.lock() = Slot::Returned(ReturnedSession {
+            state,
+            json,
+            changed,
+        });
+        Ok(())
+    }
+}
+
+impl<S> Deref for Session<S> {
+    type Target = S;
+    fn deref(&self) -> &S {
+        &self.data
+    }
+}
+
+impl<S> DerefMut for Session<S> {
+    fn deref_mut(&mut self) -> &mut S {
+        &mut self.data
+    }
+}
+
+/// Shows the id's hash prefix and state, never the data: `{:?}` of a request must not put
+/// personal data or tokens kept in the session into logs.
+impl<S> fmt::Debug for Session<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id())
+            .field("is_new", &self.is_new())
+            .finish_non_exhaustive()
+    }
+}
+
+/// In querystring mode, the session id that URLs generated during the request carry: the
+/// middleware sets it, `cycle_id()` and `invalidate()` change it, `url()` reads it.
+#[derive(Clone)]
+pub(crate) struct LiveSessionId {
+    param: Arc<str>,
+    id: Arc<Mutex<Option<String>>>,
+}
+
+impl LiveSessionId {
+    /// A live id carried in query parameter `param`, starting at `id`.
+    pub(crate) fn new(param: Arc<str>, id: Option<&SessionId>) -> Self {
+        LiveSessionId {
+            param,
+            id: Arc::new(Mutex::new(id.map(SessionId::to_string))),
+        }
+    }
+
+    /// The query parameter's name.
+    pub(crate) fn param(&self) -> &str {
+        &self.param
+    }
+
+    /// The id URLs must carry now, if the session is live.
+    pub(crate) fn current(&self) -> Option<String> {
+        self.lock().clone()
+    }
+
+    /// Sets the id URLs carry (`None` once the session ended).
+    pub(crate) fn set(&self, id: Option<&SessionId>) {
+        *self.lock() = id.map(SessionId::to_string);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<String>> {
+        // A poisoned lock only means a thread panicked while writing a plain Option: the value is usable.
+        self.id.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl fmt::Debug for LiveSessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LiveSessionId")
+            .field("param", &self.param)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One request's session on loan from the middleware to the handler layer: a request extension.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionSlot(Arc<Mutex<Slot>>);
+
+#[derive(Debug)]
+enum Slot {
+    Lent(LentSession),
+    Opened,
+    Returned(ReturnedSession),
+}
+
+/// What the middleware lends: the id and the stored data's JSON (`None` for a new session;
+/// `null` for a session stored before any handler saw it, which holds the type's default).
+#[derive(Debug)]
+pub(crate) struct LentSession {
+    pub(crate) id: SessionId,
+    pub(crate) is_new: bool,
+    pub(crate) json: Option<Vec<u8>>,
+    pub(crate) live: Option<LiveSessionId>,
+}
+
+/// What the handler layer gives back: the session's state and its data as JSON.
+#[derive(Debug)]
+pub(crate) struct ReturnedSession {
+    pub(crate) state: SessionState,
+    pub(crate) json: Vec<u8>,
+    /// Whether the JSON differs from what was loaded (from the default, for a new session).
+    pub(crate) changed: bool,
+}
+
+/// How a lent session came back once the inner endpoint answered.
+#[derive(Debug)]
+pub(crate) enum SlotOutcome {
+    /// No handler layer opened it (a 404 before any dispatcher, an endpoint without sessions).
+    Unopened(LentSession),
+    /// Opened and never given back: the handler panicked or its data did not serialize.
+    Lost,
+    /// Given back after the handler ran.
+    Returned(ReturnedSession),
+}
+
+impl SessionSlot {
+    /// A slot lending `lent`.
+    pub(crate) fn lend(lent: LentSession) -> Self {
+        SessionSlot(Arc::new(Mutex::new(Slot::Lent(lent))))
+    }
+
+    /// Takes the outcome out of the slot.
+    pub(crate) fn outcome(&self) -> SlotOutcome {
+        match std::mem::replace(&mut *self.lock(), Slot::Opened) {
+            Slot::Lent(lent) => SlotOutcome::Unopened(lent),
+            Slot::Opened => SlotOutcome::Lost,
+            Slot::Returned(returned) => SlotOutcome::Returned(returned),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        // Poisoning needs a panic while the lock is held, and no code here panics under it.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

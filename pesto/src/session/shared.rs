@@ -1,0 +1,96 @@
+//! [`Shared`]: what a session app, its purge task and its inspector share — the store, the
+//! settings, the clock — and the lifetime rules they all apply.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::config::Config;
+use super::transport::Transport;
+use super::{envelope, Clock, Lease, SessionKey, SessionStore};
+
+/// The store, settings and clock of one session app.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) store: Arc<dyn SessionStore>,
+    pub(super) config: Config,
+    pub(super) transport: Transport,
+    pub(super) clock: Arc<dyn Clock>,
+}
+
+/// A stored session that is still alive: its data (JSON), when it began and when it was last used.
+pub(super) struct LiveRecord {
+    pub(super) json: Vec<u8>,
+    pub(super) created: SystemTime,
+    pub(super) last_access: SystemTime,
+}
+
+/// What a look-up by key found.
+pub(super) enum Found {
+    /// A live session.
+    Live(LiveRecord),
+    /// An idle or too old session (to be removed), or bytes that are not a session record.
+    Dead { expired: bool },
+    /// Nothing under the key.
+    Absent,
+}
+
+impl Shared {
+    /// Removes every session idle for longer than `olderthan`; returns how many.
+    pub(super) async fn purge(&self, olderthan: Duration) -> super::Result<u64> {
+        match self.clock.now().checked_sub(olderthan) {
+            Some(cutoff) => self.store.purge(cutoff).await,
+            None => Ok(0),
+        }
+    }
+
+    /// The lease of a write at `now`.
+    pub(super) fn lease(&self, now: SystemTime) -> Lease {
+        Lease {
+            now,
+            ttl: self.config.olderthan,
+        }
+    }
+
+    /// Loads `key` and applies the idle and absolute lifetimes at `now` (docs/security.md,
+    /// "Session lifecycle": timeouts are enforced when the session is loaded).
+    pub(super) async fn find(&self, key: &SessionKey, now: SystemTime) -> super::Result<Found> {
+        let Some(record) = self.store.load(key).await? else {
+            return Ok(Found::Absent);
+        };
+        let stored = envelope::decode(&record.data);
+        let expired = self.is_idle(record.last_access, now)
+            || stored
+                .as_ref()
+                .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
+        Ok(match stored {
+            Some((created, json)) if !expired => Found::Live(LiveRecord {
+                json,
+                created,
+                last_access: record.last_access,
+            }),
+            _ => Found::Dead { expired },
+        })
+    }
+
+    /// Whether a session begun at `created` has outlived the absolute lifetime, if one is set.
+    fn is_past_lifetime(&self, created: SystemTime, now: SystemTime) -> bool {
+        self.config
+            .absolute_timeout
+            .is_some_and(|lifetime| now.duration_since(created).is_ok_and(|age| age > lifetime))
+    }
+
+    /// Whether a session last used at `last_access` has been idle too long.
+    fn is_idle(&self, last_access: SystemTime, now: SystemTime) -> bool {
+        // A last access in the future (clock stepped back) is not expiry; never panic on it.
+        now.duration_since(last_access)
+            .is_ok_and(|idle| idle > self.config.olderthan)
+    }
+
+    /// Whether a session last used at `last_access` is due for a refresh of that time.
+    pub(super) fn touch_due(&self, last_access: Option<SystemTime>, now: SystemTime) -> bool {
+        last_access.is_some_and(|at| {
+            now.duration_since(at)
+                .is_ok_and(|since| since >= self.config.touch_interval)
+        })
+    }
+}

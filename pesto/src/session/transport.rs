@@ -1,0 +1,238 @@
+//! [`Transport`]: how the session id travels between requests — in a cookie or in the query
+//! string. Every decision that differs between the two modes lives here: reading the ids a
+//! request presents, announcing or expiring an id, rewriting `Location`, decorating the response.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use cookie::{Cookie, SameSite};
+use http::header;
+use http::request::Parts;
+
+use crate::exchange::context::RequestContext;
+use crate::exchange::cookies;
+use crate::exchange::encoding::encode_pairs;
+use crate::exchange::session::LiveSessionId;
+use crate::exchange::{Response, SessionId};
+
+/// How many same-named session cookies are tried at most (a browser may send several cookies of
+/// one name, for example one planted for a parent domain).
+const MAX_COOKIE_CANDIDATES: usize = 3;
+
+/// Where the session id travels.
+#[derive(Debug, Clone)]
+pub(super) enum Transport {
+    /// In a cookie with these attributes.
+    Cookie(CookieSettings),
+    /// In query parameter `param` of every URL inside the app.
+    QueryString {
+        /// The parameter's name (the configured cookie name).
+        param: Arc<str>,
+    },
+}
+
+/// The session cookie's name and attributes.
+#[derive(Debug, Clone)]
+pub(super) struct CookieSettings {
+    pub(super) name: Arc<str>,
+    /// `Path`; `None` for the mount path the app is served under (`/` at the root).
+    pub(super) path: Option<String>,
+    pub(super) domain: Option<String>,
+    /// `Secure`; `None` to follow the request's scheme.
+    pub(super) secure: Option<bool>,
+    pub(super) same_site: SameSite,
+    pub(super) max_age: Option<Duration>,
+}
+
+impl CookieSettings {
+    /// The session cookie carrying `value` for a request with `context` and `https`.
+    fn build(&self, value: String, context: &RequestContext, https: bool) -> Cookie<'static> {
+        let mut cookie = Cookie::new(self.name.to_string(), value);
+        let path = match &self.path {
+            Some(p) => p.clone(),
+            None if context.script_name().is_empty() => "/".to_owned(),
+            None => context.script_name().to_owned(),
+        };
+        cookie.set_path(path);
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie.set_http_only(true);
+        cookie.set_same_site(self.same_site);
+        cookie.set_secure(self.secure.unwrap_or(https));
+        if let Some(max_age) = self.max_age {
+            let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            cookie.set_max_age(cookie::time::Duration::seconds(secs));
+        }
+        cookie
+    }
+}
+
+/// Where a response is going, for the parts of the transport that write to it.
+pub(super) struct Reply<'r> {
+    pub(super) context: &'r RequestContext,
+    pub(super) https: bool,
+}
+
+impl Transport {
+    /// The well-formed ids the request presents, first first; malformed ones are dropped here,
+    /// so they never reach a store.
+    pub(super) fn incoming_ids(&self, parts: &mut Parts) -> Vec<SessionId> {
+        match self {
+            Transport::Cookie(settings) => cookies::raw_values(&parts.headers, &settings.name)
+                .filter_map(SessionId::parse)
+                .take(MAX_COOKIE_CANDIDATES)
+                .collect(),
+            Transport::QueryString { param } => {
+                let (uri, context) = RequestContext::of(parts);
+                // The whole value must be exactly one valid id (docs/security.md, "Querystring mode").
+                let mut values = context.query(uri).get_all(param);
+                match (values.next(), values.next()) {
+                    (Some(value), None) => SessionId::parse(value).into_iter().collect(),
+                    _ => Vec::new(),
+                }
+            }
+        }
+    }
+
+    /// Querystring mode: whether a request that brought no valid id is first sent to the same
+    /// URL carrying a new one (Pesto does it for GET; lazy sessions never do).
+    pub(super) fn redirects_new_visitors(&self, parts: &Parts, lazy: bool) -> bool {
+        matches!(self, Transport::QueryString { .. })
+            && !lazy
+            && matches!(parts.method, http::Method::GET | http::Method::HEAD)
+    }
+
+    /// The redirect to the request's own URL carrying `id` instead of any session parameter it
+    /// had (relative; made absolute by the caller).
+    pub(super) fn redirect_carrying(&self, id: &SessionId, parts: &mut Parts) -> Response {
+        let (uri, context) = RequestContext::of(parts);
+        let mut query = context.query(uri).clone();
+        if let Transport::QueryString { param } = self {
+            query.remove(param);
+            query.append(param.to_string(), id.to_string());
+        }
+        let mut location = format!("{}?", uri.path());
+        encode_pairs(query.iter(), &mut location);
+        Response::redirect(location)
+    }
+
+    /// Querystring mode: the live id that URLs generated during the request carry.
+    pub(super) fn live_id(&self, id: &SessionId) -> Option<LiveSessionId> {
+        match self {
+            Transport::Cookie(_) => None,
+            Transport::QueryString { param } => {
+                Some(LiveSessionId::new(Arc::clone(param), Some(id)))
+            }
+        }
+    }
+
+    /// Tells the client its session id: a `Set-Cookie`, or (querystring mode) the id that
+    /// `Location` and generated URLs carry.
+    pub(super) fn announce(
+        &self,
+        response: Response,
+        id: &SessionId,
+        live: Option<&LiveSessionId>,
+        reply: &Reply<'_>,
+    ) -> Response {
+        match self {
+            Transport::Cookie(settings) => {
+                response.with_cookie(settings.build(id.to_string(), reply.context, reply.https))
+            }
+            Transport::QueryString { .. } => {
+                if let Some(live) = live {
+                    live.set(Some(id));
+                }
+                response
+            }
+        }
+    }
+
+    /// Tells the client its session ended: an expired cookie, or (querystring mode) no id in
+    /// `Location` and generated URLs.
+    pub(super) fn expire(
+        &self,
+        response: Response,
+        live: Option<&LiveSessionId>,
+        reply: &Reply<'_>,
+    ) -> Response {
+        match self {
+            Transport::Cookie(settings) => {
+                response.remove_cookie(settings.build(String::new(), reply.context, reply.https))
+            }
+            Transport::QueryString { .. } => {
+                if let Some(live) = live {
+                    live.set(None);
+                }
+                response
+            }
+        }
+    }
+
+    /// Querystring mode: a redirect inside the app carries the session's live id (or none once
+    /// the session ended). `Location` is already absolute here.
+    pub(super) fn rewrite_location(
+        &self,
+        response: Response,
+        live: Option<&LiveSessionId>,
+        context: &RequestContext,
+    ) -> Response {
+        let (Transport::QueryString { param }, Some(live)) = (self, live) else {
+            return response;
+        };
+        let Some(location) = response.header("location") else {
+            return response;
+        };
+        let Ok(mut url) = url::Url::parse(location) else {
+            return response;
+        };
+        let same_origin = url.origin().ascii_serialization() == context.origin();
+        let inside_app = url
+            .path()
+            .strip_prefix(context.script_name())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if !same_origin || !inside_app {
+            return response;
+        }
+        let location = set_query_param(&mut url, param, live.current().as_deref());
+        response.with_header(header::LOCATION, location)
+    }
+
+    /// Headers every response through the middleware carries.
+    pub(super) fn decorate(&self, response: Response) -> Response {
+        match self {
+            // Shared caches must not serve one user's session-dependent page to another
+            // (Flask CVE-2023-30861).
+            Transport::Cookie(_) => response.append_header(header::VARY, "Cookie"),
+            // An id in the URL must not leak through Referer headers or caches
+            // (docs/security.md, "Querystring mode").
+            Transport::QueryString { .. } => response
+                .with_header(header::REFERRER_POLICY, "no-referrer")
+                .with_header(header::CACHE_CONTROL, "private, no-store"),
+        }
+    }
+}
+
+/// Replaces (or, with `None`, removes) query parameter `name` of `url`.
+fn set_query_param(url: &mut url::Url, name: &str, value: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut pairs = url.query_pairs_mut();
+        pairs.clear();
+        for (k, v) in &kept {
+            pairs.append_pair(k, v);
+        }
+        if let Some(v) = value {
+            pairs.append_pair(name, v);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url.to_string()
+}
