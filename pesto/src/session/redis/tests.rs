@@ -1,7 +1,14 @@
-//! Unit tests of the Redis store that need no Redis server.
+//! Unit tests of the Redis store that need no Redis server (those that do are in
+//! `pesto/tests/redis_store.rs` and `pesto/tests/redis_cluster.rs`).
 
-use super::*;
+use std::time::{Duration, SystemTime};
+
+use super::purge::glob_escape;
+use super::{from_millis, to_millis, ttl_millis, RedisStore};
+use crate::session::store::{Error, SessionStore};
 use crate::session::SessionId;
+
+// ---- URLs and TLS settings are checked when the store is built, without connecting ----
 
 #[test]
 fn urls_parse_without_connecting() {
@@ -12,8 +19,7 @@ fn urls_parse_without_connecting() {
     assert_eq!(store.timeout(), Duration::from_secs(2));
     let store = RedisStore::new("redis://user:pw@redis.example:6380").expect("valid");
     assert_eq!(store.target, "redis.example:6380/0");
-    let store =
-        RedisStore::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
+    let store = RedisStore::new("redis+unix:///run/redis.sock?db=2&pass=pw").expect("unix");
     assert_eq!(store.target, "/run/redis.sock/2");
 }
 
@@ -52,29 +58,14 @@ fn tls_urls_and_root_certificates() {
 }
 
 #[test]
-fn debug_and_errors_never_show_the_password() {
-    let store = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
-    let debug = format!("{store:?}");
-    assert!(
-        !debug.contains("hunter2") && !debug.contains("alice"),
-        "{debug}"
-    );
-    let err = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/x")
-        .expect_err("bad db")
-        .to_string();
-    assert!(!err.contains("hunter2"), "{err}");
-}
-
-#[test]
 fn cluster_urls_parse_without_connecting() {
     let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
         .expect("valid URLs");
     assert!(store.is_cluster());
     assert_eq!(store.target, "cluster [127.0.0.1:1, 127.0.0.1:2]/0");
     assert!(store.self_expiring());
-    let store =
-        RedisStore::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
-            .expect("one TLS seed node");
+    let store = RedisStore::new_cluster(&["rediss://alice:hunter2@redis.example:7000".to_owned()])
+        .expect("one TLS seed node");
     assert_eq!(store.target, "cluster [redis.example:7000]/0 (TLS)");
     let debug = format!("{store:?}");
     assert!(
@@ -125,27 +116,23 @@ fn bad_cluster_urls_are_refused_with_a_clear_message() {
     assert!(err.contains("invalid TLS root certificates"), "{err}");
 }
 
-#[tokio::test]
-async fn an_unreachable_cluster_is_a_prompt_backend_error() {
-    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
-        .expect("valid")
-        .with_timeout(Duration::from_millis(500));
-    let key = SessionId::generate().expect("rng").key();
-    let started = std::time::Instant::now();
-    let err = store.load(&key).await.expect_err("nothing listens");
-    assert!(matches!(err, Error::Backend(_)), "{err}");
-    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
-    assert!(store.purge(SystemTime::now()).await.is_err());
-    let err = RedisStore::connect_cluster(&["redis://127.0.0.1:1"])
-        .await
-        .expect_err("unreachable");
-    assert!(err.to_string().contains("not reachable"), "{err}");
+// ---- Credentials never show ----
+
+#[test]
+fn debug_and_errors_never_show_the_password() {
+    let store = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
+    let debug = format!("{store:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        started.elapsed()
+        !debug.contains("hunter2") && !debug.contains("alice"),
+        "{debug}"
     );
+    let err = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/x")
+        .expect_err("bad db")
+        .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
 }
+
+// ---- What goes to Redis: keys, stamps, TTLs and the purge's SCAN pattern ----
 
 #[test]
 fn keys_are_prefix_plus_hash_never_the_id() {
@@ -181,6 +168,8 @@ fn glob_characters_in_the_prefix_are_escaped() {
     assert_eq!(glob_escape(r"a*b?[c]\"), r"a\*b\?\[c\]\\");
 }
 
+// ---- An unreachable Redis is a prompt backend error ----
+
 #[tokio::test]
 async fn an_unreachable_redis_is_a_prompt_backend_error() {
     // Port 1 refuses connections: every operation fails fast, none hangs or panics.
@@ -197,6 +186,28 @@ async fn an_unreachable_redis_is_a_prompt_backend_error() {
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(store.ping().await.is_err());
     let err = RedisStore::connect("redis://127.0.0.1:1/0")
+        .await
+        .expect_err("unreachable");
+    assert!(err.to_string().contains("not reachable"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_prompt_backend_error() {
+    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+        .expect("valid")
+        .with_timeout(Duration::from_millis(500));
+    let key = SessionId::generate().expect("rng").key();
+    let started = std::time::Instant::now();
+    let err = store.load(&key).await.expect_err("nothing listens");
+    assert!(matches!(err, Error::Backend(_)), "{err}");
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(store.purge(SystemTime::now()).await.is_err());
+    let err = RedisStore::connect_cluster(&["redis://127.0.0.1:1"])
         .await
         .expect_err("unreachable");
     assert!(err.to_string().contains("not reachable"), "{err}");
