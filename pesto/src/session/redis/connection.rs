@@ -1,9 +1,9 @@
 //! The two kinds of Redis connection the store drives (one server, or a Cluster) behind one
-//! type, and the cluster-wide routing that `purge` needs.
+//! type, how each is opened, and the cluster-wide routing that `purge` needs.
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo, SingleNodeRoutingInfo};
@@ -22,6 +22,35 @@ pub(super) enum Backend {
         nodes: Vec<ConnectionInfo>,
         root_certificates: Option<Vec<u8>>,
     },
+}
+
+impl Backend {
+    /// Opens the connection, with `timeout` for connecting and for each response: for one
+    /// server, a `ConnectionManager` set up without connecting (it connects on first use and
+    /// reconnects after a failure); for a cluster, connected (nodes and slot map) now.
+    pub(super) async fn open(&self, timeout: Duration) -> redis::RedisResult<Connection> {
+        match self {
+            Backend::Single(client) => {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    // Retry soon and often: the outer timeout bounds what a request
+                    // waits, and a restarted Redis should be picked up within a second.
+                    .set_min_delay(Duration::from_millis(50))
+                    .set_max_delay(Duration::from_millis(500))
+                    .set_number_of_retries(3);
+                ConnectionManager::new_lazy_with_config(client.clone(), config)
+                    .map(Connection::Single)
+            }
+            Backend::Cluster {
+                nodes,
+                root_certificates,
+            } => {
+                let client = cluster_client(nodes, root_certificates.as_deref(), timeout)?;
+                client.get_async_connection().await.map(Connection::Cluster)
+            }
+        }
+    }
 }
 
 /// An open connection of either kind. Both are handles on a task that redis-rs runs in the

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// `create`: writes only if the key is free. KEYS[1] key; ARGV data, stamp, ttl (ms).
+/// `create`: writes only if the key is free. `KEYS[1]` key; `ARGV` data, stamp, ttl (ms).
 pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -37,7 +37,7 @@ return 1",
     )
 });
 
-/// `touch`: new stamp and TTL, data untouched; an absent key stays absent. ARGV stamp, ttl.
+/// `touch`: new stamp and TTL, data untouched; an absent key stays absent. `ARGV` stamp, ttl.
 pub(super) static TOUCH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -48,7 +48,7 @@ return 1",
 });
 
 /// `purge`: of the given keys (all in one hash slot on a cluster), deletes the session hashes
-/// last accessed before ARGV[1] (ms); anything else under the prefix (another type, no stamp) is
+/// last accessed before `ARGV[1]` (ms); anything else under the prefix (another type, no stamp) is
 /// left alone. Returns the count.
 pub(super) static PURGE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(

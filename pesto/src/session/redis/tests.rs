@@ -1,7 +1,14 @@
-//! Unit tests of the Redis store that need no Redis server.
+//! Unit tests of the Redis store that need no Redis server (those that do are in
+//! `pesto/tests/redis_store.rs` and `pesto/tests/redis_cluster.rs`).
 
-use super::*;
+use std::time::{Duration, SystemTime};
+
+use super::purge::glob_escape;
+use super::{from_millis, to_millis, ttl_millis, RedisStore};
+use crate::session::store::{Error, SessionStore};
 use crate::session::SessionId;
+
+// ---- URLs and TLS settings are checked when the store is built, without connecting ----
 
 #[test]
 fn urls_parse_without_connecting() {
@@ -48,20 +55,6 @@ fn tls_urls_and_root_certificates() {
         .expect_err("not a TLS URL")
         .to_string();
     assert!(err.contains("not a rediss:// URL"), "{err}");
-}
-
-#[test]
-fn debug_and_errors_never_show_the_password() {
-    let store = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
-    let debug = format!("{store:?}");
-    assert!(
-        !debug.contains("hunter2") && !debug.contains("alice"),
-        "{debug}"
-    );
-    let err = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/x")
-        .expect_err("bad db")
-        .to_string();
-    assert!(!err.contains("hunter2"), "{err}");
 }
 
 #[test]
@@ -123,27 +116,23 @@ fn bad_cluster_urls_are_refused_with_a_clear_message() {
     assert!(err.contains("invalid TLS root certificates"), "{err}");
 }
 
-#[tokio::test]
-async fn an_unreachable_cluster_is_a_prompt_backend_error() {
-    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
-        .expect("valid")
-        .with_timeout(Duration::from_millis(500));
-    let key = SessionId::generate().expect("rng").key();
-    let started = std::time::Instant::now();
-    let err = store.load(&key).await.expect_err("nothing listens");
-    assert!(matches!(err, Error::Backend(_)), "{err}");
-    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
-    assert!(store.purge(SystemTime::now()).await.is_err());
-    let err = RedisStore::connect_cluster(&["redis://127.0.0.1:1"])
-        .await
-        .expect_err("unreachable");
-    assert!(err.to_string().contains("not reachable"), "{err}");
+// ---- Credentials never show ----
+
+#[test]
+fn debug_and_errors_never_show_the_password() {
+    let store = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/0").expect("valid");
+    let debug = format!("{store:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(6),
-        "{:?}",
-        started.elapsed()
+        !debug.contains("hunter2") && !debug.contains("alice"),
+        "{debug}"
     );
+    let err = RedisStore::new("redis://alice:hunter2@127.0.0.1:1/x")
+        .expect_err("bad db")
+        .to_string();
+    assert!(!err.contains("hunter2"), "{err}");
 }
+
+// ---- What goes to Redis: keys, stamps, TTLs and the purge's SCAN pattern ----
 
 #[test]
 fn keys_are_prefix_plus_hash_never_the_id() {
@@ -179,6 +168,8 @@ fn glob_characters_in_the_prefix_are_escaped() {
     assert_eq!(glob_escape(r"a*b?[c]\"), r"a\*b\?\[c\]\\");
 }
 
+// ---- An unreachable Redis is a prompt backend error ----
+
 #[tokio::test]
 async fn an_unreachable_redis_is_a_prompt_backend_error() {
     // Port 1 refuses connections: every operation fails fast, none hangs or panics.
@@ -195,6 +186,28 @@ async fn an_unreachable_redis_is_a_prompt_backend_error() {
     assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
     assert!(store.ping().await.is_err());
     let err = RedisStore::connect("redis://127.0.0.1:1/0")
+        .await
+        .expect_err("unreachable");
+    assert!(err.to_string().contains("not reachable"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_a_prompt_backend_error() {
+    let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
+        .expect("valid")
+        .with_timeout(Duration::from_millis(500));
+    let key = SessionId::generate().expect("rng").key();
+    let started = std::time::Instant::now();
+    let err = store.load(&key).await.expect_err("nothing listens");
+    assert!(matches!(err, Error::Backend(_)), "{err}");
+    assert!(err.to_string().contains("127.0.0.1:1"), "{err}");
+    assert!(store.purge(SystemTime::now()).await.is_err());
+    let err = RedisStore::connect_cluster(&["redis://127.0.0.1:1"])
         .await
         .expect_err("unreachable");
     assert!(err.to_string().contains("not reachable"), "{err}");

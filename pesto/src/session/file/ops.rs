@@ -1,0 +1,247 @@
+//! The operations on one session's file, synchronous, run on the blocking pool: where the file
+//! lives (its shard directory), and load, write (create-only or replace), update, touch and remove.
+//!
+//! `update` swaps the new file with the existing one in a single `renameat2(RENAME_EXCHANGE)`,
+//! which fails if the target is gone, so a request that began before a logout (a `remove`, from
+//! this process or another sharing the directory) cannot bring the session back (docs/security.md,
+//! Session lifecycle; rack-session CVE-2025-46336).
+//!
+//! Durability: a file's content and mtime are fsynced before the file becomes visible, and the
+//! directory holding it is fsynced before a write, an update or a remove returns `Ok` (and
+//! `_pesto_sessions` after a new shard directory is made), so a power loss after one of them
+//! returned neither undoes a logout nor loses a login's new file.
+
+use std::fs::{self, DirBuilder, Permissions};
+use std::io::{self, ErrorKind, Read};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::format::decode;
+use super::fs::{
+    exchange_unsupported, is_session_file, not_a_dir, open_nofollow, sync_dir, write_temp, DIR_MODE,
+};
+use crate::session::id::SessionKey;
+use crate::session::store::Record;
+
+/// The shard directory of a key, `<root>/<first 2 chars of key>`, whether it exists or not.
+pub(super) fn shard_path(root: &Path, key: &SessionKey) -> PathBuf {
+    root.join(key.as_str().get(..2).unwrap_or_default())
+}
+
+/// The shard directory for a key, `None` if it does not exist; refuses anything but a real directory.
+fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<PathBuf>> {
+    let dir = shard_path(root, key);
+    match fs::symlink_metadata(&dir) {
+        Ok(meta) if meta.is_dir() => return Ok(Some(dir)),
+        Ok(_) => return Err(not_a_dir(&dir)),
+        Err(e) if e.kind() == ErrorKind::NotFound && create => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    match DirBuilder::new().mode(DIR_MODE).create(&dir) {
+        // Explicit chmod: the umask may have removed bits from the mode given to mkdir.
+        Ok(()) => fs::set_permissions(&dir, Permissions::from_mode(DIR_MODE))?,
+        // Another writer created it meanwhile: check it as above.
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            if !fs::symlink_metadata(&dir)?.is_dir() {
+                return Err(not_a_dir(&dir));
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    // Record the new shard in the root before any file in it counts as durable. Also when another
+    // writer made it: that writer may not have synced the root yet.
+    sync_dir(root)?;
+    Ok(Some(dir))
+}
+
+pub(super) fn load_file(root: &Path, key: &SessionKey) -> io::Result<Option<Record>> {
+    let dir = match shard_dir(root, key, false) {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return Ok(None),
+        Err(e) => return unreadable(key, e),
+    };
+    let mut file = match open_nofollow(&dir.join(key.as_str()), false) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return unreadable(key, e),
+    };
+    let meta = match file.metadata() {
+        Ok(meta) => meta,
+        Err(e) => return unreadable(key, e),
+    };
+    if !meta.is_file() {
+        return unreadable(key, io::Error::other("not a regular file"));
+    }
+    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    if let Err(e) = file.read_to_end(&mut content) {
+        return unreadable(key, e);
+    }
+    let last_access = match meta.modified() {
+        Ok(time) => time,
+        Err(e) => return unreadable(key, e),
+    };
+    match decode(&content) {
+        Ok(data) => Ok(Some(Record { data, last_access })),
+        Err(why) => {
+            tracing::warn!(
+                key = key.short(),
+                "corrupt session file treated as absent: {why}"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// A file that cannot be read counts as absent (and is logged), unless the process itself is out of
+/// resources: then the caller must fail rather than hand out a fresh session for a valid one.
+fn unreadable<T>(key: &SessionKey, e: io::Error) -> io::Result<Option<T>> {
+    if matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM)
+    ) {
+        return Err(e);
+    }
+    tracing::warn!(key = key.short(), error = %e, "unreadable session file treated as absent");
+    Ok(None)
+}
+
+/// How a write lands on its target.
+#[derive(Clone, Copy)]
+pub(super) enum Landing {
+    /// `rename(2)`: atomically replaces whatever is there.
+    Replace,
+    /// `link(2)`: fails if the target exists, so an existing session is never overwritten.
+    CreateOnly,
+}
+
+/// Writes a complete file beside the target, then puts it in place; `false` if create-only found the key taken.
+pub(super) fn write_file(
+    root: &Path,
+    key: &SessionKey,
+    content: &[u8],
+    now: SystemTime,
+    how: Landing,
+) -> io::Result<bool> {
+    let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    let target = dir.join(key.as_str());
+    if let Landing::CreateOnly = how {
+        // Cheap early answer; the link below is what guarantees it.
+        if fs::symlink_metadata(&target).is_ok() {
+            return Ok(false);
+        }
+    }
+    let temp = write_temp(&dir, content, now)?;
+    let landed = match how {
+        Landing::Replace => fs::rename(&temp, &target).map(|()| true),
+        Landing::CreateOnly => match fs::hard_link(&temp, &target) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        },
+    };
+    // After a rename the temp name is already gone; after a link (or a failure) it must not linger.
+    discard_temp(&temp, key);
+    let landed = landed?;
+    if landed {
+        // The new name (and the temp's removal) on disk before the caller relies on it.
+        sync_dir(&dir)?;
+    }
+    Ok(landed)
+}
+
+/// Replaces an existing session file only; `false`, and nothing left behind, if it is absent.
+///
+/// The new content is written to a temp file, which `swap` exchanges with the target in one step: if
+/// the target was unlinked (a logout) before that step the exchange fails with `ENOENT`, and after it
+/// a `remove` unlinks the new file, so a removed session is never recreated. The temp name then holds
+/// the old record, which is unlinked. Where the filesystem cannot exchange, it checks and renames.
+pub(super) fn update_file(
+    root: &Path,
+    key: &SessionKey,
+    content: &[u8],
+    now: SystemTime,
+    swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
+) -> io::Result<bool> {
+    // No shard directory, no session; update never creates one.
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(false);
+    };
+    let target = dir.join(key.as_str());
+    // Cheap early answer (a symlink or a directory is no record, as for load); the exchange below is
+    // what guarantees it.
+    if !is_session_file(&target)? {
+        return Ok(false);
+    }
+    let temp = write_temp(&dir, content, now)?;
+    let updated = match swap(&temp, &target) {
+        // The temp name now holds the old record; discard_temp unlinks it.
+        Ok(()) => Ok(true),
+        // Removed meanwhile: it stays removed.
+        Err(e) if e == rustix::io::Errno::NOENT => Ok(false),
+        Err(e) if exchange_unsupported(e) => {
+            static LOGGED: std::sync::Once = std::sync::Once::new();
+            LOGGED.call_once(|| {
+                tracing::debug!(
+                    dir = %dir.display(),
+                    error = %e,
+                    "the filesystem cannot exchange files (renameat2 RENAME_EXCHANGE): session \
+                     updates check then rename, which is not atomic against a concurrent remove"
+                );
+            });
+            // The trait's default behaviour, with its small window between the check and the rename.
+            if is_session_file(&target)? {
+                fs::rename(&temp, &target).map(|()| true)
+            } else {
+                Ok(false)
+            }
+        }
+        Err(e) => Err(e.into()),
+    };
+    discard_temp(&temp, key);
+    let updated = updated?;
+    if updated {
+        // The new file in place and the old one gone, on disk, before the caller relies on it.
+        sync_dir(&dir)?;
+    }
+    Ok(updated)
+}
+
+/// Removes a temp name after a write; already gone (renamed into place) is fine.
+fn discard_temp(temp: &Path, key: &SessionKey) {
+    match fs::remove_file(temp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(key = key.short(), error = %e, "cannot remove temp session file"),
+    }
+}
+
+pub(super) fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::Result<()> {
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(());
+    };
+    let file = match open_nofollow(&dir.join(key.as_str()), true) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("session path is not a regular file"));
+    }
+    file.set_modified(now)
+}
+
+pub(super) fn remove_file(root: &Path, key: &SessionKey) -> io::Result<()> {
+    let Some(dir) = shard_dir(root, key, false)? else {
+        return Ok(());
+    };
+    // unlink(2) removes a symlink itself, never its target.
+    match fs::remove_file(dir.join(key.as_str())) {
+        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    // Also when it was already gone: another process's unlink may not be on disk yet. A logout is
+    // durable once this returns.
+    sync_dir(&dir)
+}

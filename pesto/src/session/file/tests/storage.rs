@@ -1,0 +1,215 @@
+//! What lands on disk and how it reads back: the layout, private permissions, refused session
+//! directories, corrupt or foreign files read as absent, and writes no reader sees half done.
+
+use std::fs::{self, Permissions};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+
+use super::{at, key, lease, mode, store};
+use crate::session::file::format::{decode, encode};
+use crate::session::file::{FileStore, SESSION_DIR};
+use crate::session::store::{Error, SessionStore};
+
+#[tokio::test]
+async fn layout_and_private_permissions() {
+    // docs/security.md, Storage: "Directories are 0700 and files 0600 whatever the umask."
+    let (dir, m) = store();
+    let k = key();
+    m.store(&k, br#"{"user":"alice"}"#, lease(0))
+        .await
+        .expect("store");
+    let root = dir.path().join("_pesto_sessions");
+    assert_eq!(m.directory(), root);
+    let file = root.join(&k.as_str()[..2]).join(k.as_str());
+    assert_eq!(m.file_path(&k), file);
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(file.parent().expect("shard")), 0o700);
+    assert_eq!(mode(&file), 0o600);
+    let content = fs::read_to_string(&file).expect("read");
+    assert_eq!(content, r#"{"v":1,"data":{"user":"alice"}}"#);
+    assert_eq!(
+        fs::metadata(&file).expect("stat").modified().ok(),
+        Some(at(0))
+    );
+    // Only the session file: the temp file is gone.
+    assert_eq!(
+        fs::read_dir(file.parent().expect("shard"))
+            .expect("ls")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn existing_directory_is_made_private() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join(SESSION_DIR);
+    fs::create_dir(&root).expect("mkdir");
+    fs::set_permissions(&root, Permissions::from_mode(0o750)).expect("chmod");
+    FileStore::new(dir.path()).expect("file store");
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(
+        fs::read_dir(&root).expect("ls").count(),
+        0,
+        "probe file removed"
+    );
+}
+
+#[test]
+fn unsafe_session_directories_are_refused() {
+    // docs/security.md, Storage: `FileStore::new` refuses a `_pesto_sessions` that is a symbolic
+    // link, world-writable, owned by another user or not a directory.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elsewhere = dir.path().join("elsewhere");
+    fs::create_dir(&elsewhere).expect("mkdir");
+
+    let linked = dir.path().join("linked");
+    fs::create_dir(&linked).expect("mkdir");
+    symlink(&elsewhere, linked.join(SESSION_DIR)).expect("symlink");
+    let err = FileStore::new(&linked).expect_err("symlink refused");
+    assert!(err.to_string().contains("symbolic link"), "{err}");
+
+    let open = dir.path().join("open");
+    fs::create_dir_all(open.join(SESSION_DIR)).expect("mkdir");
+    fs::set_permissions(open.join(SESSION_DIR), Permissions::from_mode(0o777)).expect("chmod");
+    let err = FileStore::new(&open).expect_err("world-writable refused");
+    assert!(err.to_string().contains("world-writable"), "{err}");
+
+    let plain = dir.path().join("plain");
+    fs::create_dir(&plain).expect("mkdir");
+    fs::write(plain.join(SESSION_DIR), b"").expect("write");
+    let err = FileStore::new(&plain).expect_err("file refused");
+    assert!(err.to_string().contains("not a directory"), "{err}");
+
+    // Giving a directory away needs root; elsewhere this part cannot be set up.
+    let foreign = dir.path().join("foreign");
+    fs::create_dir_all(foreign.join(SESSION_DIR)).expect("mkdir");
+    let me = fs::metadata(&foreign).expect("stat").uid();
+    if std::os::unix::fs::chown(foreign.join(SESSION_DIR), Some(me + 4242), None).is_ok() {
+        let err = FileStore::new(&foreign).expect_err("foreign owner refused");
+        assert!(err.to_string().contains("owned by uid"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn corrupt_files_are_absent_and_harm_no_other_session() {
+    // docs/security.md, Storage: "Data that no longer decodes counts as no session, and a warning
+    // is logged."
+    let (dir, m) = store();
+    let good = key();
+    m.store(&good, br#"{"ok":true}"#, lease(0))
+        .await
+        .expect("store");
+    let cases: [&[u8]; 6] = [
+        b"",
+        b"garbage",
+        br#"{"v":1,"data":{"trunc"#,
+        br#"{"v":2,"data":{}}"#,
+        br#"{"v":1}"#,
+        b"\x80\x81pickle",
+    ];
+    for content in cases {
+        let bad = key();
+        m.store(&bad, b"{}", lease(0)).await.expect("store");
+        fs::write(m.file_path(&bad), content).expect("corrupt it");
+        assert_eq!(m.load(&bad).await.expect("load"), None, "{content:?}");
+        // A later store repairs it.
+        m.store(&bad, b"[1]", lease(1)).await.expect("store");
+        assert_eq!(
+            m.load(&bad).await.expect("load").map(|r| r.data),
+            Some(b"[1]".to_vec())
+        );
+    }
+    // A directory or a symlink where a session file should be.
+    let dir_key = key();
+    let shard = m.file_path(&dir_key).parent().expect("shard").to_owned();
+    fs::create_dir_all(m.file_path(&dir_key)).expect("mkdir");
+    assert_eq!(m.load(&dir_key).await.expect("load"), None);
+    let link_key = key();
+    let secret = dir.path().join("secret");
+    fs::write(&secret, br#"{"v":1,"data":{"secret":1}}"#).expect("write");
+    let link_shard = m.file_path(&link_key).parent().expect("shard").to_owned();
+    fs::create_dir_all(&link_shard).expect("mkdir");
+    symlink(&secret, m.file_path(&link_key)).expect("symlink");
+    assert_eq!(
+        m.load(&link_key).await.expect("load"),
+        None,
+        "symlink followed"
+    );
+    assert!(
+        m.touch(&link_key, lease(9)).await.is_err(),
+        "symlink touched"
+    );
+    m.remove(&link_key).await.expect("remove the link");
+    assert!(secret.exists(), "the link's target survives");
+    assert!(shard.exists());
+
+    let record = m.load(&good).await.expect("load").expect("still there");
+    assert_eq!(record.data, br#"{"ok":true}"#);
+}
+
+#[tokio::test]
+async fn non_json_data_is_an_encode_error() {
+    let (_dir, m) = store();
+    let err = m
+        .store(&key(), b"not json", lease(0))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, Error::Encode(_)), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readers_never_see_a_torn_file() {
+    // docs/security.md, Storage: every write goes to a temporary file in the same directory, is
+    // synced, then renamed into place, so no reader sees a torn file.
+    let (_dir, m) = store();
+    let k = key();
+    let values: Vec<Vec<u8>> = (0..4)
+        .map(|i| {
+            format!(
+                r#"{{"fill":"{}","n":{i}}}"#,
+                "x".repeat(64 * 1024 + i * 4096)
+            )
+            .into_bytes()
+        })
+        .collect();
+    m.store(&k, &values[0], lease(0)).await.expect("store");
+    let mut tasks = Vec::new();
+    for w in 0..2 {
+        let (m, k, values) = (m.clone(), k.clone(), values.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..60 {
+                m.store(&k, &values[(i + w) % values.len()], lease(i as u64))
+                    .await
+                    .expect("store");
+            }
+        }));
+    }
+    for _ in 0..2 {
+        let (m, k, values) = (m.clone(), k.clone(), values.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..120 {
+                let record = m.load(&k).await.expect("load").expect("never absent");
+                assert!(values.contains(&record.data), "torn read");
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("task");
+    }
+}
+
+#[test]
+fn format_round_trip() {
+    for data in [
+        &br#"{"a":[1,2,{"b":"\u00e9\n"}],"c":null}"#[..],
+        b"null",
+        b"7",
+    ] {
+        let content = encode(data).expect("encode");
+        assert_eq!(decode(&content).expect("decode"), data.to_vec());
+    }
+    assert_eq!(
+        decode(br#"{"v":2,"payload":[]}"#),
+        Err("unsupported format version 2".to_owned())
+    );
+}
