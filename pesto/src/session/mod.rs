@@ -21,9 +21,6 @@ mod shared;
 mod store;
 mod transport;
 
-/// Where the session id types live: the request vocabulary (the store modules name it `id`).
-use crate::exchange::session_id as id;
-
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};

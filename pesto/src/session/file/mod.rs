@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::id::SessionKey;
 use super::store::{Error, Lease, Record, Result, SessionStore};
+use super::SessionKey;
 
 mod format;
 mod fs;

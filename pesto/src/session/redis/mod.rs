@@ -50,8 +50,8 @@ use std::time::{Duration, SystemTime};
 use redis::{RedisError, Script};
 use tokio::sync::OnceCell;
 
-use super::id::SessionKey;
 use super::store::{Error, Lease, Record, Result, SessionStore};
+use super::SessionKey;
 
 mod connection;
 mod purge;
