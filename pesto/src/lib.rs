@@ -26,13 +26,26 @@
 //! ```
 #![deny(rustdoc::broken_intra_doc_links)]
 
-// The layers, bottom up; each imports only from the ones above it in this list (ARCHITECTURE.md).
-mod endpoint;
+// The layers, bottom up: each imports only from the layers before it (see ARCHITECTURE.md).
+// 1. The request vocabulary.
 mod exchange;
+// 2. The `Endpoint` trait, mounting and the tower adapter.
+mod endpoint;
+// 3. Routing: the dispatcher, its matcher, converters and URLs.
 pub mod routing;
-mod server;
+// 4. Sessions: the middleware and its stores.
 pub mod session;
-mod test_app;
+// 5. On top: the server and the test client.
+mod server;
+pub mod testing;
+
+/// The guides that span the layers, as rustdoc pages (their code blocks run as doctests).
+pub mod guide {
+    #[doc = include_str!("../../docs/security.md")]
+    pub mod security {}
+    #[doc = include_str!("../../docs/performance.md")]
+    pub mod performance {}
+}
 
 pub use endpoint::{mount, Endpoint, Mount, Mounts, PestoService, ServiceFuture};
 pub use exchange::{
@@ -42,7 +55,7 @@ pub use exchange::{
 pub use routing::{Converter, Dispatcher, RouteError, Url};
 pub use server::{shutdown_signal, Server};
 pub use session::session_middleware;
-pub use test_app::{TestApp, TestRequest, TestResponse};
+pub use testing::{TestApp, TestRequest, TestResponse};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 

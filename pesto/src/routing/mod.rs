@@ -1,9 +1,10 @@
 //! Routing: the [`Dispatcher`] that `dispatcher_app!` builds, the matcher behind it, converters
 //! and reverse URLs.
-
 //!
 //! The layer above the endpoint: it imports the request vocabulary (`crate::exchange`) and the
 //! `Endpoint` trait, never the session middleware, which wraps a dispatcher from outside.
+//!
+#![doc = include_str!("../../../docs/dispatch.md")]
 
 mod convert;
 mod dispatch;

@@ -5,7 +5,7 @@ use std::fmt;
 
 use futures_util::future::BoxFuture;
 
-use crate::{Request, Response};
+use crate::exchange::{Request, Response};
 
 /// How the text captured by one `<name:converter>` part is matched.
 #[derive(Clone, Copy)]

@@ -4,7 +4,7 @@
 //! `Dispatcher`, a mount, your own wrapper) and lends each request's session to it through the
 //! request vocabulary's [`Session`] handle; routing never names this module.
 //!
-//! See `docs/sessions.md` for the guide.
+#![doc = include_str!("../../../docs/sessions.md")]
 
 mod clock;
 mod config;

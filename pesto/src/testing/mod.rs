@@ -1,4 +1,9 @@
 //! [`TestApp`]: an in-process client for tests, after Pesto's `pesto.testing.TestApp`.
+//!
+//! The top layer with the server: it drives any [`Endpoint`] and reads sessions through a
+//! [`SessionInspector`].
+//!
+#![doc = include_str!("../../../docs/testing.md")]
 
 mod jar;
 mod request;
