@@ -187,7 +187,7 @@ fn counting_app() -> (TestApp, Arc<Counting>) {
 }
 
 fn session_cookie(r: &pesto::TestResponse) -> Option<String> {
-    r.headers("set-cookie")
+    r.header_values("set-cookie")
         .into_iter()
         .find(|c| c.starts_with("pesto_session="))
         .map(str::to_owned)
@@ -407,7 +407,7 @@ fn cookie_name_same_site_and_max_age_are_configurable() {
     );
     let r = app.get("/info").send();
     let cookie = r
-        .headers("set-cookie")
+        .header_values("set-cookie")
         .into_iter()
         .find(|c| c.starts_with("sid="))
         .expect("cookie");
@@ -591,7 +591,7 @@ fn every_response_through_the_middleware_varies_on_cookie() {
         app.get("/missing").send(),
     ] {
         assert!(r
-            .headers("vary")
+            .header_values("vary")
             .iter()
             .any(|v| v.eq_ignore_ascii_case("cookie")));
     }
@@ -613,7 +613,7 @@ fn seed_cookie_path_and_domain() {
         .cookie_domain(".example.org")
         .wrap(Seed::new());
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
-    let cookies = response.headers("Set-Cookie");
+    let cookies = response.header_values("Set-Cookie");
     assert_eq!(cookies.len(), 1, "{cookies:?}");
     assert!(
         cookies[0].contains("Path=/;") || cookies[0].ends_with("Path=/"),
@@ -683,13 +683,13 @@ fn seed_querystring_redirect() {
         .wrap(Seed::new());
     let response = TestApp::new(app).get("/foo").script_name("/foo").send();
     assert_eq!(response.status(), 302);
-    let locations = response.headers("Location");
+    let locations = response.header_values("Location");
     assert!(
         locations[0].contains("/foo?pesto_session="),
         "{locations:?}"
     );
     assert!(
-        response.headers("set-cookie").is_empty(),
+        response.header_values("set-cookie").is_empty(),
         "no cookie in this mode"
     );
 }
@@ -719,7 +719,7 @@ fn querystring_session_carries_through_following_the_redirect() {
     assert_eq!(r.status(), 200);
     let id = query_id(r.url());
     assert_eq!(r.body_text(), format!("id={id} new=false"));
-    assert!(r.headers("set-cookie").is_empty());
+    assert!(r.header_values("set-cookie").is_empty());
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(r.header("cache-control"), Some("private, no-store"));
 }
@@ -729,7 +729,7 @@ fn non_get_without_an_id_gets_a_session_without_redirect() {
     let app = query_app();
     let r = app.post("/nested").send();
     assert_eq!(r.status(), 200);
-    assert!(r.headers("set-cookie").is_empty());
+    assert!(r.header_values("set-cookie").is_empty());
 }
 
 #[test]

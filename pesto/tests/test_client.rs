@@ -27,7 +27,7 @@ async fn inner_show(req: &mut Request) -> String {
 
 #[route("/clear", GET)]
 async fn clear(_req: &mut Request) -> Response {
-    Response::text("cleared").delete_cookie("a")
+    Response::text("cleared").remove_cookie("a")
 }
 
 #[route("/hop/<n:int>", GET, POST)]
@@ -73,7 +73,7 @@ fn cookie_jar_keeps_cookies_between_calls_with_path_rules() {
     let app = TestApp::new(App::new());
     assert_eq!(app.get("/show").send().body_text(), "a=None scoped=None");
     let r = app.get("/set").send();
-    assert_eq!(r.headers("set-cookie").len(), 2);
+    assert_eq!(r.header_values("set-cookie").len(), 2);
     assert_eq!(
         app.get("/show").send().body_text(),
         "a=Some(\"1\") scoped=None"

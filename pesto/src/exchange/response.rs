@@ -215,18 +215,15 @@ impl Response {
         self.append_header(header::SET_COOKIE, text)
     }
 
-    /// Adds a `Set-Cookie` header that deletes cookie `name` (for path `/`).
+    /// Adds a `Set-Cookie` header that removes a cookie: a name (`"theme"`) or a [`Cookie`]
+    /// carrying the path and domain the cookie was set with. Without a path, `/` is used, as the
+    /// `cookie` crate's `CookieJar::remove` does.
     #[must_use]
-    pub fn delete_cookie(self, name: &str) -> Response {
-        let mut cookie = Cookie::new(name.to_owned(), "");
-        cookie.set_path("/");
-        self.remove_cookie(cookie)
-    }
-
-    /// Adds a `Set-Cookie` header that deletes `cookie`, which must carry the same path and domain
-    /// as the cookie being deleted.
-    #[must_use]
-    pub fn remove_cookie(self, mut cookie: Cookie<'_>) -> Response {
+    pub fn remove_cookie<'c>(self, cookie: impl Into<Cookie<'c>>) -> Response {
+        let mut cookie = cookie.into();
+        if cookie.path().is_none() {
+            cookie.set_path("/");
+        }
         cookie.make_removal();
         self.with_cookie(cookie)
     }
@@ -256,6 +253,15 @@ impl Response {
     /// The first value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every value of header `name` that is text (e.g. several `Set-Cookie`).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
     }
 
     /// The body.

@@ -24,7 +24,7 @@ impl TestResponse {
     }
 
     /// Every value of header `name` (e.g. several `Set-Cookie`), as Pesto's `get_headers`.
-    pub fn headers(&self, name: &str) -> Vec<&str> {
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
         self.headers
             .get_all(name)
             .iter()
@@ -32,8 +32,8 @@ impl TestResponse {
             .collect()
     }
 
-    /// All headers.
-    pub fn header_map(&self) -> &HeaderMap {
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
 
