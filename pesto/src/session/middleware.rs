@@ -176,37 +176,31 @@ impl<E: Endpoint> SessionApp<E> {
             context: &context,
             https,
         };
-        let outcome = slot.outcome();
-        // A failed handler saves nothing (Django, tower-sessions).
-        let response = if response.status().is_server_error() {
-            restore_live_id(live.as_ref(), &loaded.id, is_new);
-            response
-        } else {
-            match outcome {
-                SlotOutcome::Returned(returned) => {
-                    shared
-                        .persist(response, returned, &loaded.baseline, &reply, now)
-                        .await
-                }
-                SlotOutcome::Unopened(lent) => {
-                    shared
-                        .persist_unopened(response, lent, &loaded.baseline, &reply, now)
-                        .await
-                }
-                SlotOutcome::Lost => {
-                    restore_live_id(live.as_ref(), &loaded.id, is_new);
-                    response
-                }
+        let response = match slot.outcome() {
+            // A failed handler saves nothing (Django, tower-sessions).
+            _ if response.status().is_server_error() => response,
+            SlotOutcome::Returned(returned) => {
+                shared
+                    .persist(response, returned, &loaded.baseline, &reply, now)
+                    .await
             }
+            SlotOutcome::Unopened(lent) => {
+                shared
+                    .persist_unopened(response, lent, &loaded.baseline, &reply, now)
+                    .await
+            }
+            // Opened and never given back: the handler layer failed (and answered 5xx).
+            SlotOutcome::Lost => response,
         };
         if response.status().is_server_error() {
+            // Nothing was saved: redirects carry the id the request arrived with, if any.
             restore_live_id(live.as_ref(), &loaded.id, is_new);
         }
         transport.rewrite_location(response, live.as_ref(), &context)
     }
 }
 
-/// After a failure nothing was saved: redirects carry the id the request arrived with, if any.
+/// Points the live id back at the id the request arrived with (none for a new session).
 fn restore_live_id(live: Option<&LiveSessionId>, arrived_with: &SessionId, is_new: bool) {
     if let Some(live) = live {
         live.set((!is_new).then_some(arrived_with));

@@ -236,3 +236,142 @@ fn set_query_param(url: &mut url::Url, name: &str, value: Option<&str>) -> Strin
     }
     url.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn cookie_mode() -> Transport {
+        Transport::Cookie(CookieSettings {
+            name: Arc::from("pesto_session"),
+            path: None,
+            domain: None,
+            secure: None,
+            same_site: SameSite::Lax,
+            max_age: None,
+        })
+    }
+
+    fn query_mode() -> Transport {
+        Transport::QueryString {
+            param: Arc::from("pesto_session"),
+        }
+    }
+
+    fn parts(uri: &str, cookie: Option<&str>) -> Parts {
+        let mut req = http::Request::get(uri).header("host", "example.org");
+        if let Some(cookie) = cookie {
+            req = req.header("cookie", cookie);
+        }
+        req.body(()).expect("request").into_parts().0
+    }
+
+    #[test]
+    fn cookie_mode_reads_well_formed_ids_from_cookies_only() {
+        let mut p = parts(
+            &format!("/?pesto_session={ID}"),
+            Some(&format!("pesto_session=junk; pesto_session={ID}")),
+        );
+        let ids = cookie_mode().incoming_ids(&mut p);
+        assert_eq!(ids.iter().map(|i| i.as_str()).collect::<Vec<_>>(), [ID]);
+        assert!(cookie_mode()
+            .incoming_ids(&mut parts(&format!("/?pesto_session={ID}"), None))
+            .is_empty());
+    }
+
+    #[test]
+    fn querystring_mode_takes_exactly_one_valid_parameter() {
+        let mut one = parts(&format!("/?a=1&pesto_session={ID}"), None);
+        assert_eq!(query_mode().incoming_ids(&mut one).len(), 1);
+        let mut two = parts(&format!("/?pesto_session={ID}&pesto_session={ID}"), None);
+        assert!(
+            query_mode().incoming_ids(&mut two).is_empty(),
+            "a repeated parameter is refused"
+        );
+        let mut cookie_only = parts("/", Some(&format!("pesto_session={ID}")));
+        assert!(query_mode().incoming_ids(&mut cookie_only).is_empty());
+    }
+
+    #[test]
+    fn only_querystring_mode_redirects_new_visitors_and_only_for_get_when_eager() {
+        let get = parts("/", None);
+        assert!(query_mode().redirects_new_visitors(&get, false));
+        assert!(!query_mode().redirects_new_visitors(&get, true));
+        assert!(!cookie_mode().redirects_new_visitors(&get, false));
+        let post = http::Request::post("/")
+            .body(())
+            .expect("request")
+            .into_parts()
+            .0;
+        assert!(!query_mode().redirects_new_visitors(&post, false));
+    }
+
+    #[test]
+    fn the_redirect_replaces_any_session_parameter_and_keeps_the_others() {
+        let id = SessionId::parse(ID).expect("an id");
+        let mut p = parts("/cart?x=1&pesto_session=old&y=2", None);
+        let r = query_mode().redirect_carrying(&id, &mut p);
+        assert_eq!(
+            r.header("location"),
+            Some(format!("/cart?x=1&y=2&pesto_session={ID}").as_str())
+        );
+    }
+
+    #[test]
+    fn location_rewriting_stays_inside_the_app_and_its_origin() {
+        let id = SessionId::parse(ID).expect("an id");
+        let live = LiveSessionId::new(Arc::from("pesto_session"), Some(&id));
+        let mut p = parts("/shop/cart", None);
+        let (_, ctx) = RequestContext::of(&mut p);
+        ctx.mount("/shop");
+        let ctx = ctx.clone();
+        let rewrite = |to: &str| {
+            let r = query_mode().rewrite_location(Response::redirect(to), Some(&live), &ctx);
+            r.header("location").map(str::to_owned)
+        };
+        assert_eq!(
+            rewrite("http://example.org/shop/pay?a=b").as_deref(),
+            Some(format!("http://example.org/shop/pay?a=b&pesto_session={ID}").as_str())
+        );
+        assert_eq!(
+            rewrite("http://example.org/other").as_deref(),
+            Some("http://example.org/other")
+        );
+        assert_eq!(
+            rewrite("https://evil.example/shop/x").as_deref(),
+            Some("https://evil.example/shop/x")
+        );
+        live.set(None);
+        assert_eq!(
+            rewrite(&format!("http://example.org/shop/pay?pesto_session={ID}")).as_deref(),
+            Some("http://example.org/shop/pay"),
+            "an ended session's id is taken out"
+        );
+    }
+
+    #[test]
+    fn each_mode_decorates_its_responses() {
+        let cookie = cookie_mode().decorate(Response::text("x"));
+        assert_eq!(cookie.header("vary"), Some("Cookie"));
+        let query = query_mode().decorate(Response::text("x"));
+        assert_eq!(query.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(query.header("cache-control"), Some("private, no-store"));
+        assert_eq!(query.header("vary"), None);
+    }
+
+    #[test]
+    fn the_cookie_path_follows_the_mount_unless_configured() {
+        let Transport::Cookie(settings) = cookie_mode() else {
+            unreachable!()
+        };
+        let mut ctx = RequestContext::default();
+        assert_eq!(settings.build("v".into(), &ctx, false).path(), Some("/"));
+        ctx.mount("/shop");
+        let cookie = settings.build("v".into(), &ctx, true);
+        assert_eq!(cookie.path(), Some("/shop"));
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.http_only(), Some(true));
+    }
+}

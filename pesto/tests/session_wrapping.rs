@@ -1,0 +1,151 @@
+//! The session middleware wraps any endpoint — a dispatcher, a mount, `Mounts`, a wrapper of the
+//! user's own — and TestApp reaches its sessions through the inspector it is given.
+
+use futures_util::future::BoxFuture;
+use pesto::prelude::*;
+use pesto::session::{MemoryStore, Persist};
+use pesto::{session_middleware, Endpoint, RawRequest, TestApp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Cart {
+    items: Vec<String>,
+}
+
+#[route("/add/<item>", GET)]
+async fn add(req: &mut Request<Cart>, item: String) -> String {
+    req.session.items.push(item);
+    req.session.items.join(",")
+}
+
+#[route("/show", GET)]
+async fn show(req: &mut Request<Cart>) -> String {
+    format!("{}|{}", req.script_name(), req.session.items.join(","))
+}
+
+dispatcher_app!(Shop = [add, show]);
+
+/// An endpoint of the user's own around the session app: it adds a header.
+struct Branded<E>(E);
+
+impl<E: Endpoint> Endpoint for Branded<E> {
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+        Box::pin(async move { self.0.call(req).await.with_header("x-brand", "pesto") })
+    }
+}
+
+#[test]
+fn the_middleware_wraps_a_mount_and_a_mount_wraps_the_middleware() {
+    let outside = session_middleware(MemoryStore::new()).wrap(pesto::mount("/shop", Shop::new()));
+    let client = TestApp::new(outside);
+    assert_eq!(client.get("/shop/add/basil").send().body_text(), "basil");
+    assert_eq!(client.get("/shop/show").send().body_text(), "/shop|basil");
+
+    let inside = pesto::mount(
+        "/shop",
+        session_middleware(MemoryStore::new()).wrap(Shop::new()),
+    );
+    let client = TestApp::new(inside);
+    let first = client.get("/shop/add/basil").send();
+    assert!(
+        first
+            .header("set-cookie")
+            .is_some_and(|c| c.contains("Path=/shop")),
+        "inside the mount the cookie path is the mount path"
+    );
+    assert_eq!(client.get("/shop/show").send().body_text(), "/shop|basil");
+}
+
+#[test]
+fn a_wrapper_of_the_users_own_keeps_testapp_session_access() {
+    let app = session_middleware(MemoryStore::new()).wrap(Shop::new());
+    let sessions = app.inspector();
+    let client = TestApp::new(Branded(app)).with_sessions(sessions);
+    let response = client.get("/add/mint").send();
+    assert_eq!(response.header("x-brand"), Some("pesto"));
+    assert_eq!(
+        client.session::<Cart>(),
+        Some(Cart {
+            items: vec!["mint".into()]
+        })
+    );
+    client.session_transaction(|cart: &mut Cart| cart.items.push("sage".into()));
+    assert_eq!(client.get("/show").send().body_text(), "|mint,sage");
+}
+
+#[test]
+#[should_panic(expected = "with_sessions")]
+fn session_helpers_without_the_inspector_say_how_to_give_it() {
+    let client = TestApp::new(session_middleware(MemoryStore::new()).wrap(Shop::new()));
+    client.get("/add/mint").send();
+    let _ = client.session::<Cart>();
+}
+
+#[test]
+fn a_session_dispatcher_without_the_middleware_answers_500() {
+    let client = TestApp::new(Shop::new());
+    let response = client.get("/show").send();
+    assert_eq!(response.status(), 500);
+    assert!(
+        !response.body_text().contains("Cart"),
+        "the body reveals nothing"
+    );
+}
+
+#[test]
+fn a_request_no_dispatcher_sees_keeps_the_session_it_brought() {
+    let site = pesto::Mounts::new().mount("/shop", Shop::new());
+    let app = session_middleware(MemoryStore::new()).wrap(site);
+    let sessions = app.inspector();
+    let client = TestApp::new(app).with_sessions(sessions);
+    assert_eq!(client.get("/shop/add/basil").send().body_text(), "basil");
+    let id = client.cookie("pesto_session").expect("a session cookie");
+
+    let lost = client.get("/elsewhere").send();
+    assert_eq!(lost.status(), 404);
+    assert_eq!(lost.header("set-cookie"), None, "the id is unchanged");
+    assert_eq!(client.cookie("pesto_session"), Some(id));
+    assert_eq!(client.get("/shop/show").send().body_text(), "/shop|basil");
+
+    // A new visitor's 404 still gets a session in eager mode (the default), holding the default.
+    let stranger = TestApp::new(
+        session_middleware(MemoryStore::new())
+            .wrap(pesto::Mounts::new().mount("/shop", Shop::new())),
+    );
+    assert!(stranger
+        .get("/elsewhere")
+        .send()
+        .header("set-cookie")
+        .is_some());
+    assert_eq!(stranger.get("/shop/show").send().body_text(), "/shop|");
+}
+
+#[test]
+fn a_new_querystring_visitor_is_redirected_to_a_session_its_handlers_read_as_their_type() {
+    let app = session_middleware(MemoryStore::new())
+        .persist(Persist::QueryString)
+        .wrap(Shop::new());
+    let sessions = app.inspector();
+    let client = TestApp::new(app).with_sessions(sessions);
+    let redirect = client.get("/show").send();
+    assert_eq!(redirect.status(), 302);
+    let location = redirect.header("location").expect("a location").to_owned();
+    let id = location
+        .split("pesto_session=")
+        .nth(1)
+        .expect("the id in the location")
+        .to_owned();
+    assert_eq!(
+        client.session_by_id::<Cart>(&id),
+        Some(Cart::default()),
+        "stored before any handler ran, it holds the default"
+    );
+    let path = location.trim_start_matches("http://localhost");
+    assert_eq!(client.get(path).send().body_text(), "|");
+    let added = client.get(&format!("/add/basil?pesto_session={id}")).send();
+    assert_eq!(added.body_text(), "basil");
+    assert_eq!(
+        client.session_by_id::<Cart>(&id).map(|c| c.items),
+        Some(vec!["basil".to_owned()])
+    );
+}
