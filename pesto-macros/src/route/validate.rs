@@ -5,7 +5,7 @@ use proc_macro2::Ident;
 use syn::{FnArg, LitStr, Pat, PatType, Signature, Type};
 
 use super::parse::{Handler, RouteArgs};
-use crate::diag::Errors;
+use crate::diag::{self, Errors};
 use crate::pattern::{self, Part};
 
 const METHODS: [&str; 9] = [
@@ -40,7 +40,7 @@ impl<'a> RouteDef<'a> {
         let parts = match pattern::parse(&args.pattern.value()) {
             Ok(parts) => Some(parts),
             Err(e) => {
-                errors.spanned(&args.pattern, e.message);
+                errors.at(diag::subspan(&args.pattern, e.range), e.message);
                 None
             }
         };
