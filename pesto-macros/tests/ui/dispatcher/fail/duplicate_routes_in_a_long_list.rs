@@ -19,18 +19,19 @@ async fn index(_req: &mut Request) -> &'static str {
     "index"
 }
 
-// Only the method they share matters: `POST /about` is free, `GET /about` is not.
+// Shares `GET /about` with `pages::about`.
 #[route("/about", POST, GET)]
 async fn about_form(_req: &mut Request) -> &'static str {
     "about"
 }
 
+// Shares `POST /about` with `about_form`, nothing with `pages::about`.
 #[route("/about", POST)]
 async fn about_post(_req: &mut Request) -> &'static str {
     "about"
 }
 
-// Each duplicate is reported once, against the first handler it collides with.
+// Each later handler is reported once, against the first earlier one it collides with.
 dispatcher_app!(App = [pages::home, pages::about, index, about_form, about_post]);
 
 fn main() {}
