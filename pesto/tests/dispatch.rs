@@ -1,5 +1,8 @@
-//! Dispatch through the public API: patterns and converters, specificity, HEAD/405/404, slashes,
-//! mounting and combining (issue 2, requirements 1, 4 and 7).
+//! Dispatch through the public API, as described in `docs/dispatch.md`: patterns and converters,
+//! which route wins, HEAD/405/404, slashes, mounting and combining.
+//!
+//! Which route answers a request is written as [`DispatchTest`] tables (after matchit's
+//! `tests/match.rs`); handler behaviour, mounting and URLs are told as ordinary tests.
 
 use pesto::prelude::*;
 use pesto::TestApp;
@@ -95,87 +98,173 @@ fn body(r: &TestResponse) -> String {
     r.body_text()
 }
 
+/// What a request must get back.
+#[derive(Debug)]
+enum Answer {
+    /// `200 OK` with this body.
+    Body(&'static str),
+    /// `404 Not Found`.
+    NotFound,
+    /// `405 Method Not Allowed` with this `Allow` header.
+    NotAllowed(&'static str),
+    /// `308 Permanent Redirect` to this location.
+    Redirect(&'static str),
+}
+use Answer::*;
+
+/// Requests sent to one app, each with the answer it must get.
+struct DispatchTest {
+    app: TestApp,
+    requests: Vec<(Method, &'static str, Answer)>,
+}
+
+impl DispatchTest {
+    fn run(self) {
+        for (method, path, answer) in self.requests {
+            let r = self.app.request(method.clone(), path).send();
+            let context = format!("{method} {path}");
+            match answer {
+                Body(expected) => {
+                    assert_eq!(r.status(), 200, "{context}");
+                    assert_eq!(body(&r), expected, "{context}");
+                }
+                NotFound => assert_eq!(r.status(), 404, "{context}"),
+                NotAllowed(allow) => {
+                    assert_eq!(r.status(), 405, "{context}");
+                    assert_eq!(r.header("allow"), Some(allow), "{context}");
+                }
+                Redirect(location) => {
+                    assert_eq!(r.status(), 308, "{context}");
+                    assert_eq!(r.header("location"), Some(location), "{context}");
+                }
+            }
+        }
+    }
+}
+
+// Patterns and converters: which handler answers, with what.
+
 #[test]
 fn the_recipe_routes_answer() {
-    let app = app();
-    let r = app.get("/recipes").send();
-    assert_eq!(r.status(), 200);
-    assert_eq!(body(&r), "This is the recipe index page");
-    assert_eq!(
-        body(&app.get("/recipes/fish/7").send()),
-        "recipe #7 in fish"
-    );
-    assert_eq!(app.get("/contact-form").send().status(), 200);
-    let r = app.post("/contact-form").form(&[("a", "b")]).send();
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::GET,
+                "/recipes",
+                Body("This is the recipe index page"),
+            ),
+            (Method::GET, "/recipes/fish/7", Body("recipe #7 in fish")),
+            (
+                Method::GET,
+                "/contact-form",
+                Body("<form method=post></form>"),
+            ),
+        ],
+    }
+    .run();
+}
+
+#[test]
+fn the_contact_form_post_redirects_to_the_index() {
+    let r = app().post("/contact-form").form(&[("a", "b")]).send();
     assert_eq!(r.status(), 302);
     assert_eq!(r.header("location"), Some("http://localhost/recipes"));
 }
 
 #[test]
 fn parameters_inside_a_segment_and_path_converter() {
-    let app = app();
-    assert_eq!(
-        body(&app.get("/documents/a/b/report.v2.pdf").send()),
-        "dir=a/b name=report.v2"
-    );
-    assert_eq!(body(&app.get("/documents/x/y.pdf").send()), "dir=x name=y");
-    assert_eq!(app.get("/documents/y.pdf").send().status(), 404);
-    assert_eq!(app.get("/documents/x/y.txt").send().status(), 404);
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::GET,
+                "/documents/a/b/report.v2.pdf",
+                Body("dir=a/b name=report.v2"),
+            ),
+            (Method::GET, "/documents/x/y.pdf", Body("dir=x name=y")),
+            (Method::GET, "/documents/y.pdf", NotFound),
+            (Method::GET, "/documents/x/y.txt", NotFound),
+        ],
+    }
+    .run();
 }
 
 #[test]
 fn captured_values_are_percent_decoded() {
-    let app = app();
-    assert_eq!(
-        body(&app.get("/recipes/fish%20%26%20chips/7").send()),
-        "recipe #7 in fish & chips"
-    );
-    assert_eq!(
-        body(&app.get("/recipes/caf%C3%A9/1").send()),
-        "recipe #1 in café"
-    );
-    assert_eq!(body(&app.get("/default/a%2Fb").send()), "name:a/b");
-    // Not UTF-8 once decoded: no route can match it.
-    assert_eq!(app.get("/default/%FF").send().status(), 404);
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::GET,
+                "/recipes/fish%20%26%20chips/7",
+                Body("recipe #7 in fish & chips"),
+            ),
+            (
+                Method::GET,
+                "/recipes/caf%C3%A9/1",
+                Body("recipe #1 in café"),
+            ),
+            (Method::GET, "/default/a%2Fb", Body("name:a/b")),
+            // Not UTF-8 once decoded: no route can match it.
+            (Method::GET, "/default/%FF", NotFound),
+        ],
+    }
+    .run();
 }
 
 #[test]
 fn any_converter_accepts_only_listed_values() {
-    let app = app();
-    assert_eq!(body(&app.get("/help/faq").send()), "help:faq");
-    assert_eq!(app.get("/help/other").send().status(), 404);
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (Method::GET, "/help/faq", Body("help:faq")),
+            (Method::GET, "/help/other", NotFound),
+        ],
+    }
+    .run();
 }
 
 #[test]
 fn int_converter_takes_sign_and_digits_and_overflow_is_404() {
-    let app = app();
-    assert_eq!(body(&app.get("/signed/-42").send()), "signed:-42");
-    assert_eq!(body(&app.get("/signed/+42").send()), "signed:42");
-    assert_eq!(app.get("/signed/4x").send().status(), 404);
-    assert_eq!(body(&app.get("/small/255").send()), "small:255");
-    // 256 matches `int` but does not fit the handler's u8: 404, not 500 (requirement 1).
-    assert_eq!(app.get("/small/256").send().status(), 404);
-    assert_eq!(app.get("/small/-1").send().status(), 404);
-    assert_eq!(
-        app.get("/recipes/fish/99999999999999999999")
-            .send()
-            .status(),
-        404
-    );
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (Method::GET, "/signed/-42", Body("signed:-42")),
+            (Method::GET, "/signed/+42", Body("signed:42")),
+            (Method::GET, "/signed/4x", NotFound),
+            (Method::GET, "/small/255", Body("small:255")),
+            // 256 matches `int` but does not fit the handler's u8: 404, not 500
+            // (docs/dispatch.md, "Patterns and converters").
+            (Method::GET, "/small/256", NotFound),
+            (Method::GET, "/small/-1", NotFound),
+            (Method::GET, "/recipes/fish/99999999999999999999", NotFound),
+        ],
+    }
+    .run();
 }
 
 #[test]
 fn user_defined_converter_is_more_specific_than_unicode() {
-    let app = app();
-    assert_eq!(
-        body(&app.get("/articles/hello-world").send()),
-        "article:hello-world"
-    );
-    assert_eq!(
-        body(&app.get("/articles/Hello%20World").send()),
-        "title:Hello World"
-    );
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::GET,
+                "/articles/hello-world",
+                Body("article:hello-world"),
+            ),
+            (
+                Method::GET,
+                "/articles/Hello%20World",
+                Body("title:Hello World"),
+            ),
+        ],
+    }
+    .run();
 }
+
+// Which route wins.
 
 // Declared in the opposite order to their specificity, to show the order does not matter.
 #[route("/p/<rest:path>", GET)]
@@ -204,13 +293,21 @@ dispatcher_app!(Backward = [p_literal, p_mixed, p_int, p_unicode, p_path]);
 #[test]
 fn most_specific_route_wins_whatever_the_declaration_order() {
     for app in [TestApp::new(Forward::new()), TestApp::new(Backward::new())] {
-        assert_eq!(body(&app.get("/p/new").send()), "literal");
-        assert_eq!(body(&app.get("/p/v2").send()), "mixed:2");
-        assert_eq!(body(&app.get("/p/12").send()), "int:12");
-        assert_eq!(body(&app.get("/p/news").send()), "unicode:news");
-        assert_eq!(body(&app.get("/p/a/b").send()), "path:a/b");
+        DispatchTest {
+            app,
+            requests: vec![
+                (Method::GET, "/p/new", Body("literal")),
+                (Method::GET, "/p/v2", Body("mixed:2")),
+                (Method::GET, "/p/12", Body("int:12")),
+                (Method::GET, "/p/news", Body("unicode:news")),
+                (Method::GET, "/p/a/b", Body("path:a/b")),
+            ],
+        }
+        .run();
     }
 }
+
+// HEAD, 405 and 404.
 
 #[test]
 fn head_is_answered_by_get_routes_without_a_body() {
@@ -228,36 +325,54 @@ fn head_is_answered_by_get_routes_without_a_body() {
 
 #[test]
 fn other_method_gets_405_with_allow_and_no_match_gets_404() {
-    let app = app();
-    let r = app.delete("/contact-form").send();
-    assert_eq!(r.status(), 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));
-    let r = app.post("/recipes").send();
-    assert_eq!(r.status(), 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
-    assert_eq!(app.get("/nothing/here").send().status(), 404);
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::DELETE,
+                "/contact-form",
+                NotAllowed("GET, HEAD, POST"),
+            ),
+            (Method::POST, "/recipes", NotAllowed("GET, HEAD")),
+            (Method::GET, "/nothing/here", NotFound),
+        ],
+    }
+    .run();
 }
+
+// Trailing slashes and `//`.
 
 #[test]
 fn trailing_slash_and_double_slash_redirect_for_get_only() {
-    let app = app();
-    let r = app.get("/recipes/").send();
-    assert_eq!(r.status(), 308);
-    assert_eq!(r.header("location"), Some("http://localhost/recipes"));
-    let r = app.get("/recipes//fish/7?x=1").send();
-    assert_eq!(r.status(), 308);
-    assert_eq!(
-        r.header("location"),
-        Some("http://localhost/recipes/fish/7?x=1")
-    );
-    // Under a mount path the redirect keeps it.
-    let r = app.get("/recipes/").script_name("/cook").send();
-    assert_eq!(r.header("location"), Some("http://localhost/cook/recipes"));
-    // Other methods are not redirected (a body would be re-sent blindly).
-    assert_eq!(app.post("/contact-form/").send().status(), 404);
-    // Paths that stay unmatched after normalising are plain 404s.
-    assert_eq!(app.get("//nothing/").send().status(), 404);
+    DispatchTest {
+        app: app(),
+        requests: vec![
+            (
+                Method::GET,
+                "/recipes/",
+                Redirect("http://localhost/recipes"),
+            ),
+            (
+                Method::GET,
+                "/recipes//fish/7?x=1",
+                Redirect("http://localhost/recipes/fish/7?x=1"),
+            ),
+            // Other methods are not redirected (a body would be re-sent blindly).
+            (Method::POST, "/contact-form/", NotFound),
+            // Paths that stay unmatched after normalising are plain 404s.
+            (Method::GET, "//nothing/", NotFound),
+        ],
+    }
+    .run();
 }
+
+#[test]
+fn the_slash_redirect_keeps_the_mount_path() {
+    let r = app().get("/recipes/").script_name("/cook").send();
+    assert_eq!(r.header("location"), Some("http://localhost/cook/recipes"));
+}
+
+// Mounting and combining.
 
 #[route("/", GET)]
 async fn where_am_i(req: &mut Request) -> String {
@@ -330,6 +445,8 @@ fn combining_conflicting_apps_is_an_error_naming_both_handlers() {
         "{message}"
     );
 }
+
+// URL generation.
 
 #[test]
 fn url_helpers_are_typed_and_encoded() {

@@ -433,14 +433,84 @@ fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, search: &mut Searc
 
 #[cfg(test)]
 mod tests {
+    //! The matcher as data tables, after matchit's `tests/match.rs`: each [`MatchTest`] lists
+    //! routes and, for each path, the route that must win and its captures, or `Err(())` for no
+    //! match. Every table is run with the routes inserted in the given order and reversed, since
+    //! the declaration order must never change which route wins.
+
     use super::*;
 
-    fn tree(patterns: &[&'static [Part]]) -> Tree {
-        let mut tree = Tree::default();
-        for (i, parts) in patterns.iter().enumerate() {
-            tree.insert(parts, i);
+    #[allow(clippy::type_complexity)]
+    struct MatchTest<'a> {
+        routes: Vec<&'static str>,
+        matches: Vec<(
+            &'a str,
+            &'static str,
+            Result<Vec<(&'static str, &'a str)>, ()>,
+        )>,
+    }
+
+    impl MatchTest<'_> {
+        fn run(self) {
+            let reversed: Vec<&'static str> = self.routes.iter().rev().copied().collect();
+            for routes in [&self.routes, &reversed] {
+                let mut tree = Tree::default();
+                for (i, route) in routes.iter().enumerate() {
+                    tree.insert(parts(route), i);
+                }
+                for (path, route, params) in &self.matches {
+                    match (first_match(&tree, path), params) {
+                        (Some((i, captures)), Ok(params)) => {
+                            assert_eq!(routes[i], *route, "{path} in {routes:?}");
+                            let names = parts(routes[i]).iter().filter_map(|part| match part {
+                                Part::Param { name, .. } => Some(*name),
+                                Part::Literal(_) => None,
+                            });
+                            let got: Vec<(&str, &str)> =
+                                names.zip(captures.iter().map(String::as_str)).collect();
+                            assert_eq!(got, *params, "{path} in {routes:?}");
+                        }
+                        (None, Err(())) => {}
+                        (Some((i, _)), Err(())) => {
+                            panic!("{path} matched {} in {routes:?}", routes[i])
+                        }
+                        (None, Ok(_)) => panic!("{path} matched nothing in {routes:?}"),
+                    }
+                }
+            }
         }
-        tree
+    }
+
+    /// The captures a match must yield, by name: `p! { "id" => "42" }`.
+    macro_rules! p {
+        ($($name:expr => $value:expr),* $(,)?) => {
+            Ok(vec![$(($name, $value)),*])
+        };
+    }
+
+    /// The parts `#[route]` generates for the pattern forms used here (`<name>`, `<name:int>`,
+    /// `<name:path>`); the grammar itself is parsed, and tested, in `pesto-macros`.
+    fn parts(pattern: &'static str) -> &'static [Part] {
+        let mut parts = Vec::new();
+        let mut rest = pattern;
+        while let Some(open) = rest.find('<') {
+            if open > 0 {
+                parts.push(Part::Literal(&rest[..open]));
+            }
+            let close = open + rest[open..].find('>').expect("`>` closes the parameter");
+            let (name, conv) = match rest[open + 1..close].split_once(':') {
+                None => (&rest[open + 1..close], Conv::Unicode),
+                Some((name, "int")) => (name, Conv::Int),
+                Some((name, "path")) => (name, Conv::Path),
+                Some((_, conv)) => panic!("no converter `{conv}` in these tests"),
+            };
+            parts.push(Part::Param { name, conv });
+            rest = &rest[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest));
+        }
+        Vec::leak(parts)
     }
 
     fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
@@ -453,107 +523,84 @@ mod tests {
         found
     }
 
-    const STATIC: &[Part] = &[Part::Literal("/recipes/new")];
-    const PARAM: &[Part] = &[
-        Part::Literal("/recipes/"),
-        Part::Param {
-            name: "id",
-            conv: Conv::Unicode,
-        },
-    ];
-    const INT: &[Part] = &[
-        Part::Literal("/recipes/"),
-        Part::Param {
-            name: "id",
-            conv: Conv::Int,
-        },
-    ];
-    const PATH: &[Part] = &[
-        Part::Literal("/recipes/"),
-        Part::Param {
-            name: "rest",
-            conv: Conv::Path,
-        },
-    ];
-    const DOC: &[Part] = &[
-        Part::Literal("/documents/"),
-        Part::Param {
-            name: "dir",
-            conv: Conv::Path,
-        },
-        Part::Literal("/"),
-        Part::Param {
-            name: "name",
-            conv: Conv::Unicode,
-        },
-        Part::Literal(".pdf"),
-    ];
-    const ROOT: &[Part] = &[Part::Literal("/")];
-
     #[test]
     fn most_specific_wins_in_any_declaration_order() {
-        let orders: [&[&'static [Part]]; 2] =
-            [&[PATH, PARAM, INT, STATIC], &[STATIC, INT, PARAM, PATH]];
-        for order in orders {
-            let t = tree(order);
-            let name = |i: usize| pieces_key(&split_segments(order[i]).concat());
-            let hit = |p: &str| first_match(&t, p).map(|(i, _)| name(i));
-            assert_eq!(hit("/recipes/new").as_deref(), Some("recipesnew"));
-            assert_eq!(hit("/recipes/42").as_deref(), Some("recipes<:int>"));
-            assert_eq!(hit("/recipes/fish").as_deref(), Some("recipes<:unicode>"));
-            assert_eq!(hit("/recipes/a/b").as_deref(), Some("recipes<:path>"));
+        MatchTest {
+            routes: vec![
+                "/recipes/<rest:path>",
+                "/recipes/<id>",
+                "/recipes/<id:int>",
+                "/recipes/new",
+            ],
+            matches: vec![
+                ("/recipes/new", "/recipes/new", p! {}),
+                ("/recipes/42", "/recipes/<id:int>", p! { "id" => "42" }),
+                ("/recipes/fish", "/recipes/<id>", p! { "id" => "fish" }),
+                (
+                    "/recipes/a/b",
+                    "/recipes/<rest:path>",
+                    p! { "rest" => "a/b" },
+                ),
+            ],
         }
+        .run();
     }
 
     #[test]
     fn path_inside_pattern_backtracks() {
-        let t = tree(&[DOC]);
-        let (_, caps) = first_match(&t, "/documents/a/b/c.d.pdf").expect("match");
-        assert_eq!(caps, ["a/b", "c.d"]);
-        assert!(first_match(&t, "/documents/c.pdf").is_none());
-        assert!(first_match(&t, "/documents/a/c.txt").is_none());
+        MatchTest {
+            routes: vec!["/documents/<dir:path>/<name>.pdf"],
+            matches: vec![
+                (
+                    "/documents/a/b/c.d.pdf",
+                    "/documents/<dir:path>/<name>.pdf",
+                    p! { "dir" => "a/b", "name" => "c.d" },
+                ),
+                ("/documents/c.pdf", "", Err(())),
+                ("/documents/a/c.txt", "", Err(())),
+            ],
+        }
+        .run();
     }
 
     #[test]
     fn root_and_trailing_slash_are_distinct() {
-        let t = tree(&[ROOT, STATIC]);
-        assert_eq!(first_match(&t, "/").map(|m| m.0), Some(0));
-        assert!(first_match(&t, "/recipes/new/").is_none());
-        assert!(first_match(&t, "/recipes//new").is_none());
+        MatchTest {
+            routes: vec!["/", "/recipes/new"],
+            matches: vec![
+                ("/", "/", p! {}),
+                ("/recipes/new/", "", Err(())),
+                ("/recipes//new", "", Err(())),
+            ],
+        }
+        .run();
     }
-
-    const THREE_IN_A_SEGMENT: &[Part] = &[
-        Part::Literal("/d/"),
-        Part::Param {
-            name: "a",
-            conv: Conv::Unicode,
-        },
-        Part::Literal("-"),
-        Part::Param {
-            name: "b",
-            conv: Conv::Unicode,
-        },
-        Part::Literal("-"),
-        Part::Param {
-            name: "c",
-            conv: Conv::Int,
-        },
-    ];
 
     #[test]
     fn hostile_paths_end_within_the_step_budget() {
         // Built to make backtracking polynomial: many candidate splits, no match at the end.
-        let t = tree(&[DOC, THREE_IN_A_SEGMENT]);
         let deep = format!("/documents/{}x", "a/".repeat(30_000));
-        assert!(first_match(&t, &deep).is_none());
         let dashes = format!("/d/{}x", "-".repeat(60_000));
-        assert!(first_match(&t, &dashes).is_none());
-        // Ordinary paths still match.
-        assert_eq!(
-            first_match(&t, "/d/x-y-z-1").map(|m| m.1),
-            Some(vec!["x-y".to_owned(), "z".to_owned(), "1".to_owned()])
-        );
+        // Ordinary paths, long or not, still match.
         let long_dir = format!("/documents/{}r.pdf", "abc/".repeat(500));
-        assert!(first_match(&t, &long_dir).is_some());
+        let long_dir_capture = "abc/".repeat(500);
+        MatchTest {
+            routes: vec!["/documents/<dir:path>/<name>.pdf", "/d/<a>-<b>-<c:int>"],
+            matches: vec![
+                (&deep, "", Err(())),
+                (&dashes, "", Err(())),
+                (
+                    "/d/x-y-z-1",
+                    "/d/<a>-<b>-<c:int>",
+                    p! { "a" => "x-y", "b" => "z", "c" => "1" },
+                ),
+                (
+                    &long_dir,
+                    "/documents/<dir:path>/<name>.pdf",
+                    p! { "dir" => long_dir_capture.trim_end_matches('/'), "name" => "r" },
+                ),
+            ],
+        }
+        .run();
     }
 }
