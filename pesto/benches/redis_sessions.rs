@@ -1,4 +1,4 @@
-//! Session load + save round trips per second against the local Redis (issue 5, requirement 6).
+//! Session load + save round trips per second against the local Redis.
 //!
 //! ```text
 //! cargo bench -p pesto --features redis --bench redis_sessions -- --warm-up-time 1 --measurement-time 5

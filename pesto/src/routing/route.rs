@@ -87,6 +87,10 @@ pub trait Route: Send + Sync + 'static {
 }
 
 /// Lets `#[route]` name the session type of a handler's first parameter.
+#[diagnostic::on_unimplemented(
+    message = "the first parameter of a `#[route]` handler must be `&mut Request` or `&mut Request<YourSession>`, not `&mut {Self}`",
+    label = "expected `Request<S>` here"
+)]
 pub trait RequestType {
     /// The `S` of `Request<S>`.
     type Session: Send + 'static;
@@ -97,7 +101,7 @@ impl<S: Send + 'static> RequestType for Request<S> {
 }
 
 /// True when two routes share a method and a pattern key: `dispatcher_app!` refuses them at
-/// compile time through a `const` assertion.
+/// compile time (a trait bound that holds only for distinct routes, evaluated with this).
 pub const fn routes_collide(a: &RouteInfo, b: &RouteInfo) -> bool {
     if !str_eq(a.key, b.key) {
         return false;

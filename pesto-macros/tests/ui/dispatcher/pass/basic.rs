@@ -1,4 +1,5 @@
 use pesto::prelude::*;
+use pesto::TestApp;
 
 mod handlers {
     use pesto::prelude::*;
