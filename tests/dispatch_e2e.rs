@@ -1,4 +1,5 @@
-//! End-to-end: the real `dispatch` example on port 0, over real HTTP (issue 4, requirement 2).
+//! End-to-end: the real `dispatch` example on port 0, over real HTTP: its routes, HEAD, 405 with
+//! `Allow`, a form post, and the app mounted under a prefix.
 
 mod common;
 

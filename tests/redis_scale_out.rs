@@ -1,7 +1,7 @@
-//! Scale-out proof (issue 5, requirement 3): two `secure_area` processes on two ports share their
-//! sessions through Redis. Log in through the first, reach the secure area through the second with
-//! the same id; log out through the second, and the first no longer accepts that id. Once with the
-//! id in a cookie, once in the query string.
+//! Scale-out: two `secure_area` processes on two ports share their sessions through Redis. Log
+//! in through the first, reach the secure area through the second with the same id; log out
+//! through the second, and the first no longer accepts that id. Once with the id in a cookie,
+//! once in the query string.
 //!
 //! Needs the Redis on 127.0.0.1:6379 and the example built with the feature: run
 //! `cargo test --features redis` (cargo then builds the examples with it), as `.ci/run` does.

@@ -1,10 +1,13 @@
 //! End-to-end: the real `secure_area` binary on port 0, driven over real HTTP through the whole
 //! login flow in cookie and querystring modes, with the memory and file stores, at the root and
-//! mounted under a prefix (issue 4, requirement 5).
+//! mounted under a prefix; and its flags: lazy sessions, cookie path and domain, the purge,
+//! allowed hosts, and graceful shutdown on SIGTERM.
 
 mod common;
 
-use common::{query_session, send, spawn_secure_area};
+use std::time::Duration;
+
+use common::{eventually, query_session, send, spawn_secure_area};
 
 const USER: &str = "--user=ada:correct horse";
 const GOOD: &str = "username=ada&password=correct+horse";
@@ -229,15 +232,12 @@ async fn sigterm_shuts_the_server_down_gracefully() {
         .status()
         .expect("kill");
     assert!(killed.success());
-    let mut exit = None;
-    for _ in 0..200 {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            exit = Some(status);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let status = exit.expect("secure_area exits within 10 s of SIGTERM");
+    let status = eventually(
+        Duration::from_secs(10),
+        "secure_area to exit on SIGTERM",
+        || server.child.try_wait().expect("wait"),
+    )
+    .await;
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }
 
@@ -307,18 +307,12 @@ async fn idle_sessions_expire_and_the_purge_empties_the_file_store() {
     };
     assert_eq!(count(), 1);
     // Poll (bounded) rather than sleep a fixed time: the purge runs every second.
-    let mut purged = false;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        if count() == 0 {
-            purged = true;
-            break;
-        }
-    }
-    assert!(
-        purged,
-        "the background purge removed the idle session's file"
-    );
+    eventually(
+        Duration::from_secs(10),
+        "the background purge to remove the idle session's file",
+        || (count() == 0).then_some(()),
+    )
+    .await;
     let after = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
     assert_eq!(after.status, 302);
 }

@@ -1,80 +1,34 @@
-//! The Redis session store against a real Redis (issue 5, requirements 1 and 2).
+//! The Redis session store against a real Redis: it passes the conformance suite, lays its keys
+//! out as prefixed hashes of the ids with a TTL, touches without rewriting, never brings back a
+//! removed session, expires idle ones by itself, and leaves foreign keys alone; when Redis hangs
+//! or dies the app answers a bounded 503 and recovers by itself; and `rediss://` verifies the
+//! server's certificate (docs/security.md, "Storage").
 //!
 //! Run with `cargo test -p pesto --features redis --test redis_store`. The conformance and
 //! layout tests use the Redis on 127.0.0.1:6379 (or `PESTO_TEST_REDIS_URL`) and fail, with a
-//! message saying how to start one, when it does not answer. The fault test starts its own
-//! `redis-server` (from `PATH`) on a free port, stops it, and starts it again.
+//! message saying how to start one, when it does not answer. The fault and TLS tests start their
+//! own `redis-server` (from `PATH`) on a free port.
 #![cfg(feature = "redis")]
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use pesto::session::{conformance, Lease, RedisStore, SessionId, SessionStore};
-use pesto::{session_middleware, TestApp};
+use pesto::session_middleware;
 use redis::AsyncCommands;
-use support::CountApp;
+use support::apps::CountApp;
+use support::poll::until_ok;
+use support::redis::server::RedisServer;
+use support::redis::{
+    assert_unknown_ca_is_refused, free_port, keys_under, raw_connection, redis_url, shared_store,
+    trusting_test_ca, unique_prefix,
+};
+use support::session_client;
+use support::stores::new_key;
 
-/// The shared Redis the tests expect (`.ci/run` starts it when it does not answer `PING`).
-fn redis_url() -> String {
-    std::env::var("PESTO_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
-}
-
-/// A prefix of its own for each test, so tests running side by side never see each other's keys.
-fn unique_prefix(test: &str) -> String {
-    let id = SessionId::generate().expect("rng");
-    format!("pesto:test:{test}:{}:", &id.as_str()[..12])
-}
-
-/// A store on the shared Redis, or a failure that says how to get one: never a silent pass.
-async fn shared_store(test: &str) -> RedisStore {
-    let url = redis_url();
-    match RedisStore::connect(&url).await {
-        Ok(store) => store.with_prefix(unique_prefix(test)),
-        Err(error) => panic!(
-            "{error} — start it with \
-             `redis-server --daemonize yes --save '' --appendonly no` \
-             or point PESTO_TEST_REDIS_URL at one"
-        ),
-    }
-}
-
-/// A plain redis-rs connection for looking at what the store wrote.
-async fn raw_connection(url: &str) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(url)
-        .expect("valid URL")
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap_or_else(|e| panic!("Redis not reachable at {url}: {e}"))
-}
-
-/// Every key under `prefix`, by `SCAN` (as an operator would look).
-async fn keys_under(conn: &mut redis::aio::MultiplexedConnection, prefix: &str) -> Vec<String> {
-    let mut keys = Vec::new();
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(conn)
-            .await
-            .expect("SCAN");
-        keys.extend(batch);
-        if next == 0 {
-            return keys;
-        }
-        cursor = next;
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requirement 1: the conformance suite and the key layout.
+// ---- The conformance suite and the key layout ------------------------------------------
 
 #[tokio::test]
 async fn redis_store_conforms() {
@@ -90,13 +44,14 @@ async fn redis_store_conforms_behind_a_dyn_pointer_on_a_multi_thread_runtime() {
 
 #[tokio::test]
 async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
-    // SECURITY-NOTES: store and look up by a hash of the id (Rack CVE-2019-16782).
+    // Stored and looked up by a hash of the id (docs/security.md, "Session ids";
+    // Rack CVE-2019-16782).
     let store = shared_store("layout").await;
     let prefix = store.prefix().to_owned();
     let app = session_middleware(store)
         .auto_purge_olderthan(Duration::from_secs(120))
         .wrap(CountApp::new());
-    let client = TestApp::new(app);
+    let client = session_client(app);
     assert_eq!(client.get("/count").await.body_text(), "1");
     assert_eq!(client.get("/count").await.body_text(), "2");
     let id = client.cookie("pesto_session").expect("session cookie");
@@ -142,7 +97,7 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
 async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
     let store = shared_store("touch").await;
     let mut conn = raw_connection(&redis_url()).await;
-    let key = SessionId::generate().expect("rng").key();
+    let key = new_key();
     let redis_key = store.redis_key(&key);
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let ttl = Duration::from_secs(600);
@@ -176,7 +131,7 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
     assert_eq!(record.last_access, t1);
 
     // Touching an absent key does not create it (no half-record with a stamp and no data).
-    let absent = SessionId::generate().expect("rng").key();
+    let absent = new_key();
     store
         .touch(&absent, Lease { now: t1, ttl })
         .await
@@ -188,12 +143,13 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
 
 #[tokio::test]
 async fn update_never_brings_back_a_session_another_server_removed() {
-    // SECURITY-NOTES: Lifecycle (rack-session CVE-2025-46336), across two app servers.
+    // A logout is not undone (docs/security.md, "Session lifecycle"; rack-session
+    // CVE-2025-46336), across two app servers.
     let first = shared_store("update").await;
     let second = RedisStore::new(&redis_url())
         .expect("url")
         .with_prefix(first.prefix());
-    let key = SessionId::generate().expect("rng").key();
+    let key = new_key();
     let lease = Lease {
         now: SystemTime::now(),
         ttl: Duration::from_secs(60),
@@ -219,7 +175,7 @@ async fn update_never_brings_back_a_session_another_server_removed() {
 #[tokio::test]
 async fn redis_expires_idle_sessions_by_itself() {
     let store = shared_store("expiry").await;
-    let key = SessionId::generate().expect("rng").key();
+    let key = new_key();
     let lease = Lease {
         now: SystemTime::now(),
         ttl: Duration::from_millis(300),
@@ -240,13 +196,13 @@ async fn the_middleware_runs_no_periodic_purge_on_redis_but_an_explicit_purge_wo
     let prefix = store.prefix().to_owned();
     // A session idle for two minutes that Redis keeps for ten (written before the idle limit
     // was shortened, say): only a purge would remove it before its TTL.
-    let stale = SessionId::generate().expect("rng").key();
+    let stale = new_key();
     let lease = Lease {
         now: SystemTime::now() - Duration::from_secs(120),
         ttl: Duration::from_secs(600),
     };
     assert!(store.create(&stale, b"{}", lease).await.expect("create"));
-    let client = TestApp::new(
+    let client = session_client(
         session_middleware(store)
             .auto_purge_every(Duration::from_millis(50))
             .auto_purge_olderthan(Duration::from_secs(60))
@@ -271,8 +227,8 @@ async fn the_middleware_runs_no_periodic_purge_on_redis_but_an_explicit_purge_wo
 async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
     let store = shared_store("foreign").await;
     let mut conn = raw_connection(&redis_url()).await;
-    let key = SessionId::generate().expect("rng").key();
-    let other = SessionId::generate().expect("rng").key();
+    let key = new_key();
+    let other = new_key();
     // A string where a hash is expected, and a hash without our fields.
     let _: () = conn
         .set(store.redis_key(&key), "not a session")
@@ -291,145 +247,7 @@ async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
     let _: i64 = conn.del(left).await.expect("DEL");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requirement 2: connection faults, against a redis-server this test owns.
-
-/// A `redis-server` child on its own port, killed when dropped (even if the test panics).
-struct RedisServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// A plain server on `port`, ready to answer.
-    fn start(port: u16) -> RedisServer {
-        let server = RedisServer::spawn(&["--port", &port.to_string()], port);
-        server.wait_until_ready();
-        server
-    }
-
-    /// A server that only speaks TLS on `port`, with the test certificates; its port is open.
-    fn start_tls(port: u16) -> RedisServer {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/redis-tls");
-        let server = RedisServer::spawn(
-            &[
-                "--port",
-                "0",
-                "--tls-port",
-                &port.to_string(),
-                "--tls-cert-file",
-                &format!("{dir}/server.crt"),
-                "--tls-key-file",
-                &format!("{dir}/server.key"),
-                "--tls-ca-cert-file",
-                &format!("{dir}/ca.crt"),
-                "--tls-auth-clients",
-                "no",
-            ],
-            port,
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server (TLS) on port {port} did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn spawn(args: &[&str], port: u16) -> RedisServer {
-        let child = Command::new("redis-server")
-            .args(args)
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start `redis-server` from PATH ({e}); install redis-server")
-            });
-        RedisServer {
-            port,
-            child: Some(child),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-
-    fn pid(&self) -> String {
-        self.child
-            .as_ref()
-            .map(|c| c.id().to_string())
-            .expect("running")
-    }
-
-    fn wait_until_ready(&self) {
-        let client = redis::Client::open(self.url()).expect("url");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let pong = client
-                .get_connection_with_timeout(Duration::from_millis(200))
-                .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c));
-            if pong.as_deref() == Ok("PONG") {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not start",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Freezes the server (SIGSTOP): connections stay open but nothing answers.
-    fn freeze(&self, stop: bool) {
-        let signal = if stop { "-STOP" } else { "-CONT" };
-        let status = Command::new("kill")
-            .args([signal, &self.pid()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// Sends requests until one answers 200, for at most `within`; returns its body.
-async fn until_ok(client: &TestApp, path: &str, within: Duration) -> String {
-    let deadline = Instant::now() + within;
-    loop {
-        let response = client.get(path).await;
-        if response.status() == 200 {
-            return response.body_text();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the app did not recover within {within:?}: last status {}",
-            response.status()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+// ---- Connection faults, against a redis-server this test owns --------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
@@ -441,7 +259,7 @@ async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
         .expect("url")
         .with_timeout(timeout);
     let app = session_middleware(store).wrap(CountApp::new());
-    let client = TestApp::new(app);
+    let client = session_client(app);
     assert_eq!(client.get("/count").await.body_text(), "1");
     assert_eq!(client.get("/count").await.body_text(), "2");
 
@@ -490,11 +308,7 @@ async fn redis_outage_gives_bounded_503_and_the_app_recovers_by_itself() {
     assert_eq!(client.get("/count").await.body_text(), "2");
 }
 
-// ---------------------------------------------------------------------------------------------
-// Requirement 4: rediss:// (TLS), against a TLS-only redis-server this test owns.
-
-/// The test CA that signed `tests/data/redis-tls/server.crt` (for localhost and 127.0.0.1).
-const TEST_CA: &[u8] = include_bytes!("data/redis-tls/ca.crt");
+// ---- rediss:// (TLS), against a TLS-only redis-server this test owns -------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rediss_verifies_the_server_certificate_and_conforms() {
@@ -502,23 +316,11 @@ async fn rediss_verifies_the_server_certificate_and_conforms() {
     let url = format!("rediss://localhost:{}/0", server.port);
 
     // The system trust store does not know the test CA: the handshake must fail.
-    let refused = RedisStore::new(&url)
-        .expect("TLS URL")
-        .with_timeout(Duration::from_secs(1))
-        .ping()
-        .await
-        .expect_err("an unknown CA must be refused");
-    assert!(
-        refused.to_string().to_lowercase().contains("certificate"),
-        "{refused}"
-    );
+    assert_unknown_ca_is_refused(RedisStore::new(&url).expect("TLS URL")).await;
 
     // Trusting the test CA, by host name and by IP address (both are in the certificate).
     for url in [url.clone(), format!("rediss://127.0.0.1:{}/0", server.port)] {
-        let store = RedisStore::new(&url)
-            .expect("TLS URL")
-            .with_tls_root_certificates(TEST_CA)
-            .expect("test CA")
+        let store = trusting_test_ca(RedisStore::new(&url).expect("TLS URL"))
             .with_prefix(unique_prefix("tls"));
         store.ping().await.unwrap_or_else(|e| panic!("{url}: {e}"));
         conformance::run(&store).await;

@@ -1,9 +1,10 @@
-//! Request accessors, body limits and forms, response builders and handler return types
-//! (issue 2, requirements 5 and 6).
+//! Request accessors, body limits and forms, response builders and handler return types.
 
 use pesto::prelude::*;
 use pesto::TestApp;
 use pesto::{Limits, StatusCode};
+
+// ---- Requests --------------------------------------------------------------------------
 
 #[route("/echo", GET, POST, PUT)]
 async fn echo(req: &mut Request) -> String {

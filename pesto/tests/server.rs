@@ -1,18 +1,20 @@
-//! The hyper server over real sockets, and the app as a tower service (issue 2, requirement 8).
-//! Every server binds port 0 and is shut down by the test that started it.
+//! The hyper server over real sockets: requests with the remote address, keep-alive, HEAD,
+//! panics, graceful shutdown, limits on headers, bodies and slow clients, allowed hosts and the
+//! access log; and the app as a tower service, under tower-http and inside a plain hyper server
+//! (docs/security.md, "The server"). Every server binds port 0 and is shut down by the test that
+//! started it.
+
+mod support;
 
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use pesto::prelude::*;
 use pesto::{PestoService, Server};
-use tokio::sync::oneshot;
+use support::server::{connect, get, raw_exchange, read_body, Running};
 
 #[route("/hello/<name>", GET)]
 async fn hello(req: &mut Request, name: String) -> String {
@@ -46,70 +48,19 @@ async fn boom(_req: &mut Request) -> &'static str {
 
 dispatcher_app!(App = [hello, slow, echo, boom]);
 
-struct Running {
-    addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl Running {
-    async fn start(configure: impl FnOnce(Server) -> Server) -> Running {
-        let server = Server::bind("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("bind");
-        let addr = server.local_addr().expect("addr");
-        let server = configure(server);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = App::new().limits(
-            pesto::Limits::default()
-                .body(64 * 1024)
-                .body_timeout(Duration::from_millis(500)),
-        );
-        let done = tokio::spawn(server.serve_with_shutdown(app, async {
-            let _ = stopped.await;
-        }));
-        Running {
-            addr,
-            stop: Some(stop),
-            done,
-        }
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let result = tokio::time::timeout(Duration::from_secs(10), &mut self.done).await;
-        assert!(
-            matches!(result, Ok(Ok(Ok(())))),
-            "server did not stop cleanly: {result:?}"
-        );
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.done.abort();
-    }
-}
-
-async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
-    let uri: http::Uri = format!("http://{addr}{path}").parse().expect("uri");
-    let response = client.get(uri).await.expect("request");
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+/// The app on a free port, with small body limits, and `configure` applied to the server.
+async fn start(configure: impl FnOnce(Server) -> Server) -> Running {
+    let app = App::new().limits(
+        pesto::Limits::default()
+            .body(64 * 1024)
+            .body_timeout(Duration::from_millis(500)),
+    );
+    Running::start(app, configure).await
 }
 
 #[tokio::test]
 async fn serves_requests_with_the_remote_address() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     assert_eq!(
         get(server.addr, "/hello/ada").await,
         (200, "hello ada from 127.0.0.1".to_owned())
@@ -120,13 +71,10 @@ async fn serves_requests_with_the_remote_address() {
 
 #[tokio::test]
 async fn keep_alive_serves_several_requests_on_one_connection() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     let addr = server.addr;
     let answers = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
+        let mut stream = connect(addr, Duration::from_secs(5));
         let mut answers = Vec::new();
         for name in ["one", "two"] {
             write!(stream, "GET /hello/{name} HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
@@ -149,21 +97,13 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
 
 #[tokio::test]
 async fn head_over_http_has_headers_and_no_body() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     let addr = server.addr;
     let answer = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .expect("timeout");
-        write!(
-            stream,
-            "HEAD /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        raw_exchange(
+            addr,
+            b"HEAD /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
         )
-        .expect("write");
-        let mut out = String::new();
-        let _ = stream.read_to_string(&mut out);
-        out
     })
     .await
     .expect("client");
@@ -180,7 +120,7 @@ async fn head_over_http_has_headers_and_no_body() {
 
 #[tokio::test]
 async fn a_panicking_handler_gives_500_and_the_server_keeps_serving() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     assert_eq!(get(server.addr, "/boom").await.0, 500);
     assert_eq!(get(server.addr, "/hello/again").await.0, 200);
     server.shutdown().await;
@@ -188,7 +128,7 @@ async fn a_panicking_handler_gives_500_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn graceful_shutdown_finishes_requests_in_flight() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     let addr = server.addr;
     let in_flight = tokio::spawn(async move { get(addr, "/slow").await });
     for _ in 0..1000 {
@@ -205,20 +145,9 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
     );
 }
 
-fn raw_exchange(addr: SocketAddr, request: Vec<u8>) -> String {
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let _ = stream.write_all(&request);
-    let mut out = Vec::new();
-    let _ = stream.read_to_end(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[tokio::test]
 async fn too_many_or_too_large_headers_get_431() {
-    let server = Running::start(|s| s.max_headers(20).max_header_bytes(16 * 1024)).await;
+    let server = start(|s| s.max_headers(20).max_header_bytes(16 * 1024)).await;
     let addr = server.addr;
     let (many, large) = tokio::task::spawn_blocking(move || {
         let mut many = String::from("GET /hello/x HTTP/1.1\r\nHost: x\r\n");
@@ -244,14 +173,11 @@ async fn too_many_or_too_large_headers_get_431() {
 
 #[tokio::test]
 async fn a_client_that_never_finishes_its_headers_is_cut_off() {
-    let server = Running::start(|s| s.header_read_timeout(Duration::from_millis(500))).await;
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(500))).await;
     let addr = server.addr;
     let closed = tokio::task::spawn_blocking(move || {
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
         // Generous bound: the server must close long before this read timeout.
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
+        let mut stream = connect(addr, Duration::from_secs(20));
         stream
             .write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n")
             .expect("write");
@@ -299,7 +225,7 @@ fn one_tracing_line_per_request() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let server = Running::start(|s| s).await;
+        let server = start(|s| s).await;
         get(server.addr, "/hello/log").await;
         get(server.addr, "/missing").await;
         server.shutdown().await;
@@ -340,12 +266,7 @@ async fn the_app_is_a_tower_service_that_composes_with_tower_http() {
     let response = layered.oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-layer"], "tower-http");
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let body = read_body(response.into_body()).await;
     assert_eq!(&body[..], b"hello tower from ");
 }
 
@@ -374,7 +295,7 @@ async fn the_service_nests_into_a_plain_hyper_server() {
 
 #[tokio::test]
 async fn bodies_over_the_limit_get_413_before_upload_and_slow_bodies_get_408() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     let addr = server.addr;
     let (too_big, stalled, fine) = tokio::task::spawn_blocking(move || {
         // Announced too large: refused from the headers alone, the body is never sent.
@@ -407,7 +328,7 @@ async fn bodies_over_the_limit_get_413_before_upload_and_slow_bodies_get_408() {
 
 #[tokio::test]
 async fn allowed_hosts_refuse_foreign_host_headers() {
-    let server = Running::start(|s| s.allowed_hosts(["localhost", ".example.org"])).await;
+    let server = start(|s| s.allowed_hosts(["localhost", ".example.org"])).await;
     let addr = server.addr;
     let replies = tokio::task::spawn_blocking(move || {
         [
@@ -434,7 +355,7 @@ async fn allowed_hosts_refuse_foreign_host_headers() {
 
 #[tokio::test]
 async fn a_malformed_host_never_reaches_a_redirect() {
-    let server = Running::start(|s| s).await;
+    let server = start(|s| s).await;
     let addr = server.addr;
     let reply = tokio::task::spawn_blocking(move || {
         raw_exchange(

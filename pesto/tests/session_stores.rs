@@ -1,15 +1,22 @@
-//! The store conformance suite on every backend in the crate, a two-process file-store test, and a
-//! minimal third-party backend (issue 3, requirements 8, 9 and 11).
+//! The store conformance suite on every backend in the crate and behind `Arc`/`Box`, many tasks
+//! on many sessions at once, a file store shared by two processes, and a complete third-party
+//! backend in well under 100 lines (docs/security.md, "Storage").
+
+mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use pesto::session::{
     conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId, SessionKey, SessionStore,
 };
+use support::stores::new_key;
+use support::time::{at, lease};
+
+// ---- Every backend passes the conformance suite ----------------------------------------
 
 #[tokio::test]
 async fn memory_store_unbounded_conforms() {
@@ -47,6 +54,8 @@ async fn minimal_custom_store_conforms() {
     conformance::run(&MapStore::default()).await;
 }
 
+// ---- Many tasks on many sessions at once -----------------------------------------------
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn many_tasks_on_many_sessions_lose_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -62,7 +71,7 @@ async fn many_tasks_on_many_sessions_lose_nothing() {
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 for i in 0..25 {
-                    let key = SessionId::generate().expect("rng").key();
+                    let key = new_key();
                     let data = format!(r#"{{"task":{t},"i":{i}}}"#).into_bytes();
                     assert!(store.create(&key, &data, lease(0)).await.expect("create"));
                     store.touch(&key, lease(1)).await.expect("touch");
@@ -85,6 +94,8 @@ async fn many_tasks_on_many_sessions_lose_nothing() {
     }
 }
 
+// ---- One file store, two processes -----------------------------------------------------
+
 /// Set in the child process: the session directory the parent wrote to.
 const CHILD_DIR: &str = "PESTO_TEST_SESSION_CHILD_DIR";
 /// Set in the child process: the key of the session the parent created.
@@ -92,7 +103,7 @@ const CHILD_KEY: &str = "PESTO_TEST_SESSION_CHILD_KEY";
 const PARENT_DATA: &[u8] = br#"{"written_by":"parent"}"#;
 const CHILD_DATA: &[u8] = br#"{"written_by":"child"}"#;
 
-/// SECURITY-NOTES: Storage / issue 3 requirement 9: a session written by one process is read by another.
+/// A session written by one process is read by another (docs/security.md, "Storage").
 ///
 /// The test runs its own binary again as the child (filtered to this test); the child finds the
 /// parent's session, replaces it and creates one more, and the parent then sees both.
@@ -103,7 +114,7 @@ async fn file_store_is_shared_between_processes() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FileStore::new(dir.path()).expect("file store");
-    let key = SessionId::generate().expect("rng").key();
+    let key = new_key();
     assert!(store
         .create(&key, PARENT_DATA, lease(0))
         .await
@@ -173,18 +184,7 @@ fn child_created_key(key: &SessionKey) -> SessionKey {
     id.key()
 }
 
-fn at(secs: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
-}
-
-fn lease(secs: u64) -> Lease {
-    Lease {
-        now: at(secs),
-        ttl: Duration::from_secs(1800),
-    }
-}
-
-// A complete third-party backend: what issue 3 requirement 11 means by "well under 100 lines".
+// ---- A complete third-party backend, in well under 100 lines ---------------------------
 
 /// All sessions in one `HashMap` behind one lock: the smallest correct backend.
 #[derive(Debug, Default)]

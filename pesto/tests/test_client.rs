@@ -1,5 +1,5 @@
-//! TestApp itself (issue 2, requirement 9): sync and async use, methods, script name, host,
-//! headers, cookie jar, redirects, and the response accessors.
+//! TestApp itself: sync and async use, methods, script name, host, headers, the cookie jar,
+//! redirects, and the response accessors.
 
 use pesto::prelude::*;
 use pesto::TestApp;

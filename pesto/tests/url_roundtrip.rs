@@ -1,4 +1,4 @@
-//! Property test (issue 2, requirement 3): for random parameter values, dispatching
+//! URLs round-trip, as a property test: for random parameter values, dispatching
 //! `route.url(values)` reaches that route with equal values.
 
 use pesto::prelude::*;

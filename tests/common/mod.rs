@@ -1,5 +1,6 @@
-//! Helpers for the end-to-end tests: start the real example binaries on port 0 and talk to them
-//! over real HTTP.
+//! Fixtures shared by the end-to-end tests: start the real example binaries on port 0 (killed
+//! when the test ends), talk to them over real HTTP, and wait, bounded, for what they do in the
+//! background.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -7,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -179,4 +180,21 @@ pub fn query_session(location: &str) -> Option<String> {
         let (k, v) = pair.split_once('=')?;
         (k == "pesto_session").then(|| v.to_owned())
     })
+}
+
+/// Calls `check` every 50 ms until it gives a value, for at most `within`, and returns that
+/// value; panics with `what` (what was waited for) when time runs out.
+pub async fn eventually<T>(
+    within: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "waited {within:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

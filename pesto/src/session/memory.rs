@@ -307,19 +307,36 @@ impl Shard {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use crate::session::SessionId;
-    use std::time::Duration;
+    use fixtures::{key, lease};
 
-    fn key() -> SessionKey {
-        SessionId::generate().expect("OS rng").key()
-    }
+    /// Fixtures shared by the stores' unit tests (these, and the file store's in `file/tests`).
+    pub(in crate::session) mod fixtures {
+        use std::time::{Duration, SystemTime};
 
-    fn lease(secs: u64) -> Lease {
-        Lease {
-            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs),
-            ttl: Duration::from_secs(1800),
+        use crate::session::store::Lease;
+        use crate::session::{SessionId, SessionKey};
+
+        /// A fixed clock reading, so that timestamps (and file mtimes) compare exactly.
+        pub(in crate::session) const T0: u64 = 1_700_000_000;
+
+        /// `secs` after [`T0`].
+        pub(in crate::session) fn at(secs: u64) -> SystemTime {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + secs)
+        }
+
+        /// A write at `at(secs)`, valid for 1800 s of idleness.
+        pub(in crate::session) fn lease(secs: u64) -> Lease {
+            Lease {
+                now: at(secs),
+                ttl: Duration::from_secs(1800),
+            }
+        }
+
+        /// The key of a fresh random session id.
+        pub(in crate::session) fn key() -> SessionKey {
+            SessionId::generate().expect("OS rng").key()
         }
     }
 

@@ -1,29 +1,25 @@
-//! Fixtures shared by the integration test files.
+//! Fixtures shared by the `pesto` integration tests, one concern per module:
+//!
+//! - [`apps`]: the apps the session tests drive (a visit counter, a login flow, the docs' example);
+//! - [`stores`]: a store wrapper that counts writes and can be told to fail, and fresh keys;
+//! - [`time`]: fixed clock readings, leases at them, and a manual clock starting there;
+//! - [`cookies`]: reading `Set-Cookie` headers;
+//! - [`server`]: an in-process server on a free port, and plain HTTP clients for it;
+//! - [`poll`]: bounded waiting, for servers to start and apps to recover;
+//! - [`redis`] (feature `redis`): the shared Redis, and Redis servers and clusters that a test
+//!   starts on free ports and kills when it ends.
+//!
+//! Each test file declares `mod support;` and uses what it needs, hence `dead_code` is allowed.
 #![allow(dead_code)]
 
-use pesto::prelude::*;
-use serde::{Deserialize, Serialize};
-
-/// A session that counts visits.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Visits {
-    pub n: u32,
-}
-
-/// Counts one more visit and answers the count.
-#[route("/count", GET)]
-pub async fn count(req: &mut Request<Visits>) -> String {
-    req.session.n += 1;
-    req.session.n.to_string()
-}
-
-/// Answers the count without changing it.
-#[route("/peek", GET)]
-pub async fn peek(req: &mut Request<Visits>) -> String {
-    req.session.n.to_string()
-}
-
-dispatcher_app!(pub CountApp = [count, peek]);
+pub mod apps;
+pub mod cookies;
+pub mod poll;
+#[cfg(feature = "redis")]
+pub mod redis;
+pub mod server;
+pub mod stores;
+pub mod time;
 
 /// A test client for a session app, with access to its sessions.
 pub fn session_client<E: pesto::Endpoint>(app: pesto::session::SessionApp<E>) -> pesto::TestApp {

@@ -7,32 +7,10 @@ mod update;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
 use super::FileStore;
-use crate::session::store::Lease;
-use crate::session::{SessionId, SessionKey};
-
-/// A fixed clock reading, so that mtimes compare exactly.
-const T0: u64 = 1_700_000_000;
-
-/// `secs` after [`T0`].
-fn at(secs: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(T0 + secs)
-}
-
-/// A write at `at(secs)`.
-fn lease(secs: u64) -> Lease {
-    Lease {
-        now: at(secs),
-        ttl: Duration::from_secs(1800),
-    }
-}
-
-/// A fresh session key.
-fn key() -> SessionKey {
-    SessionId::generate().expect("OS rng").key()
-}
+// Fixed times, leases at them and fresh keys, shared with the memory store's tests.
+use crate::session::memory::tests::fixtures::{at, key, lease};
 
 /// A store in a new temp directory (which lives as long as the returned guard).
 fn store() -> (tempfile::TempDir, FileStore) {

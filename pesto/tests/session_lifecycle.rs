@@ -1,0 +1,179 @@
+//! A session from its first request to its end, through the public API: the typed and the
+//! dynamic session, `id()` and `is_new()`, `cycle_id()` at login, `invalidate()` at logout,
+//! seeding a session from the test client, and logouts that race with requests still running
+//! (docs/security.md, "Session lifecycle").
+
+mod support;
+
+use std::sync::Arc;
+
+use pesto::prelude::*;
+use pesto::session::{MemoryStore, SessionMap, SessionStore};
+use pesto::session_middleware;
+use support::apps::{counting_app, info, log_in, Visitor};
+use support::cookies::{has_attribute, session_cookie};
+use support::session_client;
+
+// ---- Login, the id and logout ----------------------------------------------------------
+
+#[test]
+fn typed_session_login_flow_with_cycle_id() {
+    let (app, _) = counting_app();
+    let first = app.get("/secure-area").send();
+    assert_eq!(first.status(), 302);
+    assert_eq!(first.header("location"), Some("http://localhost/login"));
+    let before = app.cookie("pesto_session").expect("session cookie");
+
+    let r = log_in(&app);
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.header("location"), Some("http://localhost/secure-area"));
+    let after = app.cookie("pesto_session").expect("session cookie");
+    assert_ne!(before, after, "login must give a new id");
+    assert_eq!(
+        app.get("/secure-area").send().body_text(),
+        "Welcome to the secure area, ada"
+    );
+
+    // The old id is gone: presenting it gets a fresh, logged-out session.
+    assert_eq!(app.session::<Visitor>().map(|v| v.logged_in), Some(true));
+    app.set_cookie("pesto_session", &before);
+    assert_eq!(app.get("/secure-area").send().status(), 302);
+}
+
+#[test]
+fn id_and_is_new() {
+    let (app, _) = counting_app();
+    let first = app.get("/info").send().body_text();
+    assert!(first.ends_with("new=true"), "{first}");
+    let id = app.cookie("pesto_session").expect("cookie");
+    assert_eq!(first, format!("id={id} new=true"));
+    assert_eq!(
+        app.get("/info").send().body_text(),
+        format!("id={id} new=false")
+    );
+}
+
+#[test]
+fn invalidate_removes_the_session_and_expires_the_cookie() {
+    let (app, _) = counting_app();
+    log_in(&app);
+    let id = app.cookie("pesto_session").expect("cookie");
+    let r = app.post("/logout").send();
+    let cookie = session_cookie(&r).expect("expiring cookie");
+    assert!(cookie.contains("Max-Age=0"), "{cookie}");
+    assert!(
+        has_attribute(&cookie, "Path=/"),
+        "same path as the session cookie: {cookie}"
+    );
+    assert_eq!(
+        app.session_by_id::<Visitor>(&id),
+        None,
+        "record removed from the store"
+    );
+    assert_eq!(app.cookie("pesto_session"), None);
+}
+
+// ---- A dynamic session, and seeding one from the test client ---------------------------
+
+#[route("/counter", GET)]
+async fn counter(req: &mut Request<SessionMap>) -> String {
+    let n = req.session.get("n").and_then(|v| v.as_u64()).unwrap_or(0) + 1;
+    req.session.insert("n".to_owned(), n.into());
+    if n == 3 {
+        req.session.remove("n");
+    }
+    n.to_string()
+}
+dispatcher_app!(Dict = [counter]);
+
+#[test]
+fn dynamic_map_session_for_pesto_style_use() {
+    let app = session_client(session_middleware(MemoryStore::new()).wrap(Dict::new()));
+    let bodies: Vec<String> = (0..4)
+        .map(|_| app.get("/counter").send().body_text())
+        .collect();
+    assert_eq!(bodies, ["1", "2", "3", "1"]);
+}
+
+#[test]
+fn session_transaction_seeds_a_typed_session() {
+    let (app, _) = counting_app();
+    app.session_transaction(|v: &mut Visitor| {
+        v.username = Some("grace".to_owned());
+        v.logged_in = true;
+    });
+    assert_eq!(
+        app.get("/secure-area").send().body_text(),
+        "Welcome to the secure area, grace"
+    );
+    app.post("/nested").send();
+    let stored: Visitor = app.session().expect("stored");
+    assert_eq!(stored.cart, [vec!["pine nuts".to_owned()]]);
+}
+
+// ---- An ended session stays ended ------------------------------------------------------
+
+#[route("/logout-elsewhere", POST)]
+async fn logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
+    // Another request logs the user out while this one is still running...
+    if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
+        let _ = store.remove(&id.key()).await;
+    }
+    // ...and this one then changes the session it loaded before the logout.
+    req.session.username = Some("resurrected".to_owned());
+    "done"
+}
+dispatcher_app!(Race = [logout_elsewhere]);
+
+#[test]
+fn a_request_that_began_before_a_logout_does_not_bring_the_session_back() {
+    // A logout is not undone (docs/security.md, "Session lifecycle"; rack-session
+    // CVE-2025-46336).
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(
+        session_middleware(Arc::clone(&store)).wrap(Race::new().with_state(Arc::clone(&store))),
+    );
+    app.session_transaction(|v: &mut Visitor| v.logged_in = true);
+    assert_eq!(store.len(), 1);
+    assert_eq!(app.post("/logout-elsewhere").send().status(), 200);
+    assert_eq!(store.len(), 0, "the ended session was written back");
+}
+
+#[route("/save-after-invalidate", POST)]
+async fn save_after_invalidate(req: &mut Request<Visitor>) -> &'static str {
+    req.session.invalidate();
+    req.session.save();
+    "bye"
+}
+#[route("/renew-after-logout-elsewhere", POST)]
+async fn renew_after_logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
+    if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
+        let _ = store.remove(&id.key()).await;
+    }
+    req.session.logged_in = true;
+    let _ = req.session.cycle_id();
+    "renewed"
+}
+dispatcher_app!(Ending = [save_after_invalidate, renew_after_logout_elsewhere, info]);
+
+#[test]
+fn save_after_invalidate_does_not_bring_the_session_back() {
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(session_middleware(Arc::clone(&store)).wrap(Ending::new()));
+    app.session_transaction(|v: &mut Visitor| v.logged_in = true);
+    app.post("/save-after-invalidate").send();
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn cycle_id_does_not_renew_a_session_that_ended_during_the_request() {
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(
+        session_middleware(Arc::clone(&store)).wrap(Ending::new().with_state(Arc::clone(&store))),
+    );
+    app.session_transaction(|v: &mut Visitor| v.logged_in = false);
+    let r = app.post("/renew-after-logout-elsewhere").send();
+    assert_eq!(r.status(), 200);
+    assert_eq!(store.len(), 0, "no session re-issued under a new id");
+    assert!(session_cookie(&r).is_none());
+}
