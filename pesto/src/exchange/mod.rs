@@ -9,6 +9,7 @@ pub(crate) mod body;
 pub(crate) mod context;
 pub(crate) mod cookies;
 pub(crate) mod encoding;
+pub(crate) mod headers;
 pub(crate) mod location;
 pub(crate) mod multidict;
 pub(crate) mod origin;

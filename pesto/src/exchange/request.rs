@@ -9,6 +9,7 @@ use http::{HeaderMap, Method, Uri, Version};
 use super::body::UploadedFile;
 use super::context::RequestContext;
 use super::cookies;
+use super::headers;
 use super::multidict::MultiDict;
 use super::origin;
 use super::raw::RemoteAddr;
@@ -164,7 +165,7 @@ impl<S> Request<S> {
 
     /// The first value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
+        headers::first(&self.parts.headers, name)
     }
 
     /// The client's address, when served by [`Server`](crate::Server) (or set as a

@@ -7,6 +7,8 @@ use cookie::Cookie;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
+use super::headers;
+
 /// An HTTP response: status, headers and a body held in memory.
 ///
 /// Builders never panic: a header that cannot be encoded is remembered, logged and turns the
@@ -252,16 +254,12 @@ impl Response {
 
     /// The first value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        headers::first(&self.headers, name)
     }
 
     /// Every value of header `name` that is text (e.g. several `Set-Cookie`).
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
+        headers::all(&self.headers, name)
     }
 
     /// The body.

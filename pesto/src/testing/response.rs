@@ -3,6 +3,8 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 
+use crate::exchange::headers;
+
 /// A response received by [`TestApp`](super::TestApp).
 #[derive(Debug, Clone)]
 pub struct TestResponse {
@@ -20,16 +22,12 @@ impl TestResponse {
 
     /// The first value of header `name`.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        headers::first(&self.headers, name)
     }
 
     /// Every value of header `name` (e.g. several `Set-Cookie`), as Pesto's `get_headers`.
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
+        headers::all(&self.headers, name)
     }
 
     /// The headers.
