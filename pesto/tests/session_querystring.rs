@@ -180,3 +180,21 @@ fn querystring_ids_are_not_added_to_redirects_outside_the_mount() {
         .send();
     assert_eq!(r.header("location"), Some("http://localhost/foobar/page"));
 }
+
+#[test]
+fn a_new_visitors_redirect_never_leaves_the_host() {
+    // `//evil.example/x` is a valid request path, and a scheme-relative URL if resolved as one:
+    // the redirect that carries a fresh id must stay on the request's own host.
+    let app = TestApp::new(
+        session_middleware(MemoryStore::new())
+            .persist(Persist::QueryString)
+            .wrap(VisitorApp::new()),
+    );
+    let r = app.get("//evil.example/x").send();
+    assert_eq!(r.status(), 302);
+    let location = r.header("location").expect("a location");
+    assert!(
+        location.starts_with("http://localhost//evil.example/x?pesto_session="),
+        "{location}"
+    );
+}

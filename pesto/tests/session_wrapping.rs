@@ -149,3 +149,100 @@ fn a_new_querystring_visitor_is_redirected_to_a_session_its_handlers_read_as_the
         Some(vec!["basil".to_owned()])
     );
 }
+
+/// Calls the endpoint it wraps twice with the same request (a retry, a fallback chain).
+struct Twice<E>(E);
+
+impl<E: Endpoint> Endpoint for Twice<E> {
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let again = http::Request::from_parts(
+                parts.clone(),
+                pesto::box_body(http_body_util::Empty::new()),
+            );
+            let _ = self.0.call(http::Request::from_parts(parts, body)).await;
+            self.0.call(again).await
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_twice_answers_500_and_never_hangs() {
+    let client = std::sync::Arc::new(TestApp::new(
+        session_middleware(MemoryStore::new()).wrap(Twice(Shop::new())),
+    ));
+    // On its own task, so that a request stuck on a lock cannot stop the timeout from firing.
+    let request = tokio::spawn(async move { client.get("/show").await.status() });
+    let status = tokio::time::timeout(std::time::Duration::from_secs(10), request)
+        .await
+        .expect("the second open must not block")
+        .expect("the request task");
+    assert_eq!(status, 500);
+}
+
+#[route("/ping", GET)]
+async fn ping(_req: &mut Request) -> &'static str {
+    "pong"
+}
+
+dispatcher_app!(Sessionless = [ping]);
+
+#[test]
+fn a_sessionless_dispatcher_beside_a_session_one_leaves_the_session_alone() {
+    let site = pesto::Mounts::new()
+        .mount("/shop", Shop::new())
+        .mount("/api", Sessionless::new());
+    let app = session_middleware(MemoryStore::new()).wrap(site);
+    let sessions = app.inspector();
+    let client = TestApp::new(app).with_sessions(sessions);
+    client.get("/shop/add/basil").send();
+    let id = client.cookie("pesto_session").expect("a session cookie");
+    let pong = client.get("/api/ping").send();
+    assert_eq!(pong.body_text(), "pong");
+    assert_eq!(
+        pong.header("set-cookie"),
+        None,
+        "no new session replaces the user's"
+    );
+    assert_eq!(client.cookie("pesto_session"), Some(id));
+    assert_eq!(client.get("/shop/show").send().body_text(), "/shop|basil");
+}
+
+#[route("/fail/<item>", GET)]
+async fn fail(req: &mut Request<Cart>, item: String) -> Response {
+    req.session.items.push(item);
+    Response::internal_server_error()
+}
+
+dispatcher_app!(Failing = [fail, show]);
+
+/// Turns every 5xx into a friendly 200 page, as an error-page wrapper would.
+struct Friendly<E>(E);
+
+impl<E: Endpoint> Endpoint for Friendly<E> {
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            let response = self.0.call(req).await;
+            if response.status().is_server_error() {
+                Response::text("sorry")
+            } else {
+                response
+            }
+        })
+    }
+}
+
+#[test]
+fn a_handlers_5xx_saves_nothing_even_when_a_wrapper_hides_it() {
+    let app = session_middleware(MemoryStore::new()).wrap(Friendly(Failing::new()));
+    let sessions = app.inspector();
+    let client = TestApp::new(app).with_sessions(sessions);
+    client.session_transaction(|cart: &mut Cart| cart.items.push("mint".into()));
+    assert_eq!(client.get("/fail/basil").send().body_text(), "sorry");
+    assert_eq!(
+        client.session::<Cart>().map(|c| c.items),
+        Some(vec!["mint".to_owned()]),
+        "the failed handler's change was not saved"
+    );
+}

@@ -129,39 +129,60 @@ pub(crate) enum OpenError {
     Random(#[from] RandomError),
 }
 
+/// The stored data of a session written before any handler saw it (the querystring-mode redirect
+/// of a new visitor, an eager session no handler opened): it stands for the session type's default.
+pub(crate) const DEFAULT_DATA: &[u8] = b"null";
+
+/// Decodes stored session data as `S`; [`DEFAULT_DATA`] is `S::default()`.
+pub(crate) fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<S> {
+    if json == DEFAULT_DATA {
+        return Ok(S::default());
+    }
+    serde_json::from_slice(json)
+}
+
+/// True for the session type `()`: handlers that take no session.
+fn is_sessionless<S: 'static>() -> bool {
+    TypeId::of::<S>() == TypeId::of::<()>()
+}
+
 impl<S: SessionData> Session<S> {
-    /// Opens the session that `slot` lends, decoding its data as `S`; without a slot the
-    /// session is detached, which only a session type of `()` accepts.
+    /// Opens the session that `slot` lends, decoding its data as `S`.
+    ///
+    /// Handlers without a session (`S = ()`) get a detached session and leave the slot alone, so
+    /// a sessionless dispatcher beside a session one under the same middleware ends nobody's
+    /// session. Other session types need the slot.
     pub(crate) fn open(slot: Option<&SessionSlot>) -> Result<Session<S>, OpenError> {
+        if is_sessionless::<S>() {
+            return Ok(Session::detached(S::default()));
+        }
         let Some(slot) = slot else {
-            return if TypeId::of::<S>() == TypeId::of::<()>() {
-                Ok(Session::detached(S::default()))
-            } else {
-                Err(OpenError::NoMiddleware(std::any::type_name::<S>()))
-            };
+            return Err(OpenError::NoMiddleware(std::any::type_name::<S>()));
         };
-        let lent = match std::mem::replace(&mut *slot.lock(), Slot::Opened) {
-            Slot::Lent(lent) => lent,
-            other => {
-                *slot.lock() = other;
-                return Err(OpenError::AlreadyOpened);
+        let lent = {
+            let mut guard = slot.lock();
+            match std::mem::replace(&mut *guard, Slot::Opened) {
+                Slot::Lent(lent) => lent,
+                other => {
+                    *guard = other;
+                    return Err(OpenError::AlreadyOpened);
+                }
             }
         };
-        let decoded = match lent.json.as_deref() {
-            None | Some(b"null") => Some(S::default()),
-            Some(json) => match serde_json::from_slice::<S>(json) {
-                Ok(data) => Some(data),
-                Err(error) => {
-                    tracing::warn!(%error, session = ?lent.id, "stored session does not decode; starting a new one");
-                    None
-                }
-            },
+        let decoded = match lent.json.as_deref().map(decode_data::<S>) {
+            None => Some(S::default()),
+            Some(Ok(data)) => Some(data),
+            Some(Err(error)) => {
+                tracing::warn!(%error, session = ?lent.id, "stored session does not decode; starting a new one");
+                None
+            }
         };
         // A baseline of `None` compares the data with the default when it is given back.
         let (data, id, is_new, baseline) = match decoded {
             Some(data) => {
-                let baseline = lent.json.filter(|json| json.as_slice() != b"null");
-                (data, lent.id, lent.is_new, baseline)
+                let is_new = lent.json.is_none();
+                let baseline = lent.json.filter(|json| json.as_slice() != DEFAULT_DATA);
+                (data, lent.id, is_new, baseline)
             }
             None => (S::default(), SessionId::generate()?, true, None),
         };
@@ -286,11 +307,10 @@ enum Slot {
 }
 
 /// What the middleware lends: the id and the stored data's JSON (`None` for a new session;
-/// `null` for a session stored before any handler saw it, which holds the type's default).
+/// [`DEFAULT_DATA`] for a session stored before any handler saw it).
 #[derive(Debug)]
 pub(crate) struct LentSession {
     pub(crate) id: SessionId,
-    pub(crate) is_new: bool,
     pub(crate) json: Option<Vec<u8>>,
     pub(crate) live: Option<LiveSessionId>,
 }
@@ -309,7 +329,8 @@ pub(crate) struct ReturnedSession {
 pub(crate) enum SlotOutcome {
     /// No handler layer opened it (a 404 before any dispatcher, an endpoint without sessions).
     Unopened(LentSession),
-    /// Opened and never given back: the handler panicked or its data did not serialize.
+    /// Opened and never given back: the handler panicked or answered 5xx, or its data did not
+    /// serialize. Nothing is saved.
     Lost,
     /// Given back after the handler ran.
     Returned(ReturnedSession),

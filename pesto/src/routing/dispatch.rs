@@ -8,7 +8,8 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::{header, Method, StatusCode};
 
-use super::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
+use super::route::RouteInfo;
+use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
 use crate::endpoint::Endpoint;
 use crate::exchange::body::{self, Limits};
 use crate::exchange::context::RequestContext;
@@ -115,7 +116,7 @@ impl<S: Send + 'static> Dispatcher<S> {
     }
 
     /// The routes, in registration order.
-    pub fn routes(&self) -> impl Iterator<Item = &super::route::RouteInfo> {
+    pub fn routes(&self) -> impl Iterator<Item = &RouteInfo> {
         self.table.entries.iter().map(RouteEntry::info)
     }
 
@@ -235,10 +236,7 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
             };
             let (entry, params, data) = match self.prepare(req).await {
                 Ok(prepared) => prepared,
-                Err(response) => {
-                    give_back(session, slot.as_ref());
-                    return response;
-                }
+                Err(response) => return give_back(session, slot.as_ref(), response),
             };
             let mut req = Request::new(data, session);
             let Some(response) = Self::run(entry, params, &mut req).await else {
@@ -246,24 +244,28 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
                 return Response::internal_server_error();
             };
             let response = finish(response, &req);
-            if give_back(req.into_session(), slot.as_ref()) {
-                response
-            } else {
-                Response::internal_server_error()
-            }
+            give_back(req.into_session(), slot.as_ref(), response)
         })
     }
 }
 
-/// Hands the session back to the middleware that lent it; false if its data did not serialize
-/// (logged; then nothing is saved and the request answers 500).
-fn give_back<S: SessionData>(session: Session<S>, slot: Option<&SessionSlot>) -> bool {
-    let Some(slot) = slot else { return true };
+/// Hands the session back to the middleware that lent it and answers `response` — unless the
+/// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or the
+/// data does not serialize (logged; then the answer is a 500).
+fn give_back<S: SessionData>(
+    session: Session<S>,
+    slot: Option<&SessionSlot>,
+    response: Response,
+) -> Response {
+    let Some(slot) = slot else { return response };
+    if response.status().is_server_error() {
+        return response;
+    }
     match session.give_back(slot) {
-        Ok(()) => true,
+        Ok(()) => response,
         Err(error) => {
             tracing::error!(%error, "session data does not serialize");
-            false
+            Response::internal_server_error()
         }
     }
 }

@@ -7,18 +7,9 @@ use std::time::Duration;
 
 pub use cookie::SameSite;
 
-use super::transport::{CookieSettings, Transport};
-use super::{Clock, SessionStore, SystemClock};
-
-/// Where the session id travels between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Persist {
-    /// In a cookie (the default).
-    Cookie,
-    /// In the `pesto_session` query parameter of every URL. Ids in URLs leak through Referer
-    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (docs/security.md, "Querystring mode").
-    QueryString,
-}
+use super::clock::{Clock, SystemClock};
+use super::store::SessionStore;
+use super::transport::{CookieSettings, Persist, Transport};
 
 /// The settings, as the request flow reads them.
 #[derive(Debug, Clone)]

@@ -77,7 +77,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::join_all;
 
 use super::store::{Lease, Record, Result, SessionStore};
-use super::{SessionId, SessionKey};
+use crate::exchange::{SessionId, SessionKey};
 
 /// How many records [`check_concurrent_stores`] writes at once.
 pub const CONCURRENT_KEYS: usize = 64;

@@ -5,9 +5,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::config::Persist;
+use super::envelope;
 use super::shared::{Found, Shared};
-use super::{envelope, SessionId};
+use super::store;
+use super::transport::Persist;
+use crate::exchange::SessionId;
 
 /// Reads and seeds the sessions of the app it came from ([`SessionApp::inspector`](super::SessionApp::inspector)).
 ///
@@ -53,19 +55,21 @@ impl SessionInspector {
 
     /// The cookie's (and query parameter's) name.
     pub fn cookie_name(&self) -> &str {
-        &self.shared.config.cookie_name
+        self.shared.transport.id_name()
     }
 
     /// Where the id travels.
     pub fn persist(&self) -> Persist {
-        self.shared.config.persist
+        self.shared.transport.persist()
     }
 
-    /// The stored data (JSON) of session `id`, if it exists and has not expired.
+    /// The stored data (JSON) of session `id`, if it exists and has not expired. A session
+    /// stored before any handler saw it (in eager mode, or by the querystring-mode redirect of a
+    /// new visitor) holds `null`, which stands for the session type's default.
     ///
     /// # Errors
     /// The store's error.
-    pub async fn load_json(&self, id: &SessionId) -> super::Result<Option<Vec<u8>>> {
+    pub async fn load_json(&self, id: &SessionId) -> store::Result<Option<Vec<u8>>> {
         let now = self.shared.clock.now();
         Ok(match self.shared.find(&id.key(), now).await? {
             Found::Live(record) => Some(record.json),
@@ -78,7 +82,7 @@ impl SessionInspector {
     ///
     /// # Errors
     /// The store's error.
-    pub async fn store_json(&self, id: &SessionId, json: &[u8]) -> super::Result<()> {
+    pub async fn store_json(&self, id: &SessionId, json: &[u8]) -> store::Result<()> {
         let shared = &self.shared;
         let now = shared.clock.now();
         let key = id.key();
@@ -96,7 +100,7 @@ impl SessionInspector {
     ///
     /// # Errors
     /// The store's error.
-    pub async fn purge(&self) -> super::Result<u64> {
+    pub async fn purge(&self) -> store::Result<u64> {
         self.shared.purge(self.shared.config.olderthan).await
     }
 }

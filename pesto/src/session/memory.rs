@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use lru::LruCache;
 
 use super::store::{Lease, Record, Result, SessionStore};
-use super::SessionKey;
+use crate::exchange::SessionKey;
 
 /// Number of shards: requests for different sessions rarely wait on the same lock.
 const SHARDS: usize = 16;

@@ -3,10 +3,11 @@
 //!
 //! The order of work for one request (see `docs/sessions.md`):
 //! 1. read the ids the request presents ([`Transport`]), load the record by the id's hash; an
-//!    unknown, expired or undecodable id is never adopted (strict mode, as Pesto);
+//!    unknown or expired id is never adopted (strict mode, as Pesto), and a session whose data
+//!    does not decode as the app's type is replaced by a new one when the dispatcher opens it;
 //! 2. in querystring mode, redirect a GET without a valid id to the same URL carrying a new one;
 //! 3. lend the session to the inner endpoint through a [`SessionSlot`] and call it;
-//! 4. unless the handler failed or answered 5xx, make the store decision (create / update /
+//! 4. unless the handler failed or the answer is a 5xx, make the store decision (create / update /
 //!    touch / remove) — before the response head is returned, so the client's next request sees
 //!    it — and announce a new or changed id.
 
@@ -18,23 +19,18 @@ use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::StatusCode;
 
+use super::config::SessionMiddleware;
+use super::envelope;
 use super::inspector::SessionInspector;
 use super::purge::PurgeTask;
 use super::shared::{Found, Shared};
+use super::store::{self, SessionStore};
 use super::transport::{Reply, Transport};
-use super::{envelope, SessionMiddleware, SessionStore};
 use crate::endpoint::Endpoint;
-use crate::exchange::context::RequestContext;
-use crate::exchange::location;
-use crate::exchange::origin;
 use crate::exchange::session::{
-    LentSession, LiveSessionId, ReturnedSession, SessionSlot, SlotOutcome,
+    LentSession, ReturnedSession, SessionSlot, SlotOutcome, DEFAULT_DATA,
 };
 use crate::exchange::{RawRequest, Response, SessionId};
-
-/// The data of a session written before any handler saw it (the querystring-mode redirect of a
-/// new visitor, an eager session no handler layer opened): the session type's default.
-const DEFAULT_DATA: &[u8] = b"null";
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
@@ -79,7 +75,7 @@ impl<E> SessionApp<E> {
     ///
     /// # Errors
     /// The store's error.
-    pub async fn purge(&self, olderthan: std::time::Duration) -> super::Result<u64> {
+    pub async fn purge(&self, olderthan: std::time::Duration) -> store::Result<u64> {
         self.shared.purge(olderthan).await
     }
 
@@ -152,18 +148,11 @@ impl<E: Endpoint> SessionApp<E> {
         // Links rendered by this request carry the id even in lazy mode, where it becomes real
         // only if the handler writes to the session: an id that was never stored is refused
         // on the next request anyway.
-        let live = transport.live_id(&loaded.id);
-        let (_, context) = RequestContext::of(&mut parts);
-        if let Some(live) = &live {
-            context.set_live_session(live.clone());
-        }
-        let context = context.clone();
-        let https = origin::scheme(&parts) == "https";
+        let reply = Reply::new(&mut parts, transport.live_id(&loaded.id));
         let slot = SessionSlot::lend(LentSession {
             id: loaded.id.clone(),
-            is_new,
             json: loaded.json,
-            live: live.clone(),
+            live: reply.live.clone(),
         });
         parts.extensions.insert(slot.clone());
 
@@ -172,12 +161,10 @@ impl<E: Endpoint> SessionApp<E> {
             .call(http::Request::from_parts(parts, body))
             .await;
 
-        let reply = Reply {
-            context: &context,
-            https,
-        };
-        let response = match slot.outcome() {
-            // A failed handler saves nothing (Django, tower-sessions).
+        let outcome = slot.outcome();
+        let lost = matches!(outcome, SlotOutcome::Lost);
+        let response = match outcome {
+            // Whatever failed around the handler, a 5xx saves nothing either.
             _ if response.status().is_server_error() => response,
             SlotOutcome::Returned(returned) => {
                 shared
@@ -189,21 +176,13 @@ impl<E: Endpoint> SessionApp<E> {
                     .persist_unopened(response, lent, &loaded.baseline, &reply, now)
                     .await
             }
-            // Opened and never given back: the handler layer failed (and answered 5xx).
             SlotOutcome::Lost => response,
         };
-        if response.status().is_server_error() {
+        if lost || response.status().is_server_error() {
             // Nothing was saved: redirects carry the id the request arrived with, if any.
-            restore_live_id(live.as_ref(), &loaded.id, is_new);
+            reply.restore_live_id((!is_new).then_some(&loaded.id));
         }
-        transport.rewrite_location(response, live.as_ref(), &context)
-    }
-}
-
-/// Points the live id back at the id the request arrived with (none for a new session).
-fn restore_live_id(live: Option<&LiveSessionId>, arrived_with: &SessionId, is_new: bool) {
-    if let Some(live) = live {
-        live.set((!is_new).then_some(arrived_with));
+        transport.rewrite_location(response, &reply)
     }
 }
 
@@ -279,9 +258,7 @@ impl Shared {
         if let Err(response) = self.create(id, DEFAULT_DATA, now).await {
             return response;
         }
-        let response = self.transport.redirect_carrying(id, parts);
-        let (uri, context) = RequestContext::of(parts);
-        location::absolutize(response, context, uri.path())
+        self.transport.redirect_carrying(id, parts)
     }
 
     /// Creates a record; an existing one is never overwritten (docs/security.md, "Session ids").
@@ -337,12 +314,11 @@ impl Shared {
         response: Response,
         returned: ReturnedSession,
         baseline: &Baseline,
-        reply: &Reply<'_>,
+        reply: &Reply,
         now: SystemTime,
     ) -> Response {
         let state = &returned.state;
-        let live = reply.context.live_session();
-        let store_error = |error: super::Error| {
+        let store_error = |error: store::Error| {
             tracing::error!(%error, session = ?state.id, "session store failed on save");
             Response::internal_server_error()
         };
@@ -356,7 +332,7 @@ impl Shared {
                 if state.is_new {
                     return response;
                 }
-                return self.transport.expire(response, live, reply);
+                return self.transport.expire(response, reply);
             }
             Write::Renew { old } => {
                 // A logout elsewhere during this request ended the session: do not re-issue its
@@ -401,7 +377,7 @@ impl Shared {
                 if let Err(e) = self.store.touch(&state.id.key(), self.lease(now)).await {
                     return store_error(e);
                 }
-                self.config.max_age.is_some()
+                self.transport.has_max_age()
             }
             Write::Nothing => false,
         };
@@ -410,13 +386,11 @@ impl Shared {
             // when the id is new or its Max-Age needs refreshing.
             match (&self.transport, announce) {
                 (Transport::Cookie(_), false) => response,
-                _ => self.transport.announce(response, &state.id, live, reply),
+                _ => self.transport.announce(response, &state.id, reply),
             }
         } else {
             // A lazy session that was never written: no id to carry.
-            if let Some(live) = live {
-                live.set(None);
-            }
+            reply.restore_live_id(None);
             response
         }
     }
@@ -429,37 +403,34 @@ impl Shared {
         response: Response,
         lent: LentSession,
         baseline: &Baseline,
-        reply: &Reply<'_>,
+        reply: &Reply,
         now: SystemTime,
     ) -> Response {
-        let live = reply.context.live_session();
-        if !lent.is_new {
+        if lent.json.is_some() {
             if self.touch_due(baseline.last_access, now) {
                 if let Err(error) = self.store.touch(&lent.id.key(), self.lease(now)).await {
                     tracing::error!(%error, session = ?lent.id, "session store failed on save");
                     return Response::internal_server_error();
                 }
-                if self.config.max_age.is_some() {
-                    return self.transport.announce(response, &lent.id, live, reply);
+                if self.transport.has_max_age() {
+                    return self.transport.announce(response, &lent.id, reply);
                 }
             }
             return response;
         }
         if self.config.lazy {
-            if let Some(live) = live {
-                live.set(None);
-            }
+            reply.restore_live_id(None);
             return response;
         }
         match self.create(&lent.id, DEFAULT_DATA, now).await {
-            Ok(()) => self.transport.announce(response, &lent.id, live, reply),
+            Ok(()) => self.transport.announce(response, &lent.id, reply),
             Err(response) => response,
         }
     }
 
     /// Whether a saved session's cookie `Max-Age` is due for a refresh.
     fn cookie_refresh_due(&self, baseline: &Baseline, now: SystemTime) -> bool {
-        self.config.max_age.is_some() && self.touch_due(baseline.last_access, now)
+        self.transport.has_max_age() && self.touch_due(baseline.last_access, now)
     }
 }
 

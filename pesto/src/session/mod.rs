@@ -24,12 +24,13 @@ mod transport;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{session_middleware, Persist, SameSite, SessionMiddleware};
+pub use config::{session_middleware, SameSite, SessionMiddleware};
 pub use file::FileStore;
 pub use inspector::SessionInspector;
 pub use memory::MemoryStore;
 pub use middleware::SessionApp;
 pub use store::{Error, Lease, Record, Result, SessionStore};
+pub use transport::Persist;
 
 pub use crate::exchange::{ParseIdError, RandomError, Session, SessionData, SessionId, SessionKey};
 

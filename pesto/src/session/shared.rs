@@ -4,9 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use super::clock::Clock;
 use super::config::Config;
+use super::envelope;
+use super::store::{self, Lease, SessionStore};
 use super::transport::Transport;
-use super::{envelope, Clock, Lease, SessionKey, SessionStore};
+use crate::exchange::SessionKey;
 
 /// The store, settings and clock of one session app.
 #[derive(Debug)]
@@ -36,7 +39,7 @@ pub(super) enum Found {
 
 impl Shared {
     /// Removes every session idle for longer than `olderthan`; returns how many.
-    pub(super) async fn purge(&self, olderthan: Duration) -> super::Result<u64> {
+    pub(super) async fn purge(&self, olderthan: Duration) -> store::Result<u64> {
         match self.clock.now().checked_sub(olderthan) {
             Some(cutoff) => self.store.purge(cutoff).await,
             None => Ok(0),
@@ -53,7 +56,7 @@ impl Shared {
 
     /// Loads `key` and applies the idle and absolute lifetimes at `now` (docs/security.md,
     /// "Session lifecycle": timeouts are enforced when the session is loaded).
-    pub(super) async fn find(&self, key: &SessionKey, now: SystemTime) -> super::Result<Found> {
+    pub(super) async fn find(&self, key: &SessionKey, now: SystemTime) -> store::Result<Found> {
         let Some(record) = self.store.load(key).await? else {
             return Ok(Found::Absent);
         };

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::SessionKey;
+use crate::exchange::{RandomError, SessionKey};
 
 /// The clock reading and lifetime that come with a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +52,8 @@ pub enum Error {
     Random(String),
 }
 
-impl From<super::RandomError> for Error {
-    fn from(error: super::RandomError) -> Self {
+impl From<RandomError> for Error {
+    fn from(error: RandomError) -> Self {
         Error::Random(error.to_string())
     }
 }

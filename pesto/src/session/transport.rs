@@ -12,8 +12,19 @@ use http::request::Parts;
 use crate::exchange::context::RequestContext;
 use crate::exchange::cookies;
 use crate::exchange::encoding::encode_pairs;
+use crate::exchange::origin;
 use crate::exchange::session::LiveSessionId;
 use crate::exchange::{Response, SessionId};
+
+/// Where the session id travels between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Persist {
+    /// In a cookie (the default).
+    Cookie,
+    /// In the `pesto_session` query parameter of every URL. Ids in URLs leak through Referer
+    /// headers, logs and history: this mode cannot meet OWASP ASVS L1 (docs/security.md, "Querystring mode").
+    QueryString,
+}
 
 /// How many same-named session cookies are tried at most (a browser may send several cookies of
 /// one name, for example one planted for a parent domain).
@@ -45,13 +56,13 @@ pub(super) struct CookieSettings {
 }
 
 impl CookieSettings {
-    /// The session cookie carrying `value` for a request with `context` and `https`.
-    fn build(&self, value: String, context: &RequestContext, https: bool) -> Cookie<'static> {
+    /// The session cookie carrying `value`, for a response going where `reply` says.
+    fn build(&self, value: String, reply: &Reply) -> Cookie<'static> {
         let mut cookie = Cookie::new(self.name.to_string(), value);
         let path = match &self.path {
             Some(p) => p.clone(),
-            None if context.script_name().is_empty() => "/".to_owned(),
-            None => context.script_name().to_owned(),
+            None if reply.script_name.is_empty() => "/".to_owned(),
+            None => reply.script_name.clone(),
         };
         cookie.set_path(path);
         if let Some(domain) = &self.domain {
@@ -59,7 +70,7 @@ impl CookieSettings {
         }
         cookie.set_http_only(true);
         cookie.set_same_site(self.same_site);
-        cookie.set_secure(self.secure.unwrap_or(https));
+        cookie.set_secure(self.secure.unwrap_or(reply.https));
         if let Some(max_age) = self.max_age {
             let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
             cookie.set_max_age(cookie::time::Duration::seconds(secs));
@@ -68,13 +79,61 @@ impl CookieSettings {
     }
 }
 
-/// Where a response is going, for the parts of the transport that write to it.
-pub(super) struct Reply<'r> {
-    pub(super) context: &'r RequestContext,
-    pub(super) https: bool,
+/// What the response side of the middleware needs to know about the request, taken before the
+/// request is handed on: where the middleware sits (its mount path), the origin, the scheme, and
+/// in querystring mode the live id. The cookie's default path and the scope of `Location`
+/// rewriting both follow where the middleware sits, not where the handler's dispatcher is mounted.
+#[derive(Debug)]
+pub(super) struct Reply {
+    script_name: String,
+    origin: String,
+    https: bool,
+    /// Querystring mode: the id generated URLs and rewritten redirects carry.
+    pub(super) live: Option<LiveSessionId>,
+}
+
+impl Reply {
+    /// Takes what the response needs from the request, and makes `live` the id that URLs
+    /// generated during the request carry.
+    pub(super) fn new(parts: &mut Parts, live: Option<LiveSessionId>) -> Reply {
+        let https = origin::scheme(parts) == "https";
+        let (_, context) = RequestContext::of(parts);
+        if let Some(live) = &live {
+            context.set_live_session(live.clone());
+        }
+        Reply {
+            script_name: context.script_name().to_owned(),
+            origin: context.origin().to_owned(),
+            https,
+            live,
+        }
+    }
+
+    /// Points the live id at `id` (none once nothing was saved for a new session).
+    pub(super) fn restore_live_id(&self, id: Option<&SessionId>) {
+        if let Some(live) = &self.live {
+            live.set(id);
+        }
+    }
 }
 
 impl Transport {
+    /// The name the id travels under: the cookie's, or the query parameter's.
+    pub(super) fn id_name(&self) -> &str {
+        match self {
+            Transport::Cookie(settings) => &settings.name,
+            Transport::QueryString { param } => param,
+        }
+    }
+
+    /// Which of the two it is, as the public setting names it.
+    pub(super) fn persist(&self) -> Persist {
+        match self {
+            Transport::Cookie(_) => Persist::Cookie,
+            Transport::QueryString { .. } => Persist::QueryString,
+        }
+    }
+
     /// The well-formed ids the request presents, first first; malformed ones are dropped here,
     /// so they never reach a store.
     pub(super) fn incoming_ids(&self, parts: &mut Parts) -> Vec<SessionId> {
@@ -104,7 +163,8 @@ impl Transport {
     }
 
     /// The redirect to the request's own URL carrying `id` instead of any session parameter it
-    /// had (relative; made absolute by the caller).
+    /// had. It is built absolute from the request's own origin, never resolved as a reference: a
+    /// path such as `//evil.example/x` must not turn into another host that receives the id.
     pub(super) fn redirect_carrying(&self, id: &SessionId, parts: &mut Parts) -> Response {
         let (uri, context) = RequestContext::of(parts);
         let mut query = context.query(uri).clone();
@@ -112,7 +172,7 @@ impl Transport {
             query.remove(param);
             query.append(param.to_string(), id.to_string());
         }
-        let mut location = format!("{}?", uri.path());
+        let mut location = format!("{}{}?", context.origin(), uri.path());
         encode_pairs(query.iter(), &mut location);
         Response::redirect(location)
     }
@@ -127,23 +187,20 @@ impl Transport {
         }
     }
 
+    /// Whether the cookie has a `Max-Age` that touching the session must refresh.
+    pub(super) fn has_max_age(&self) -> bool {
+        matches!(self, Transport::Cookie(settings) if settings.max_age.is_some())
+    }
+
     /// Tells the client its session id: a `Set-Cookie`, or (querystring mode) the id that
     /// `Location` and generated URLs carry.
-    pub(super) fn announce(
-        &self,
-        response: Response,
-        id: &SessionId,
-        live: Option<&LiveSessionId>,
-        reply: &Reply<'_>,
-    ) -> Response {
+    pub(super) fn announce(&self, response: Response, id: &SessionId, reply: &Reply) -> Response {
         match self {
             Transport::Cookie(settings) => {
-                response.with_cookie(settings.build(id.to_string(), reply.context, reply.https))
+                response.with_cookie(settings.build(id.to_string(), reply))
             }
             Transport::QueryString { .. } => {
-                if let Some(live) = live {
-                    live.set(Some(id));
-                }
+                reply.restore_live_id(Some(id));
                 response
             }
         }
@@ -151,20 +208,13 @@ impl Transport {
 
     /// Tells the client its session ended: an expired cookie, or (querystring mode) no id in
     /// `Location` and generated URLs.
-    pub(super) fn expire(
-        &self,
-        response: Response,
-        live: Option<&LiveSessionId>,
-        reply: &Reply<'_>,
-    ) -> Response {
+    pub(super) fn expire(&self, response: Response, reply: &Reply) -> Response {
         match self {
             Transport::Cookie(settings) => {
-                response.remove_cookie(settings.build(String::new(), reply.context, reply.https))
+                response.remove_cookie(settings.build(String::new(), reply))
             }
             Transport::QueryString { .. } => {
-                if let Some(live) = live {
-                    live.set(None);
-                }
+                reply.restore_live_id(None);
                 response
             }
         }
@@ -172,13 +222,8 @@ impl Transport {
 
     /// Querystring mode: a redirect inside the app carries the session's live id (or none once
     /// the session ended). `Location` is already absolute here.
-    pub(super) fn rewrite_location(
-        &self,
-        response: Response,
-        live: Option<&LiveSessionId>,
-        context: &RequestContext,
-    ) -> Response {
-        let (Transport::QueryString { param }, Some(live)) = (self, live) else {
+    pub(super) fn rewrite_location(&self, response: Response, reply: &Reply) -> Response {
+        let (Transport::QueryString { param }, Some(live)) = (self, &reply.live) else {
             return response;
         };
         let Some(location) = response.header("location") else {
@@ -187,10 +232,10 @@ impl Transport {
         let Ok(mut url) = url::Url::parse(location) else {
             return response;
         };
-        let same_origin = url.origin().ascii_serialization() == context.origin();
+        let same_origin = url.origin().ascii_serialization() == reply.origin;
         let inside_app = url
             .path()
-            .strip_prefix(context.script_name())
+            .strip_prefix(reply.script_name.as_str())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         if !same_origin || !inside_app {
             return response;
@@ -315,20 +360,36 @@ mod tests {
         let r = query_mode().redirect_carrying(&id, &mut p);
         assert_eq!(
             r.header("location"),
-            Some(format!("/cart?x=1&y=2&pesto_session={ID}").as_str())
+            Some(format!("http://example.org/cart?x=1&y=2&pesto_session={ID}").as_str())
         );
+    }
+
+    #[test]
+    fn the_redirect_never_leaves_the_requests_own_host() {
+        // `//evil.example/x` is a valid path, and a scheme-relative reference if resolved.
+        let id = SessionId::parse(ID).expect("an id");
+        let mut p = parts("//evil.example/x", None);
+        let r = query_mode().redirect_carrying(&id, &mut p);
+        let location = r.header("location").expect("a location");
+        assert!(
+            location.starts_with("http://example.org//evil.example/x?"),
+            "{location}"
+        );
+    }
+
+    fn reply(uri: &str, mount: &str, live: Option<LiveSessionId>) -> Reply {
+        let mut p = parts(uri, None);
+        RequestContext::of(&mut p).1.mount(mount);
+        Reply::new(&mut p, live)
     }
 
     #[test]
     fn location_rewriting_stays_inside_the_app_and_its_origin() {
         let id = SessionId::parse(ID).expect("an id");
         let live = LiveSessionId::new(Arc::from("pesto_session"), Some(&id));
-        let mut p = parts("/shop/cart", None);
-        let (_, ctx) = RequestContext::of(&mut p);
-        ctx.mount("/shop");
-        let ctx = ctx.clone();
+        let reply = reply("/shop/cart", "/shop", Some(live.clone()));
         let rewrite = |to: &str| {
-            let r = query_mode().rewrite_location(Response::redirect(to), Some(&live), &ctx);
+            let r = query_mode().rewrite_location(Response::redirect(to), &reply);
             r.header("location").map(str::to_owned)
         };
         assert_eq!(
@@ -366,12 +427,19 @@ mod tests {
         let Transport::Cookie(settings) = cookie_mode() else {
             unreachable!()
         };
-        let mut ctx = RequestContext::default();
-        assert_eq!(settings.build("v".into(), &ctx, false).path(), Some("/"));
-        ctx.mount("/shop");
-        let cookie = settings.build("v".into(), &ctx, true);
+        let root = settings.build("v".into(), &reply("/", "", None));
+        assert_eq!(root.path(), Some("/"));
+        assert_eq!(root.secure(), Some(false));
+        let cookie = settings.build(
+            "v".into(),
+            &reply("https://example.org/shop/x", "/shop", None),
+        );
         assert_eq!(cookie.path(), Some("/shop"));
-        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(
+            cookie.secure(),
+            Some(true),
+            "https requests get Secure cookies"
+        );
         assert_eq!(cookie.http_only(), Some(true));
     }
 }

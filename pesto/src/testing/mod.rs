@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use http::Method;
 
 use crate::endpoint::Endpoint;
+use crate::exchange::session::decode_data;
 use crate::session::{Persist, SessionId, SessionInspector};
 use jar::CookieJar;
 pub use request::TestRequest;
@@ -212,7 +213,7 @@ impl TestApp {
             Ok(json) => json?,
             Err(e) => panic!("TestApp: session store failed: {e}"),
         };
-        match decode_session(&json) {
+        match decode_data(&json) {
             Ok(value) => Some(value),
             Err(e) => panic!("TestApp: stored session does not decode as the requested type: {e}"),
         }
@@ -250,7 +251,7 @@ impl TestApp {
             },
         };
         let mut data: T = match sessions.load_json(&id).await {
-            Ok(Some(json)) => decode_session(&json).unwrap_or_default(),
+            Ok(Some(json)) => decode_data(&json).unwrap_or_default(),
             Ok(None) => T::default(),
             Err(e) => panic!("TestApp: session store failed: {e}"),
         };
@@ -313,13 +314,4 @@ impl TestApp {
             Err(e) => panic!("TestApp could not start a tokio runtime: {e}"),
         }
     }
-}
-
-/// Decodes stored session data; `null` (a session stored before any handler saw it) is the
-/// type's default, as the middleware reads it.
-fn decode_session<T: serde::de::DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<T> {
-    if json == b"null" {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(json)
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::store::{Error, Lease, Record, Result, SessionStore};
-use super::SessionKey;
+use crate::exchange::SessionKey;
 
 mod format;
 mod fs;

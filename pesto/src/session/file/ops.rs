@@ -21,8 +21,8 @@ use super::format::decode;
 use super::fs::{
     exchange_unsupported, is_session_file, not_a_dir, open_nofollow, sync_dir, write_temp, DIR_MODE,
 };
+use crate::exchange::SessionKey;
 use crate::session::store::Record;
-use crate::session::SessionKey;
 
 /// The shard directory of a key, `<root>/<first 2 chars of key>`, whether it exists or not.
 pub(super) fn shard_path(root: &Path, key: &SessionKey) -> PathBuf {

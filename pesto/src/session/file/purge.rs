@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::fs::{create_temp, sync_dir, TEMP_PREFIX};
-use crate::session::SessionKey;
+use crate::exchange::SessionKey;
 
 /// A temp file whose inode changed longer ago than this belongs to no live write; purge removes it.
 pub(super) const STALE_TEMP: Duration = Duration::from_secs(3600);

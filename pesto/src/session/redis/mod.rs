@@ -51,7 +51,7 @@ use redis::{RedisError, Script};
 use tokio::sync::OnceCell;
 
 use super::store::{Error, Lease, Record, Result, SessionStore};
-use super::SessionKey;
+use crate::exchange::SessionKey;
 
 mod connection;
 mod purge;
