@@ -32,7 +32,10 @@ fn lease() -> Lease {
 }
 
 fn new_key() -> SessionKey {
-    SessionId::generate().expect("OS random generator").key()
+    SessionId::generate()
+        .expect("OS random generator")
+        .key()
+        .clone()
 }
 
 /// `count` load + update round trips on `key`.

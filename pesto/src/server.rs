@@ -179,9 +179,9 @@ impl Server {
                 let app = Arc::clone(&app);
                 let host_ok = host_allowed(&allowed_hosts, &req);
                 async move {
-                    let started = Instant::now();
-                    let method = req.method().clone();
-                    let path = req.uri().path().to_owned();
+                    // The access line's fields are copied only when the line will be written.
+                    let logged = tracing::enabled!(target: "pesto::access", tracing::Level::INFO)
+                        .then(|| (Instant::now(), req.method().clone(), req.uri().clone()));
                     let mut req = req.map(box_body);
                     req.extensions_mut().insert(RemoteAddr(remote));
                     let response = if host_ok {
@@ -191,14 +191,18 @@ impl Server {
                             .with_status(http::StatusCode::BAD_REQUEST)
                     }
                     .into_http();
-                    tracing::info!(
-                        target: "pesto::access",
-                        %remote,
-                        %method,
-                        %path,
-                        status = response.status().as_u16(),
-                        elapsed_us = started.elapsed().as_micros() as u64,
-                    );
+                    if let Some((started, method, uri)) = logged {
+                        // The path only: a query may carry the session id (querystring mode).
+                        let path = uri.path();
+                        tracing::info!(
+                            target: "pesto::access",
+                            %remote,
+                            %method,
+                            %path,
+                            status = response.status().as_u16(),
+                            elapsed_us = started.elapsed().as_micros() as u64,
+                        );
+                    }
                     Ok::<_, std::convert::Infallible>(response)
                 }
             });

@@ -136,7 +136,7 @@ async fn the_middleware_on_a_cluster_gives_bounded_503_for_a_dead_node_and_recov
         assert_eq!(client.get("/count").await.body_text(), "1");
         assert_eq!(client.get("/count").await.body_text(), "2");
         let id = client.cookie("pesto_session").expect("session cookie");
-        let key = SessionId::parse(&id).expect("well-formed").key();
+        let key = SessionId::parse(&id).expect("well-formed").key().clone();
         let node = cluster.node_of(&format!("{prefix}{}", key.as_str()));
         if node == 0 {
             on_node0.get_or_insert(id);

@@ -89,7 +89,7 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
     let store = RedisStore::new(&redis_url())
         .expect("url")
         .with_prefix(prefix.clone());
-    store.remove(&id.key()).await.expect("remove");
+    store.remove(id.key()).await.expect("remove");
     assert!(keys_under(&mut conn, &prefix).await.is_empty());
 }
 

@@ -91,7 +91,7 @@ fn stores_are_keyed_by_the_hash_of_the_id() {
     app.get("/info").send();
     let id = SessionId::parse(&app.cookie("pesto_session").expect("cookie")).expect("valid");
     let rt = runtime();
-    let by_key = rt.block_on(store.load(&id.key())).expect("load");
+    let by_key = rt.block_on(store.load(id.key())).expect("load");
     assert!(by_key.is_some());
     // A key made from the raw id text finds nothing: the raw id is not the key.
     let raw_as_key = SessionKey::parse(id.as_str()).expect("same alphabet");

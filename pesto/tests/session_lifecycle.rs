@@ -117,7 +117,7 @@ fn session_transaction_seeds_a_typed_session() {
 async fn logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
     // Another request logs the user out while this one is still running...
     if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
-        let _ = store.remove(&id.key()).await;
+        let _ = store.remove(id.key()).await;
     }
     // ...and this one then changes the session it loaded before the logout.
     req.session.username = Some("resurrected".to_owned());
@@ -148,7 +148,7 @@ async fn save_after_invalidate(req: &mut Request<Visitor>) -> &'static str {
 #[route("/renew-after-logout-elsewhere", POST)]
 async fn renew_after_logout_elsewhere(req: &mut Request<Visitor>) -> &'static str {
     if let (Some(store), Some(id)) = (req.state::<Arc<MemoryStore>>(), req.session.id()) {
-        let _ = store.remove(&id.key()).await;
+        let _ = store.remove(id.key()).await;
     }
     req.session.logged_in = true;
     let _ = req.session.cycle_id();

@@ -181,7 +181,7 @@ async fn child(dir: &Path, key: &str) {
 /// A second key both processes can compute from the first (stores never see raw ids, so any valid key works).
 fn child_created_key(key: &SessionKey) -> SessionKey {
     let id = SessionId::parse(key.as_str()).expect("a key has an id's shape");
-    id.key()
+    id.key().clone()
 }
 
 // ---- A complete third-party backend, in well under 100 lines ---------------------------

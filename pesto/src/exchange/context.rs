@@ -93,10 +93,9 @@ impl RequestContext {
             .get_or_init(|| uri.query().map(MultiDict::parse_query).unwrap_or_default())
     }
 
-    /// The parsed query, moved out (parsed now if no layer needed it yet).
-    pub(crate) fn take_query(&mut self, uri: &Uri) -> MultiDict {
-        self.query(uri);
-        self.query.take().unwrap_or_default()
+    /// The parsed query, moved out, if a layer already parsed it.
+    pub(crate) fn take_query(&mut self) -> Option<MultiDict> {
+        self.query.take()
     }
 
     /// The live session id generated URLs carry (querystring session mode).

@@ -1,7 +1,7 @@
 //! [`Request`]: what a handler receives.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Uri, Version};
@@ -41,10 +41,12 @@ pub struct Request<S = ()> {
     body: Bytes,
     /// The context the request arrived with; the handler's task runs with it as the current one.
     context: Arc<RequestContext>,
-    query: MultiDict,
+    /// Parsed on first use (or already parsed by the session middleware in querystring mode).
+    query: OnceLock<MultiDict>,
     form: MultiDict,
     files: Vec<UploadedFile>,
-    cookies: MultiDict,
+    /// Parsed on first use: most handlers read no cookie.
+    cookies: OnceLock<MultiDict>,
     state: Arc<http::Extensions>,
 }
 
@@ -53,7 +55,8 @@ pub(crate) struct RequestData {
     /// The request head, its context already detached (see [`RequestContext::take`]).
     pub(crate) parts: http::request::Parts,
     pub(crate) context: Arc<RequestContext>,
-    pub(crate) query: MultiDict,
+    /// The query string's parameters, if a layer already parsed them.
+    pub(crate) query: Option<MultiDict>,
     pub(crate) body: Bytes,
     pub(crate) form: MultiDict,
     pub(crate) files: Vec<UploadedFile>,
@@ -62,16 +65,15 @@ pub(crate) struct RequestData {
 
 impl<S> Request<S> {
     pub(crate) fn new(data: RequestData, session: Session<S>) -> Self {
-        let cookies = cookies::parse(&data.parts.headers);
         Request {
             session,
             parts: data.parts,
             body: data.body,
             context: data.context,
-            query: data.query,
+            query: data.query.map(OnceLock::from).unwrap_or_default(),
             form: data.form,
             files: data.files,
-            cookies,
+            cookies: OnceLock::new(),
             state: data.state,
         }
     }
@@ -117,7 +119,13 @@ impl<S> Request<S> {
 
     /// The query string's parameters (multi-valued).
     pub fn query(&self) -> &MultiDict {
-        &self.query
+        self.query.get_or_init(|| {
+            self.parts
+                .uri
+                .query()
+                .map(MultiDict::parse_query)
+                .unwrap_or_default()
+        })
     }
 
     /// The fields of an `application/x-www-form-urlencoded` or `multipart/form-data` body.
@@ -144,18 +152,19 @@ impl<S> Request<S> {
         ) {
             self.form.get(key)
         } else {
-            self.query.get(key)
+            self.query().get(key)
         }
     }
 
     /// The cookies the client sent (names as sent, values percent-decoded; duplicates kept).
     pub fn cookies(&self) -> &MultiDict {
-        &self.cookies
+        self.cookies
+            .get_or_init(|| cookies::parse(&self.parts.headers))
     }
 
     /// The first value of cookie `name`.
     pub fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.get(name)
+        self.cookies().get(name)
     }
 
     /// The request headers.

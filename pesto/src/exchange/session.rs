@@ -211,10 +211,26 @@ impl<S: SessionData> Session<S> {
         let Some(state) = self.state else {
             return Ok(());
         };
-        let json = serde_json::to_vec(&self.data)?;
-        let changed = match &state.baseline {
-            Some(baseline) => *baseline != json,
-            None => serde_json::to_vec(&S::default())? != json,
+        let (json, changed) = match &state.baseline {
+            // The common case, a loaded session the handler only read: compared with what was
+            // loaded while serializing, without building the JSON.
+            Some(baseline) if !state.force_save && state.cycled_from.is_none() => {
+                if serializes_to(&self.data, baseline)? {
+                    (None, false)
+                } else {
+                    (Some(serde_json::to_vec(&self.data)?), true)
+                }
+            }
+            Some(baseline) => {
+                let json = serde_json::to_vec(&self.data)?;
+                let changed = json != *baseline;
+                (Some(json), changed)
+            }
+            None => {
+                let json = serde_json::to_vec(&self.data)?;
+                let changed = !serializes_to(&S::default(), &json)?;
+                (Some(json), changed)
+            }
         };
         *slot.lock() = Slot::Returned(ReturnedSession {
             state,
@@ -223,6 +239,33 @@ impl<S: SessionData> Session<S> {
         });
         Ok(())
     }
+}
+
+/// Whether `value` serializes to exactly `expected`, found without building the JSON.
+fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
+    /// Compares what is written with the rest of `expected`.
+    struct Compare<'e> {
+        rest: &'e [u8],
+        same: bool,
+    }
+    impl std::io::Write for Compare<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.rest.strip_prefix(buf) {
+                Some(rest) if self.same => self.rest = rest,
+                _ => self.same = false,
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut compare = Compare {
+        rest: expected,
+        same: true,
+    };
+    serde_json::to_writer(&mut compare, value)?;
+    Ok(compare.same && compare.rest.is_empty())
 }
 
 impl<S> Deref for Session<S> {
@@ -319,9 +362,22 @@ pub(crate) struct LentSession {
 #[derive(Debug)]
 pub(crate) struct ReturnedSession {
     pub(crate) state: SessionState,
-    pub(crate) json: Vec<u8>,
+    /// The data's JSON; `None` when a loaded session came back unchanged and needs no write of
+    /// its data (no `save()`, no `cycle_id()`).
+    pub(crate) json: Option<Vec<u8>>,
     /// Whether the JSON differs from what was loaded (from the default, for a new session).
     pub(crate) changed: bool,
+}
+
+impl ReturnedSession {
+    /// The data to store: the new JSON, or what was loaded when it came back unchanged.
+    pub(crate) fn data(&self) -> &[u8] {
+        match (&self.json, &self.state.baseline) {
+            (Some(json), _) => json,
+            (None, Some(baseline)) => baseline,
+            (None, None) => DEFAULT_DATA,
+        }
+    }
 }
 
 /// How a lent session came back once the inner endpoint answered.
@@ -354,5 +410,22 @@ impl SessionSlot {
     fn lock(&self) -> MutexGuard<'_, Slot> {
         // Poisoning needs a panic while the lock is held, and no code here panics under it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::serializes_to;
+
+    #[test]
+    fn serializes_to_is_exact() {
+        let value = vec![1, 2, 3];
+        assert!(serializes_to(&value, b"[1,2,3]").expect("serializes"));
+        for other in [&b"[1,2]"[..], b"[1,2,3,4]", b"[1,2,4]", b"", b"[1,2,3] "] {
+            assert!(
+                !serializes_to(&value, other).expect("serializes"),
+                "{other:?}"
+            );
+        }
     }
 }

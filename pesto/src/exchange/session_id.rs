@@ -1,15 +1,17 @@
 //! Session ids and the hashed keys that stores see instead of them.
 //!
-//! See docs/security.md, "Session ids". An id is 256 bits from the operating system's CSPRNG, written as 64
-//! lowercase hex characters; the parser accepts that exact shape and nothing else, so a malformed id
+//! See docs/security.md, "Session ids". An id is 256 bits from a CSPRNG (ChaCha12, seeded from
+//! the operating system per thread and reseeded every few hundred ids, as rand's `ThreadRng`
+//! does), written as 64 lowercase hex characters; the parser accepts that exact shape and nothing else, so a malformed id
 //! never reaches a store or a path. Stores are keyed by [`SessionKey`], the SHA-256 of the id, so a
 //! leaked store holds no usable cookie and lookups do not time the raw id (Rack CVE-2019-16782).
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
-use rand::rngs::OsRng;
-use rand::TryRngCore;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 
 /// Number of random bytes in an id (256 bits, well above the 128 that OWASP ASVS asks for).
@@ -18,6 +20,32 @@ const ID_BYTES: usize = 32;
 const HEX_LEN: usize = ID_BYTES * 2;
 /// How many hex digits of a hash `Debug` shows: enough to tell sessions apart in a log, useless to an attacker.
 const SHORT_LEN: usize = 8;
+/// How many ids a thread draws before its generator is seeded afresh from the operating system.
+const RESEED_EVERY: u32 = 1024;
+
+thread_local! {
+    /// This thread's id generator and how many ids it has drawn since it was seeded.
+    static GENERATOR: RefCell<Option<(StdRng, u32)>> = const { RefCell::new(None) };
+}
+
+/// Fills `bytes` from this thread's CSPRNG, seeding it from the operating system first when it is
+/// new or has drawn [`RESEED_EVERY`] ids.
+fn fill_random(bytes: &mut [u8]) -> Result<(), RandomError> {
+    GENERATOR.with_borrow_mut(|slot| {
+        let rng = match slot {
+            Some((rng, drawn)) if *drawn < RESEED_EVERY => {
+                *drawn += 1;
+                rng
+            }
+            _ => {
+                let fresh = StdRng::try_from_os_rng().map_err(|e| RandomError(e.to_string()))?;
+                &mut slot.insert((fresh, 1)).0
+            }
+        };
+        rng.fill_bytes(bytes);
+        Ok(())
+    })
+}
 
 /// A session id: 256 random bits, shown as exactly 64 lowercase hex characters.
 ///
@@ -43,6 +71,8 @@ const SHORT_LEN: usize = 8;
 pub struct SessionId {
     /// The id's text: always 64 characters of `[0-9a-f]`.
     text: String,
+    /// Its SHA-256, worked out once: every store call and log line needs it.
+    key: SessionKey,
 }
 
 /// The error returned when a text is not a well-formed session id or key.
@@ -56,25 +86,27 @@ pub struct ParseIdError;
 pub struct RandomError(String);
 
 impl SessionId {
-    /// Draws a new id from the operating system's random generator.
+    /// Draws a new id from a CSPRNG seeded from the operating system.
     ///
     /// # Errors
-    /// [`RandomError`] if the operating system cannot provide random bytes; this never panics.
+    /// [`RandomError`] if the operating system cannot provide a seed; this never panics.
     pub fn generate() -> Result<SessionId, RandomError> {
         let mut bytes = [0u8; ID_BYTES];
-        OsRng
-            .try_fill_bytes(&mut bytes)
-            .map_err(|e| RandomError(e.to_string()))?;
-        Ok(SessionId {
-            text: to_hex(&bytes),
-        })
+        fill_random(&mut bytes)?;
+        Ok(SessionId::from_text(to_hex(&bytes)))
     }
 
     /// Parses an id received from a client: exactly 64 characters of `[0-9a-f]`, else `None`.
     pub fn parse(text: &str) -> Option<SessionId> {
-        is_hex64(text).then(|| SessionId {
-            text: text.to_owned(),
-        })
+        is_hex64(text).then(|| SessionId::from_text(text.to_owned()))
+    }
+
+    /// An id from its (valid) text, with its key.
+    fn from_text(text: String) -> SessionId {
+        let key = SessionKey {
+            text: to_hex(&Sha256::digest(text.as_bytes())),
+        };
+        SessionId { text, key }
     }
 
     /// The full id text (the same as `Display`); never log it.
@@ -83,10 +115,8 @@ impl SessionId {
     }
 
     /// The key under which stores keep this session: the SHA-256 of the id's text.
-    pub fn key(&self) -> SessionKey {
-        SessionKey {
-            text: to_hex(&Sha256::digest(self.text.as_bytes())),
-        }
+    pub fn key(&self) -> &SessionKey {
+        &self.key
     }
 }
 

@@ -143,7 +143,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         let (form, files) = body::parse_form(&parts.headers, &bytes, &self.limits)
             .await
             .map_err(|e| e.into_response())?;
-        let query = context.take_query(&parts.uri);
+        let query = context.take_query();
         let data = RequestData {
             parts,
             context: Arc::new(context),

@@ -1,6 +1,7 @@
 //! The route table of a dispatcher: its entries, the conflict check, and the lookup of a
 //! request's method and path (with the canonical-path alternatives for a miss).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -160,13 +161,11 @@ impl<S> Table<S> {
     }
 }
 
-/// Splits a percent-encoded path into decoded segments; `None` if it does not start with `/` or a
-/// segment is not UTF-8 once decoded.
-fn decode_path(path: &str) -> Option<Vec<String>> {
+/// Splits a percent-encoded path into decoded segments (borrowed where nothing was encoded);
+/// `None` if it does not start with `/` or a segment is not UTF-8 once decoded.
+fn decode_path(path: &str) -> Option<Vec<Cow<'_, str>>> {
     let rest = path.strip_prefix('/')?;
-    rest.split('/')
-        .map(|raw| decode_segment(raw).map(|s| s.into_owned()))
-        .collect()
+    rest.split('/').map(decode_segment).collect()
 }
 
 /// The path a GET to a non-matching `path` should be redirected to: `//` collapsed and, failing

@@ -438,7 +438,7 @@ impl Check {
 
     fn key(&self) -> SessionKey {
         match SessionId::generate() {
-            Ok(id) => id.key(),
+            Ok(id) => id.key().clone(),
             Err(e) => self.fail(e),
         }
     }

@@ -71,7 +71,7 @@ impl SessionInspector {
     /// The store's error.
     pub async fn load_json(&self, id: &SessionId) -> store::Result<Option<Vec<u8>>> {
         let now = self.shared.clock.now();
-        Ok(match self.shared.find(&id.key(), now).await? {
+        Ok(match self.shared.find(id.key(), now).await? {
             Found::Live(record) => Some(record.json),
             Found::Dead { .. } | Found::Absent => None,
         })
@@ -88,12 +88,12 @@ impl SessionInspector {
         let key = id.key();
         let created = shared
             .store
-            .load(&key)
+            .load(key)
             .await?
             .and_then(|r| envelope::decode(&r.data))
             .map_or(now, |(created, _)| created);
         let record = envelope::encode(created, json);
-        shared.store.store(&key, &record, shared.lease(now)).await
+        shared.store.store(key, &record, shared.lease(now)).await
     }
 
     /// Runs the purge now with the app's idle limit and clock; returns how many sessions it removed.

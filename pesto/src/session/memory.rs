@@ -47,7 +47,7 @@ const PROBATION_SHARE: usize = 5;
 ///
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::with_capacity(200);
-/// let key = SessionId::generate()?.key();
+/// let key = SessionId::generate()?.key().clone();
 /// let lease = Lease { now: SystemTime::now(), ttl: Duration::from_secs(1800) };
 /// assert!(store.create(&key, br#"{"user":"alice"}"#, lease).await?);
 /// assert_eq!(store.load(&key).await?.map(|r| r.data), Some(br#"{"user":"alice"}"#.to_vec()));
@@ -336,7 +336,7 @@ pub(super) mod tests {
 
         /// The key of a fresh random session id.
         pub(in crate::session) fn key() -> SessionKey {
-            SessionId::generate().expect("OS rng").key()
+            SessionId::generate().expect("OS rng").key().clone()
         }
     }
 

@@ -207,7 +207,7 @@ impl Shared {
     async fn load(&self, ids: Vec<SessionId>, now: SystemTime) -> Result<Loaded, Response> {
         for id in ids {
             let key = id.key();
-            match self.find(&key, now).await {
+            match self.find(key, now).await {
                 Err(error) => {
                     tracing::error!(%error, session = ?key, "session store failed on load");
                     return Err(Response::error_page(StatusCode::SERVICE_UNAVAILABLE));
@@ -223,7 +223,7 @@ impl Shared {
                     })
                 }
                 Ok(Found::Dead { expired: true }) => {
-                    if let Err(error) = self.store.remove(&key).await {
+                    if let Err(error) = self.store.remove(key).await {
                         tracing::warn!(%error, session = ?key, "could not remove an expired session");
                     }
                 }
@@ -266,7 +266,7 @@ impl Shared {
         let key = id.key();
         // A new record, or a renewed id: its lifetime starts now.
         let record = envelope::encode(now, json);
-        match self.store.create(&key, &record, self.lease(now)).await {
+        match self.store.create(key, &record, self.lease(now)).await {
             Ok(true) => Ok(()),
             Ok(false) => {
                 tracing::error!(session = ?key, "session id collision on create; refusing to overwrite");
@@ -325,7 +325,7 @@ impl Shared {
         let announce = match self.decide(&returned, baseline, now) {
             Write::Remove(stored) => {
                 if let Some(id) = stored {
-                    if let Err(e) = self.store.remove(&id.key()).await {
+                    if let Err(e) = self.store.remove(id.key()).await {
                         return store_error(e);
                     }
                 }
@@ -337,7 +337,7 @@ impl Shared {
             Write::Renew { old } => {
                 // A logout elsewhere during this request ended the session: do not re-issue its
                 // data under a new id (docs/security.md, "Session lifecycle").
-                match self.store.load(&old.key()).await {
+                match self.store.load(old.key()).await {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         tracing::info!(session = ?old, "session ended during the request; not renewed");
@@ -345,16 +345,16 @@ impl Shared {
                     }
                     Err(e) => return store_error(e),
                 }
-                if let Err(response) = self.create(&state.id, &returned.json, now).await {
+                if let Err(response) = self.create(&state.id, returned.data(), now).await {
                     return response;
                 }
-                if let Err(e) = self.store.remove(&old.key()).await {
+                if let Err(e) = self.store.remove(old.key()).await {
                     return store_error(e);
                 }
                 true
             }
             Write::Create => {
-                if let Err(response) = self.create(&state.id, &returned.json, now).await {
+                if let Err(response) = self.create(&state.id, returned.data(), now).await {
                     return response;
                 }
                 true
@@ -363,8 +363,8 @@ impl Shared {
                 // A request that began before a logout elsewhere must not bring the session back
                 // (rack-session CVE-2025-46336): only an existing record is updated.
                 let key = state.id.key();
-                let record = envelope::encode(baseline.created, &returned.json);
-                match self.store.update(&key, &record, self.lease(now)).await {
+                let record = envelope::encode(baseline.created, returned.data());
+                match self.store.update(key, &record, self.lease(now)).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::info!(session = ?key, "session ended during the request; not saved")
@@ -374,7 +374,7 @@ impl Shared {
                 self.cookie_refresh_due(baseline, now)
             }
             Write::Touch => {
-                if let Err(e) = self.store.touch(&state.id.key(), self.lease(now)).await {
+                if let Err(e) = self.store.touch(state.id.key(), self.lease(now)).await {
                     return store_error(e);
                 }
                 self.transport.has_max_age()
@@ -408,7 +408,7 @@ impl Shared {
     ) -> Response {
         if lent.json.is_some() {
             if self.touch_due(baseline.last_access, now) {
-                if let Err(error) = self.store.touch(&lent.id.key(), self.lease(now)).await {
+                if let Err(error) = self.store.touch(lent.id.key(), self.lease(now)).await {
                     tracing::error!(%error, session = ?lent.id, "session store failed on save");
                     return Response::internal_server_error();
                 }

@@ -9,7 +9,7 @@ use pesto::session::{Lease, MemoryStore, Record, SessionId, SessionKey, SessionS
 
 /// The store key of a fresh random session id.
 pub fn new_key() -> SessionKey {
-    SessionId::generate().expect("OS rng").key()
+    SessionId::generate().expect("OS rng").key().clone()
 }
 
 /// A memory store that counts writes and touches, and fails loads or saves when told to.

@@ -6,6 +6,7 @@
 //! whatever the declaration order, and the cost depends on the path's length and on the number of
 //! alternatives at each position, not on the number of routes.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -185,7 +186,7 @@ impl Tree {
 
     /// Walks every route matching the decoded path segments, most specific first, until `visit`
     /// returns true. `captures` holds the parameter values of the current candidate.
-    pub(crate) fn find<F>(&self, segments: &[String], visit: &mut F) -> bool
+    pub(crate) fn find<F>(&self, segments: &[Cow<'_, str>], visit: &mut F) -> bool
     where
         F: FnMut(&[usize], &[String]) -> bool,
     {
@@ -236,7 +237,7 @@ fn merge_literals(pieces: Vec<Piece>) -> Vec<Piece> {
 
 fn walk<F>(
     node: &Node,
-    segments: &[String],
+    segments: &[Cow<'_, str>],
     index: usize,
     search: &mut Search,
     visit: &mut F,
@@ -250,13 +251,13 @@ where
     let Some(segment) = segments.get(index) else {
         return !node.routes.is_empty() && visit(&node.routes, &search.captures);
     };
-    if let Some(child) = node.statics.get(segment.as_str()) {
+    if let Some(child) = node.statics.get(segment.as_ref()) {
         if walk(child, segments, index + 1, search, visit) {
             return true;
         }
     }
     if !node.dynamics.is_empty() {
-        let text = Text::segment(segment);
+        let text = Text::segment(segment.as_ref());
         for (_, pieces, child) in &node.dynamics {
             let mark = search.captures.len();
             if match_pieces(pieces, &text, 0, search)
@@ -304,7 +305,7 @@ impl<'a> Text<'a> {
     }
 
     /// The decoded segments from here on, joined by real separators.
-    fn tail(segments: &[String]) -> Self {
+    fn tail(segments: &[Cow<'_, str>]) -> Self {
         let text = segments.join("/");
         let mut is_separator = vec![false; text.len()];
         let mut at = 0;

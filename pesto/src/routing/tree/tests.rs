@@ -3,6 +3,8 @@
 //! match. Every table is run with the routes inserted in the given order and reversed, since
 //! the declaration order must never change which route wins.
 
+use std::borrow::Cow;
+
 use super::*;
 
 #[allow(clippy::type_complexity)]
@@ -79,7 +81,7 @@ fn parts(pattern: &'static str) -> &'static [Part] {
 }
 
 fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
-    let segments: Vec<String> = path[1..].split('/').map(str::to_owned).collect();
+    let segments: Vec<Cow<'_, str>> = path[1..].split('/').map(Cow::Borrowed).collect();
     let mut found = None;
     tree.find(&segments, &mut |routes, caps| {
         found = Some((routes[0], caps.to_vec()));

@@ -140,7 +140,7 @@ fn keys_are_prefix_plus_hash_never_the_id() {
         .expect("valid")
         .with_prefix("app:");
     let id = SessionId::generate().expect("rng");
-    let key = store.redis_key(&id.key());
+    let key = store.redis_key(id.key());
     assert_eq!(key, format!("app:{}", id.key().as_str()));
     assert!(!key.contains(id.as_str()));
 }
@@ -176,7 +176,7 @@ async fn an_unreachable_redis_is_a_prompt_backend_error() {
     let store = RedisStore::new("redis://127.0.0.1:1/0")
         .expect("valid")
         .with_timeout(Duration::from_millis(500));
-    let key = SessionId::generate().expect("rng").key();
+    let key = SessionId::generate().expect("rng").key().clone();
     let started = std::time::Instant::now();
     let err = store
         .load(&key)
@@ -201,7 +201,7 @@ async fn an_unreachable_cluster_is_a_prompt_backend_error() {
     let store = RedisStore::new_cluster(&["redis://127.0.0.1:1", "redis://127.0.0.1:2"])
         .expect("valid")
         .with_timeout(Duration::from_millis(500));
-    let key = SessionId::generate().expect("rng").key();
+    let key = SessionId::generate().expect("rng").key().clone();
     let started = std::time::Instant::now();
     let err = store.load(&key).await.expect_err("nothing listens");
     assert!(matches!(err, Error::Backend(_)), "{err}");
