@@ -18,12 +18,26 @@ use super::session::LiveSessionId;
 pub(crate) struct RequestContext {
     /// The mount path consumed so far (WSGI's `SCRIPT_NAME`), without a trailing `/`.
     script_name: String,
-    /// `scheme://host[:port]` of the request.
-    origin: String,
+    /// Whether the request came over https.
+    https: bool,
+    /// Where the host the client asked for is written (shares the request's bytes).
+    host: HostSource,
+    /// `scheme://host[:port]` of the request, worked out on first use: many requests need none.
+    origin: OnceLock<String>,
     /// The query string's parameters, parsed on first use.
     query: OnceLock<MultiDict>,
     /// Querystring session mode: the id that generated URLs carry.
     live_session: Option<LiveSessionId>,
+}
+
+/// Where a request names its host: the URI's authority (absolute-form requests) or the `Host`
+/// header; both share the request's bytes, so keeping them costs no copy.
+#[derive(Debug, Clone, Default)]
+enum HostSource {
+    Authority(http::uri::Authority),
+    Header(http::HeaderValue),
+    #[default]
+    Missing,
 }
 
 tokio::task_local! {
@@ -35,8 +49,14 @@ impl RequestContext {
     /// layer asks for it; with the request's URI, which most questions to the context need.
     pub(crate) fn of(parts: &mut Parts) -> (&Uri, &mut RequestContext) {
         if parts.extensions.get::<RequestContext>().is_none() {
+            let host = match (parts.uri.authority(), parts.headers.get(http::header::HOST)) {
+                (Some(authority), _) => HostSource::Authority(authority.clone()),
+                (None, Some(header)) => HostSource::Header(header.clone()),
+                (None, None) => HostSource::Missing,
+            };
             let fresh = RequestContext {
-                origin: origin::origin(parts),
+                https: origin::scheme(parts) == "https",
+                host,
                 ..RequestContext::default()
             };
             parts.extensions.insert(fresh);
@@ -82,9 +102,26 @@ impl RequestContext {
         }
     }
 
-    /// `scheme://host[:port]` of the request.
+    /// `scheme://host[:port]` of the request (`localhost` for a missing or odd host, as
+    /// [`origin::host`] reads it).
     pub(crate) fn origin(&self) -> &str {
-        &self.origin
+        self.origin.get_or_init(|| {
+            let host = match &self.host {
+                HostSource::Authority(authority) => Some(authority.as_str()),
+                HostSource::Header(header) => header.to_str().ok(),
+                HostSource::Missing => None,
+            };
+            let host = host
+                .filter(|h| origin::is_plain_host(h))
+                .unwrap_or("localhost");
+            let scheme = if self.https { "https" } else { "http" };
+            format!("{scheme}://{host}")
+        })
+    }
+
+    /// Whether the request came over https.
+    pub(crate) fn is_https(&self) -> bool {
+        self.https
     }
 
     /// The query string's parameters, parsed once.

@@ -12,11 +12,6 @@ pub(crate) fn scheme(parts: &http::request::Parts) -> &str {
     }
 }
 
-/// `scheme://host[:port]`, as absolute URLs and redirects begin.
-pub(crate) fn origin(parts: &http::request::Parts) -> String {
-    format!("{}://{}", scheme(parts), host(parts))
-}
-
 /// The host from the URI authority or the `Host` header; `localhost` when neither is present
 /// or the value is not a plain `host[:port]` (it ends up in absolute URLs and redirects).
 pub(crate) fn host(parts: &http::request::Parts) -> &str {

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
@@ -67,12 +68,26 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), RandomError> {
 /// assert_ne!(id.key().as_str(), text);
 /// # Ok::<(), pesto::session::RandomError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct SessionId {
     /// The id's text: always 64 characters of `[0-9a-f]`.
     text: String,
-    /// Its SHA-256, worked out once: every store call and log line needs it.
-    key: SessionKey,
+    /// Its SHA-256, worked out once when first needed (a new session nobody writes needs none).
+    key: OnceLock<SessionKey>,
+}
+
+impl PartialEq for SessionId {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for SessionId {}
+
+impl std::hash::Hash for SessionId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
 }
 
 /// The error returned when a text is not a well-formed session id or key.
@@ -101,12 +116,12 @@ impl SessionId {
         is_hex64(text).then(|| SessionId::from_text(text.to_owned()))
     }
 
-    /// An id from its (valid) text, with its key.
+    /// An id from its (valid) text.
     fn from_text(text: String) -> SessionId {
-        let key = SessionKey {
-            text: to_hex(&Sha256::digest(text.as_bytes())),
-        };
-        SessionId { text, key }
+        SessionId {
+            text,
+            key: OnceLock::new(),
+        }
     }
 
     /// The full id text (the same as `Display`); never log it.
@@ -116,7 +131,9 @@ impl SessionId {
 
     /// The key under which stores keep this session: the SHA-256 of the id's text.
     pub fn key(&self) -> &SessionKey {
-        &self.key
+        self.key.get_or_init(|| SessionKey {
+            text: to_hex(&Sha256::digest(self.text.as_bytes())),
+        })
     }
 }
 

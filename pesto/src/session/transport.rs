@@ -12,7 +12,6 @@ use http::request::Parts;
 use crate::exchange::context::RequestContext;
 use crate::exchange::cookies;
 use crate::exchange::encoding::encode_pairs;
-use crate::exchange::origin;
 use crate::exchange::session::LiveSessionId;
 use crate::exchange::{Response, SessionId};
 
@@ -86,7 +85,8 @@ impl CookieSettings {
 #[derive(Debug)]
 pub(super) struct Reply {
     script_name: String,
-    origin: String,
+    /// Querystring mode only: redirects are rewritten only when they stay on this origin.
+    origin: Option<String>,
     https: bool,
     /// Querystring mode: the id generated URLs and rewritten redirects carry.
     pub(super) live: Option<LiveSessionId>,
@@ -96,15 +96,15 @@ impl Reply {
     /// Takes what the response needs from the request, and makes `live` the id that URLs
     /// generated during the request carry.
     pub(super) fn new(parts: &mut Parts, live: Option<LiveSessionId>) -> Reply {
-        let https = origin::scheme(parts) == "https";
         let (_, context) = RequestContext::of(parts);
+        let origin = live.as_ref().map(|_| context.origin().to_owned());
         if let Some(live) = &live {
             context.set_live_session(live.clone());
         }
         Reply {
             script_name: context.script_name().to_owned(),
-            origin: context.origin().to_owned(),
-            https,
+            origin,
+            https: context.is_https(),
             live,
         }
     }
@@ -232,7 +232,10 @@ impl Transport {
         let Ok(mut url) = url::Url::parse(location) else {
             return response;
         };
-        let same_origin = url.origin().ascii_serialization() == reply.origin;
+        let same_origin = reply
+            .origin
+            .as_ref()
+            .is_some_and(|origin| url.origin().ascii_serialization() == *origin);
         let inside_app = url
             .path()
             .strip_prefix(reply.script_name.as_str())
