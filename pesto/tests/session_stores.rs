@@ -40,6 +40,15 @@ async fn file_store_conforms_on_a_multi_thread_runtime() {
     conformance::run(&FileStore::new(dir.path()).expect("file store")).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_store_that_syncs_every_write_conforms() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FileStore::new(dir.path())
+        .expect("file store")
+        .durability(pesto::session::Durability::Everything);
+    conformance::run(&store).await;
+}
+
 #[tokio::test]
 async fn shared_and_boxed_stores_conform() {
     // The middleware holds its store behind `Arc<dyn SessionStore>`: the blanket impls must forward.

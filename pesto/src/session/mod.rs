@@ -25,7 +25,7 @@ mod transport;
 pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{session_middleware, SameSite, SessionMiddleware};
-pub use file::FileStore;
+pub use file::{Durability, FileStore};
 pub use inspector::SessionInspector;
 pub use memory::MemoryStore;
 pub use middleware::SessionApp;

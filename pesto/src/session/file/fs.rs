@@ -109,15 +109,24 @@ pub(super) fn is_session_file(path: &Path) -> io::Result<bool> {
     }
 }
 
-/// Writes `content` to a new temp file in `dir`, with mtime `now`, synced to disk; removed again on error.
-pub(super) fn write_temp(dir: &Path, content: &[u8], now: SystemTime) -> io::Result<PathBuf> {
+/// Writes `content` to a new temp file in `dir`, with mtime `now`, synced to disk when `sync`;
+/// removed again on error.
+pub(super) fn write_temp(
+    dir: &Path,
+    content: &[u8],
+    now: SystemTime,
+    sync: bool,
+) -> io::Result<PathBuf> {
     let (temp, mut file) = create_temp(dir, "")?;
     let written = (|| {
         file.write_all(content)?;
         // After the last write, or the write would move the mtime again.
         file.set_modified(now)?;
         // Durable before it becomes visible: a crash never leaves an empty or partial session.
-        file.sync_all()
+        if sync {
+            file.sync_all()?;
+        }
+        Ok(())
     })();
     drop(file);
     match written {

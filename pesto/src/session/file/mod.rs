@@ -29,6 +29,7 @@ mod tests;
 
 use format::encode;
 use fs::{check_root, context, exchange, sync_dir, DIR_MODE};
+pub use ops::Durability;
 use ops::{load_file, remove_file, shard_path, touch_file, update_file, write_file, Landing};
 
 /// The directory created inside the one given to [`FileStore::new`] (Pesto's name).
@@ -44,18 +45,23 @@ const SESSION_DIR: &str = "_pesto_sessions";
 ///
 /// # Durability
 ///
-/// What survives a crash or power loss, on a filesystem that honours `fsync(2)`:
-/// - a new file's content and mtime are fsynced before the file replaces or becomes the session, so
-///   a session file is never empty or partial;
-/// - once [`store`](SessionStore::store), [`create`](SessionStore::create) (when it returns
-///   `true`), [`update`](SessionStore::update) (when it returns `true`) or
-///   [`remove`](SessionStore::remove) has returned `Ok`, the shard directory has been fsynced, so the
-///   new file, or the removal, is on disk; a shard directory made for the write has been recorded in
-///   `_pesto_sessions` the same way, and `_pesto_sessions` itself in its parent when
-///   [`new`](Self::new) made it (the parents of that directory are not synced);
-/// - not synced: [`touch`](SessionStore::touch) (a lost mtime only makes a session look older) and
-///   [`purge`](SessionStore::purge)'s removals (a purged session that comes back is still expired
-///   and is purged again).
+/// Writes are atomic whatever the setting: a reader sees the old file or the new one, and a file a
+/// crash left incomplete fails to decode and counts as absent. What survives a power loss, on a
+/// filesystem that honours `fsync(2)`, is chosen with [`FileStore::durability`]:
+/// - always: once [`remove`](SessionStore::remove) has returned `Ok`, the shard directory has been
+///   fsynced, so a logout (or the old id after `cycle_id()`) is never undone by a crash;
+/// - with [`Durability::Everything`] also: a new file's content and mtime are fsynced before it
+///   becomes the session, and once [`store`](SessionStore::store), [`create`](SessionStore::create)
+///   (when it returns `true`) or [`update`](SessionStore::update) (when it returns `true`) has
+///   returned `Ok` the shard directory has been fsynced; a shard directory made for the write has
+///   been recorded in `_pesto_sessions` the same way, and `_pesto_sessions` itself in its parent
+///   when [`new`](Self::new) made it (the parents of that directory are not synced);
+/// - by default ([`Durability::Removals`]) a crash may lose the last seconds of new and changed
+///   sessions, which costs those users a new login — the choice of Python Pesto, Django and PHP,
+///   which never fsync session files;
+/// - never synced: [`touch`](SessionStore::touch) (a lost mtime only makes a session look older)
+///   and [`purge`](SessionStore::purge)'s removals (a purged session that comes back is still
+///   expired and is purged again).
 ///
 /// # Requirements
 ///
@@ -70,6 +76,7 @@ const SESSION_DIR: &str = "_pesto_sessions";
 pub struct FileStore {
     /// `<dir>/_pesto_sessions`.
     root: Arc<Path>,
+    durability: Durability,
 }
 
 impl FileStore {
@@ -111,7 +118,16 @@ impl FileStore {
         check_root(&root)?;
         Ok(FileStore {
             root: Arc::from(root),
+            durability: Durability::default(),
         })
+    }
+
+    /// How much of a write reaches the disk before the store returns (default
+    /// [`Durability::Removals`]: a logout is always on disk; see the type for the trade-off).
+    #[must_use]
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
     }
 
     /// The session directory, `<dir>/_pesto_sessions`.
@@ -144,17 +160,24 @@ impl SessionStore for FileStore {
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let content = encode(data)?;
+        let (content, durability) = (encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
-            write_file(root, key, &content, lease.now, Landing::CreateOnly)
+            write_file(
+                root,
+                key,
+                &content,
+                lease.now,
+                Landing::CreateOnly,
+                durability,
+            )
         })
         .await
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        let content = encode(data)?;
+        let (content, durability) = (encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
-            write_file(root, key, &content, lease.now, Landing::Replace).map(|_| ())
+            write_file(root, key, &content, lease.now, Landing::Replace, durability).map(|_| ())
         })
         .await
     }
@@ -162,9 +185,9 @@ impl SessionStore for FileStore {
     /// Atomic where the filesystem supports `renameat2(RENAME_EXCHANGE)`: the new file is swapped
     /// with the existing one, and the swap fails if a `remove` (of any process) got there first.
     async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let content = encode(data)?;
+        let (content, durability) = (encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
-            update_file(root, key, &content, lease.now, exchange)
+            update_file(root, key, &content, lease.now, exchange, durability)
         })
         .await
     }

@@ -6,10 +6,12 @@
 //! this process or another sharing the directory) cannot bring the session back (docs/security.md,
 //! Session lifecycle; rack-session CVE-2025-46336).
 //!
-//! Durability: a file's content and mtime are fsynced before the file becomes visible, and the
-//! directory holding it is fsynced before a write, an update or a remove returns `Ok` (and
-//! `_pesto_sessions` after a new shard directory is made), so a power loss after one of them
-//! returned neither undoes a logout nor loses a login's new file.
+//! Durability (see [`Durability`]): a remove always fsyncs the directory before it returns, so a
+//! power loss never undoes a logout. With [`Durability::Everything`], a file's content and mtime
+//! are also fsynced before the file becomes visible, and the directory after a write or an update
+//! (and `_pesto_sessions` after a new shard directory is made), so a power loss after one of them
+//! returned loses no login either. Without it, a write is still atomic (a reader sees the old file
+//! or the new one), and a file a crash left incomplete fails to decode and counts as absent.
 
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::{self, ErrorKind, Read};
@@ -27,6 +29,26 @@ use crate::session::store::Record;
 /// The shard directory of a key, `<root>/<first 2 chars of key>`, whether it exists or not.
 pub(super) fn shard_path(root: &Path, key: &SessionKey) -> PathBuf {
     root.join(key.as_str().get(..2).unwrap_or_default())
+}
+
+/// How much of a write reaches the disk before the store returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Removals (a logout, the old id after `cycle_id()`) are fsynced; new and changed sessions
+    /// are written atomically but not fsynced, so a crash or power loss may lose the last seconds
+    /// of them — at worst a re-login — but never undoes a logout or leaves a torn record. Python
+    /// Pesto, Django and PHP do not fsync session files at all. The default.
+    #[default]
+    Removals,
+    /// Every write is fsynced, content and directory, before the store returns.
+    Everything,
+}
+
+impl Durability {
+    fn syncs_writes(self) -> bool {
+        self == Durability::Everything
+    }
 }
 
 /// The shard directory for a key, `None` if it does not exist; refuses anything but a real directory.
@@ -123,6 +145,7 @@ pub(super) fn write_file(
     content: &[u8],
     now: SystemTime,
     how: Landing,
+    durability: Durability,
 ) -> io::Result<bool> {
     let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
     let target = dir.join(key.as_str());
@@ -132,7 +155,7 @@ pub(super) fn write_file(
             return Ok(false);
         }
     }
-    let temp = write_temp(&dir, content, now)?;
+    let temp = write_temp(&dir, content, now, durability.syncs_writes())?;
     let landed = match how {
         Landing::Replace => fs::rename(&temp, &target).map(|()| true),
         Landing::CreateOnly => match fs::hard_link(&temp, &target) {
@@ -144,7 +167,7 @@ pub(super) fn write_file(
     // After a rename the temp name is already gone; after a link (or a failure) it must not linger.
     discard_temp(&temp, key);
     let landed = landed?;
-    if landed {
+    if landed && durability.syncs_writes() {
         // The new name (and the temp's removal) on disk before the caller relies on it.
         sync_dir(&dir)?;
     }
@@ -163,6 +186,7 @@ pub(super) fn update_file(
     content: &[u8],
     now: SystemTime,
     swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
+    durability: Durability,
 ) -> io::Result<bool> {
     // No shard directory, no session; update never creates one.
     let Some(dir) = shard_dir(root, key, false)? else {
@@ -174,7 +198,7 @@ pub(super) fn update_file(
     if !is_session_file(&target)? {
         return Ok(false);
     }
-    let temp = write_temp(&dir, content, now)?;
+    let temp = write_temp(&dir, content, now, durability.syncs_writes())?;
     let updated = match swap(&temp, &target) {
         // The temp name now holds the old record; discard_temp unlinks it.
         Ok(()) => Ok(true),
@@ -201,7 +225,7 @@ pub(super) fn update_file(
     };
     discard_temp(&temp, key);
     let updated = updated?;
-    if updated {
+    if updated && durability.syncs_writes() {
         // The new file in place and the old one gone, on disk, before the caller relies on it.
         sync_dir(&dir)?;
     }

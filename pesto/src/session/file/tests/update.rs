@@ -10,7 +10,9 @@ use std::sync::Arc;
 use super::{at, key, lease, mode, store};
 use crate::session::file::format::encode;
 use crate::session::file::fs::exchange;
-use crate::session::file::ops::{load_file, remove_file, update_file, write_file, Landing};
+use crate::session::file::ops::{
+    load_file, remove_file, update_file, write_file, Durability, Landing,
+};
 use crate::session::file::FileStore;
 use crate::session::store::{Error, SessionStore};
 use crate::session::SessionKey;
@@ -110,21 +112,61 @@ fn update_falls_back_where_exchange_is_unsupported() {
     ];
     for swap in unsupported {
         let k = key();
-        write_file(&m.root, &k, &enc(br#"{"n":1}"#), at(0), Landing::Replace).expect("store");
-        assert!(update_file(&m.root, &k, &enc(br#"{"n":2}"#), at(5), swap).expect("update"));
+        write_file(
+            &m.root,
+            &k,
+            &enc(br#"{"n":1}"#),
+            at(0),
+            Landing::Replace,
+            Durability::Everything,
+        )
+        .expect("store");
+        assert!(update_file(
+            &m.root,
+            &k,
+            &enc(br#"{"n":2}"#),
+            at(5),
+            swap,
+            Durability::Everything
+        )
+        .expect("update"));
         let record = load_file(&m.root, &k).expect("load").expect("present");
         assert_eq!(
             (record.data, record.last_access),
             (br#"{"n":2}"#.to_vec(), at(5))
         );
         remove_file(&m.root, &k).expect("remove");
-        assert!(!update_file(&m.root, &k, &enc(b"{}"), at(6), swap).expect("update"));
+        assert!(!update_file(
+            &m.root,
+            &k,
+            &enc(b"{}"),
+            at(6),
+            swap,
+            Durability::Everything
+        )
+        .expect("update"));
         assert!(shard_names(&m, &k).is_empty(), "nothing written");
     }
     // Any other failure is an error, and leaves the record and no temp file.
     let k = key();
-    write_file(&m.root, &k, &enc(br#"{"n":1}"#), at(0), Landing::Replace).expect("store");
-    let err = update_file(&m.root, &k, &enc(b"{}"), at(5), |_, _| Err(Errno::IO)).expect_err("EIO");
+    write_file(
+        &m.root,
+        &k,
+        &enc(br#"{"n":1}"#),
+        at(0),
+        Landing::Replace,
+        Durability::Everything,
+    )
+    .expect("store");
+    let err = update_file(
+        &m.root,
+        &k,
+        &enc(b"{}"),
+        at(5),
+        |_, _| Err(Errno::IO),
+        Durability::Everything,
+    )
+    .expect_err("EIO");
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
     assert_eq!(
         load_file(&m.root, &k).expect("load").map(|r| r.data),
@@ -140,27 +182,61 @@ fn a_remove_at_any_point_of_an_update_is_final() {
     let data = enc(br#"{"n":1}"#);
     // Removed after the early check, while the new file is written: the exchange finds nothing.
     let k = key();
-    write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+    write_file(
+        &m.root,
+        &k,
+        &data,
+        at(0),
+        Landing::Replace,
+        Durability::Everything,
+    )
+    .expect("store");
     let remove_first = |a: &Path, b: &Path| {
         fs::remove_file(b).expect("remove");
         exchange(a, b)
     };
-    assert!(!update_file(&m.root, &k, &data, at(1), remove_first).expect("update"));
+    assert!(!update_file(
+        &m.root,
+        &k,
+        &data,
+        at(1),
+        remove_first,
+        Durability::Everything
+    )
+    .expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "temp file left");
     // Removed just after the exchange: the remove takes the new file, the old one is unlinked.
     let k = key();
-    write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+    write_file(
+        &m.root,
+        &k,
+        &data,
+        at(0),
+        Landing::Replace,
+        Durability::Everything,
+    )
+    .expect("store");
     let remove_after = |a: &Path, b: &Path| {
         let swapped = exchange(a, b);
         fs::remove_file(b).expect("remove");
         swapped
     };
-    assert!(update_file(&m.root, &k, &data, at(1), remove_after).expect("update"));
+    assert!(update_file(
+        &m.root,
+        &k,
+        &data,
+        at(1),
+        remove_after,
+        Durability::Everything
+    )
+    .expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "old record left");
     // And after a remove has returned, a later update writes nothing.
-    assert!(!update_file(&m.root, &k, &data, at(2), exchange).expect("update"));
+    assert!(
+        !update_file(&m.root, &k, &data, at(2), exchange, Durability::Everything).expect("update")
+    );
     assert!(!m.file_path(&k).exists());
 }
 
@@ -177,24 +253,47 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
     // after the exchange (about half of them after, here). A check-then-rename update fails
     // this test within a few dozen iterations.
     let k = key();
-    write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+    write_file(
+        &m.root,
+        &k,
+        &data,
+        at(0),
+        Landing::Replace,
+        Durability::Everything,
+    )
+    .expect("store");
     let started = Instant::now();
     for _ in 0..5 {
-        update_file(&m.root, &k, &data, at(0), exchange).expect("update");
+        update_file(&m.root, &k, &data, at(0), exchange, Durability::Everything).expect("update");
     }
     let update_takes = started.elapsed() / 5;
     remove_file(&m.root, &k).expect("remove");
     let (mut updates_won, mut removes_won) = (0, 0);
     for i in 0..200u32 {
         let k = key();
-        write_file(&m.root, &k, &data, at(0), Landing::Replace).expect("store");
+        write_file(
+            &m.root,
+            &k,
+            &data,
+            at(0),
+            Landing::Replace,
+            Durability::Everything,
+        )
+        .expect("store");
         let barrier = Arc::new(Barrier::new(2));
         let updater = {
             let (root, k, data, barrier) =
                 (m.root.clone(), k.clone(), data.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                update_file(&root, &k, &data, at(u64::from(i)), exchange)
+                update_file(
+                    &root,
+                    &k,
+                    &data,
+                    at(u64::from(i)),
+                    exchange,
+                    Durability::Everything,
+                )
             })
         };
         let remover = {
@@ -219,7 +318,14 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
             !m.file_path(&k).exists(),
             "iteration {i}: session came back"
         );
-        let late = update_file(&m.root, &k, &data, at(u64::from(i) + 1), exchange);
+        let late = update_file(
+            &m.root,
+            &k,
+            &data,
+            at(u64::from(i) + 1),
+            exchange,
+            Durability::Everything,
+        );
         assert!(!late.expect("update"), "iteration {i}: late update wrote");
         assert!(
             !m.file_path(&k).exists(),
