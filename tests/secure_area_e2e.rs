@@ -277,6 +277,23 @@ async fn cookie_path_and_domain_flags() {
 }
 
 #[tokio::test]
+async fn an_active_user_outlives_an_idle_timeout_shorter_than_the_touch_interval() {
+    // Idle timeout 2 s against the 60 s default touch interval: a request every 0.4 s for 4 s
+    // must keep the user logged in (the last access is refreshed at least every 0.5 s).
+    let server = spawn_secure_area(&["--store", "memory", USER, "--purge-olderthan", "2"]);
+    let ok = send("POST", &server.url("/login"), None, Some(GOOD)).await;
+    let jar = format!(
+        "pesto_session={}",
+        ok.set_cookie("pesto_session").expect("cookie")
+    );
+    for step in 1..=10 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let page = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
+        assert_eq!(page.status, 200, "still logged in after {step} × 0.4 s");
+    }
+}
+
+#[tokio::test]
 async fn idle_sessions_expire_and_the_purge_empties_the_file_store() {
     let (dir, store) = file_store();
     let server = spawn_secure_area(&[

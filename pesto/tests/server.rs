@@ -228,6 +228,11 @@ fn one_tracing_line_per_request() {
         let server = start(|s| s).await;
         get(server.addr, "/hello/log").await;
         get(server.addr, "/missing").await;
+        get(
+            server.addr,
+            &format!("/missing/{ID_SHAPED}?pesto_session={ID_SHAPED}"),
+        )
+        .await;
         server.shutdown().await;
     });
     let text =
@@ -236,7 +241,7 @@ fn one_tracing_line_per_request() {
         .lines()
         .filter(|l| l.contains("pesto::access"))
         .collect();
-    assert_eq!(access.len(), 2, "{text}");
+    assert_eq!(access.len(), 3, "{text}");
     assert!(
         access[0].contains("path=/hello/log") && access[0].contains("status=200"),
         "{}",
@@ -247,7 +252,17 @@ fn one_tracing_line_per_request() {
         "{}",
         access[1]
     );
+    // An id-shaped run is never logged, in the path or (left out whole) in the query.
+    assert!(
+        access[2].contains("path=/missing/<redacted>"),
+        "{}",
+        access[2]
+    );
+    assert!(!text.contains(ID_SHAPED), "{text}");
 }
+
+/// 64 hex digits: the shape of a session id.
+const ID_SHAPED: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 #[tokio::test]
 async fn the_app_is_a_tower_service_that_composes_with_tower_http() {

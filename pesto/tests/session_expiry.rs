@@ -48,6 +48,34 @@ fn an_idle_session_is_refused_before_the_purge_runs() {
 }
 
 #[test]
+fn an_active_user_stays_logged_in_when_the_idle_timeout_is_shorter_than_the_touch_interval() {
+    // Idle timeout 5 s, touch interval left at its 60 s default: the last access must still be
+    // refreshed often enough (at most every quarter of the idle timeout).
+    let clock = clock();
+    let app = session_client(
+        session_middleware(MemoryStore::new())
+            .auto_purge_olderthan(Duration::from_secs(5))
+            .clock(clock.clone())
+            .wrap(VisitorApp::new()),
+    );
+    log_in(&app);
+    for second in 1..=20 {
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            app.get("/secure-area").send().status(),
+            200,
+            "a request every second, still logged in at t={second} s"
+        );
+    }
+    clock.advance(Duration::from_secs(6));
+    assert_eq!(
+        app.get("/secure-area").send().status(),
+        302,
+        "then idle too long"
+    );
+}
+
+#[test]
 fn the_absolute_lifetime_ends_even_an_active_session_and_counts_from_login() {
     // Idle *and* absolute timeouts, both enforced on load.
     let clock = clock();

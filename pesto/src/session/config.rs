@@ -181,7 +181,8 @@ impl SessionMiddleware {
     }
 
     /// The least time between two refreshes of a session's last-access time (default 60 s):
-    /// reads do not rewrite the store on every request.
+    /// reads do not rewrite the store on every request. It is never more than a quarter of the
+    /// idle timeout (`auto_purge_olderthan`), so an active user is never logged out for idleness.
     #[must_use]
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.config.touch_interval = interval;

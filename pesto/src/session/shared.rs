@@ -91,9 +91,14 @@ impl Shared {
 
     /// Whether a session last used at `last_access` is due for a refresh of that time.
     pub(super) fn touch_due(&self, last_access: Option<SystemTime>, now: SystemTime) -> bool {
-        last_access.is_some_and(|at| {
-            now.duration_since(at)
-                .is_ok_and(|since| since >= self.config.touch_interval)
-        })
+        let interval = self.touch_interval();
+        last_access.is_some_and(|at| now.duration_since(at).is_ok_and(|since| since >= interval))
+    }
+
+    /// The least time between two refreshes of the last access: the configured interval, but
+    /// never more than a quarter of the idle timeout — else a user active all along would be
+    /// logged out when the idle timeout is shorter than the interval.
+    fn touch_interval(&self) -> Duration {
+        self.config.touch_interval.min(self.config.olderthan / 4)
     }
 }

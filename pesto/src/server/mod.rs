@@ -11,6 +11,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+mod accept_errors;
+mod access_log;
+
+use accept_errors::AcceptErrors;
+
 use crate::endpoint::Endpoint;
 use crate::exchange::{box_body, RemoteAddr, Response};
 
@@ -153,6 +158,7 @@ impl Server {
             .max_buf_size(self.max_header_bytes)
             .keep_alive(true);
         tokio::pin!(signal);
+        let mut accept_errors = AcceptErrors::default();
         loop {
             let permit = tokio::select! {
                 () = &mut signal => break,
@@ -164,10 +170,18 @@ impl Server {
             let (stream, remote) = tokio::select! {
                 () = &mut signal => break,
                 accepted = self.listener.accept() => match accepted {
-                    Ok(pair) => pair,
+                    Ok(pair) => {
+                        if let Some(failures) = accept_errors.reset() {
+                            tracing::info!(failures, "accepting connections again");
+                        }
+                        pair
+                    }
                     Err(error) => {
-                        // EMFILE and friends are transient: pause instead of ending the server.
-                        tracing::warn!(%error, "accept failed; retrying");
+                        // EMFILE and friends are transient: pause instead of ending the server,
+                        // and log one line, then a count, rather than one line per retry.
+                        if let Some(failures) = accept_errors.record(Instant::now()) {
+                            tracing::warn!(%error, failures, "accept failed; retrying");
+                        }
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     }
@@ -192,8 +206,7 @@ impl Server {
                     }
                     .into_http();
                     if let Some((started, method, uri)) = logged {
-                        // The path only: a query may carry the session id (querystring mode).
-                        let path = uri.path();
+                        let path = access_log::redacted_path(uri.path());
                         tracing::info!(
                             target: "pesto::access",
                             %remote,
