@@ -5,9 +5,12 @@
 //! ```
 //!
 //! - `generate`: `SessionId::generate()` — 32 bytes from the thread's ChaCha12 (reseeded from the
-//!   OS every 1,024 ids, so the reseed is inside the average), hex, and the SHA-256 key.
-//! - `parse_valid`: `SessionId::parse` of a well-formed id (shape check, copy, SHA-256 key), then
-//!   `key()` as a store call reads it.
+//!   OS every 1,024 ids, so the reseed is inside the average) written as hex;
+//! - `generate_then_key`: the same, then `key()`, the SHA-256 that stores see (worked out on
+//!   first use: a new session that is never written needs none);
+//! - `parse_valid`: `SessionId::parse` of a well-formed id (shape check and copy);
+//! - `parse_valid_then_key`: the same, then `key()`, as a request presenting an id costs before
+//!   its store lookup;
 //! - `parse_invalid`: the refusal of a 64-character text with one bad character at the end, the
 //!   longest a refusal can take.
 
@@ -24,11 +27,21 @@ fn session_ids(c: &mut Criterion) {
     group.bench_function("generate", |b| {
         b.iter(|| SessionId::generate().expect("OS random generator"))
     });
+    group.bench_function("generate_then_key", |b| {
+        b.iter(|| {
+            let id = SessionId::generate().expect("OS random generator");
+            black_box(id.key());
+            id
+        })
+    });
 
     let text = SessionId::generate()
         .expect("OS random generator")
         .to_string();
     group.bench_function("parse_valid", |b| {
+        b.iter(|| SessionId::parse(black_box(&text)).expect("a valid id"))
+    });
+    group.bench_function("parse_valid_then_key", |b| {
         b.iter(|| {
             let id = SessionId::parse(black_box(&text)).expect("a valid id");
             black_box(id.key());

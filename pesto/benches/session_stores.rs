@@ -12,8 +12,11 @@
 //!   of different visitors: they meet on the shard locks);
 //! - `memory_store/update/8_tasks_one_key`: 8 tasks on the same session (the worst case: one lock).
 //! - `file_store/{load,update}`: one task on a `FileStore` in a temporary directory (under
-//!   `PESTO_BENCH_FILE_DIR` if set, for instance a tmpfs; else the system's temp dir). `update`
-//!   writes a temp file, fsyncs it, swaps it in and fsyncs the directory, so it measures the disk.
+//!   `PESTO_BENCH_FILE_DIR` if set, for instance a tmpfs; else the system's temp dir), with the
+//!   default durability (`Durability::Removals`: an update writes a temp file and swaps it in,
+//!   without fsync);
+//! - `file_store/update_durable`: the same with `Durability::Everything`, which fsyncs the file
+//!   and the directory on every write, so it measures the disk.
 //!
 //! MemoryStore calls never wait, so a task runs its share without yielding: 8 tasks on 2 workers
 //! contend 2 at a time, which is what a 2-worker server would see.
@@ -25,7 +28,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pesto::session::{FileStore, Lease, MemoryStore, SessionId, SessionKey, SessionStore};
+use pesto::session::{
+    Durability, FileStore, Lease, MemoryStore, SessionId, SessionKey, SessionStore,
+};
 use tokio::runtime::Runtime;
 
 /// A typical small session record as the middleware stores it.
@@ -143,21 +148,28 @@ fn file_store(c: &mut Criterion, runtime: &Runtime) {
     }
     .expect("temporary directory");
     let store = Arc::new(FileStore::new(dir.path()).expect("file store"));
-    let key = new_key();
-    create_all(runtime, &*store, std::slice::from_ref(&key));
-    let keys = [key];
+    let durable = Arc::new(
+        FileStore::new(dir.path())
+            .expect("file store")
+            .durability(Durability::Everything),
+    );
+    let keys = [new_key()];
+    create_all(runtime, &*store, &keys);
 
     let mut group = c.benchmark_group("file_store");
     group.throughput(Throughput::Elements(1));
-    // An fsync'd write takes milliseconds: fewer, longer samples.
-    group.sample_size(20);
     for op in [Op::Load, Op::Update] {
         group.bench_function(op.name(), |b| {
             b.iter_custom(|iters| run_spread(runtime, &store, &keys, op, iters))
         });
     }
+    // An fsync'd write takes milliseconds: fewer samples.
+    group.sample_size(20);
+    group.bench_function("update_durable", |b| {
+        b.iter_custom(|iters| run_spread(runtime, &durable, &keys, Op::Update, iters))
+    });
     group.finish();
-    drop(store);
+    drop((store, durable));
     dir.close().expect("remove the temporary directory");
 }
 
