@@ -18,8 +18,8 @@
 //!   session. The call is polled directly, without a runtime's scheduling (it completes without
 //!   waiting); should it ever wait, it is finished on the runtime.
 //!
-//! pesto has no public hook to run its route lookup alone, so `pesto_dispatch` is an upper bound
-//! of the lookup: if `pesto_dispatch / matchit_at` is under 1.5, so is the lookup's ratio.
+//! - `pesto_lookup/N`: pesto's route lookup alone (`Dispatcher::lookup_route`, hidden): path
+//!   decoding, the trie, the `int` converter's check and owned captures.
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
@@ -167,6 +167,12 @@ fn vs_matchit(c: &mut Criterion) {
                     router
                         .at(black_box(path))
                         .map(|m| (*m.value, m.params.len()))
+                })
+            });
+            group.bench_with_input(BenchmarkId::new("pesto_lookup", count), &path, |b, path| {
+                b.iter(|| {
+                    app.lookup_route(&http::Method::GET, black_box(path))
+                        .map(|(info, params)| (info.name, params.len()))
                 })
             });
             group.bench_with_input(

@@ -115,6 +115,16 @@ impl<S: Send + 'static> Dispatcher<S> {
         self
     }
 
+    /// The route that would answer `method` and `path` (percent-encoded path info) and its
+    /// captured values, without running anything: the lookup alone, for benchmarks.
+    #[doc(hidden)]
+    pub fn lookup_route(&self, method: &Method, path: &str) -> Option<(&RouteInfo, Vec<String>)> {
+        match self.table.lookup(method, path) {
+            Lookup::Found(entry, params) => Some((entry.info(), params)),
+            Lookup::MethodNotAllowed(_) | Lookup::NotFound => None,
+        }
+    }
+
     /// The routes, in registration order.
     pub fn routes(&self) -> impl Iterator<Item = &RouteInfo> {
         self.table.entries.iter().map(RouteEntry::info)

@@ -126,7 +126,7 @@ impl<S> Table<S> {
         };
         let mut allowed = BTreeSet::new();
         let mut found = None;
-        self.tree.find(&segments, &mut |routes, captures| {
+        let captures = self.tree.find(&segments, &mut |routes| {
             let accepts = |m: &str| {
                 routes
                     .iter()
@@ -140,7 +140,7 @@ impl<S> Table<S> {
                 }
             });
             if let Some(&route) = hit {
-                found = Some((route, captures.to_vec()));
+                found = Some(route);
                 return true;
             }
             for &r in routes {
@@ -153,10 +153,10 @@ impl<S> Table<S> {
             }
             false
         });
-        match found {
-            Some((route, captures)) => Lookup::Found(&self.entries[route], captures),
-            None if !allowed.is_empty() => Lookup::MethodNotAllowed(allowed),
-            None => Lookup::NotFound,
+        match (found, captures) {
+            (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
+            _ if !allowed.is_empty() => Lookup::MethodNotAllowed(allowed),
+            _ => Lookup::NotFound,
         }
     }
 }

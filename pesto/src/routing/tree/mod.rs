@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::route::{Conv, Part};
 
@@ -106,9 +107,34 @@ fn specificity(a: &[Piece], b: &[Piece]) -> Ordering {
         .then_with(|| pieces_key(a).cmp(&pieces_key(b)))
 }
 
+/// FNV-1a over a literal segment: route literals are short, chosen by the app's author, and
+/// looked up once per segment of every request, where SipHash's per-call setup dominates. A
+/// client cannot grow the table, so flooding it with collisions gains nothing.
+#[derive(Default)]
+struct SegmentHasher(u64);
+
+impl Hasher for SegmentHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const PRIME: u64 = 0x0100_0000_01b3;
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+        self.0 = hash;
+    }
+}
+
 #[derive(Debug, Default)]
 struct Node {
-    statics: HashMap<String, Node>,
+    statics: HashMap<String, Node, BuildHasherDefault<SegmentHasher>>,
     dynamics: Vec<(String, Vec<Piece>, Node)>,
     tails: Vec<Tail>,
     routes: Vec<usize>,
@@ -185,16 +211,16 @@ impl Tree {
     }
 
     /// Walks every route matching the decoded path segments, most specific first, until `visit`
-    /// returns true. `captures` holds the parameter values of the current candidate.
-    pub(crate) fn find<F>(&self, segments: &[Cow<'_, str>], visit: &mut F) -> bool
+    /// accepts one of them; returns that candidate's parameter values (moved out, not copied).
+    pub(crate) fn find<F>(&self, segments: &[Cow<'_, str>], visit: &mut F) -> Option<Vec<String>>
     where
-        F: FnMut(&[usize], &[String]) -> bool,
+        F: FnMut(&[usize]) -> bool,
     {
         let mut search = Search {
             captures: Vec::new(),
             budget: STEP_BUDGET,
         };
-        walk(&self.root, segments, 0, &mut search, visit)
+        walk(&self.root, segments, 0, &mut search, visit).then_some(search.captures)
     }
 }
 
@@ -243,13 +269,13 @@ fn walk<F>(
     visit: &mut F,
 ) -> bool
 where
-    F: FnMut(&[usize], &[String]) -> bool,
+    F: FnMut(&[usize]) -> bool,
 {
     if !search.step() {
         return false;
     }
     let Some(segment) = segments.get(index) else {
-        return !node.routes.is_empty() && visit(&node.routes, &search.captures);
+        return !node.routes.is_empty() && visit(&node.routes);
     };
     if let Some(child) = node.statics.get(segment.as_ref()) {
         if walk(child, segments, index + 1, search, visit) {
@@ -272,8 +298,7 @@ where
         let text = Text::tail(&segments[index..]);
         for tail in &node.tails {
             let mark = search.captures.len();
-            if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes, &search.captures)
-            {
+            if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes) {
                 return true;
             }
             search.captures.truncate(mark);

@@ -82,12 +82,12 @@ fn parts(pattern: &'static str) -> &'static [Part] {
 
 fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
     let segments: Vec<Cow<'_, str>> = path[1..].split('/').map(Cow::Borrowed).collect();
-    let mut found = None;
-    tree.find(&segments, &mut |routes, caps| {
-        found = Some((routes[0], caps.to_vec()));
+    let mut route = None;
+    let captures = tree.find(&segments, &mut |routes| {
+        route = Some(routes[0]);
         true
-    });
-    found
+    })?;
+    Some((route?, captures))
 }
 
 #[test]
