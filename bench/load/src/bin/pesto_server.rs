@@ -1,0 +1,51 @@
+//! The pesto server of the load runs: the secure-area app over a chosen store, or the
+//! 1,000-route app, served by `pesto::Server` on one Tokio `current_thread` runtime.
+//!
+//! No `tracing` subscriber is installed, so the server's access-log event is disabled (pesto
+//! still pays for the callsite check and the fields it gathers before it).
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use pesto_load::{announce, pesto_app, runtime, AppKind};
+
+/// pesto under load.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port, printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Which app to serve.
+    #[arg(long, value_enum, default_value = "secure")]
+    app: AppKind,
+    /// Session store: `memory`, `file:DIR` or `redis://HOST:PORT` (feature `redis`).
+    #[arg(long, default_value = "memory")]
+    store: String,
+    /// Lazy sessions (created only once data is written); eager (pesto's default) otherwise.
+    #[arg(long)]
+    lazy: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    match runtime().block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("pesto-server: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let store = match args.app {
+        AppKind::Secure => Some(pesto_app::open_store(&args.store).await?),
+        AppKind::Routes => None,
+    };
+    let app = pesto_app::app(args.app, store, args.lazy);
+    let server = pesto::Server::bind(args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    announce(server.local_addr().map_err(|e| e.to_string())?);
+    server.serve(app).await.map_err(|e| e.to_string())
+}
