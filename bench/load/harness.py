@@ -899,7 +899,7 @@ def load_section(report, table):
     title = "Result"
     if quick:
         title += (" — **quick run** (`--quick`: {d} s runs after {w} s of warm-up): a smoke test "
-                  "of the harness on a busy machine, noisy; do not quote it").format(
+                  "of the harness on a shared machine, noisy; do not quote it").format(
                       d=report["duration"], w=report["warmup"])
     # Brackets would be read as (broken) intra-doc links by rustdoc, which includes this file.
     machine_text = (f"{m['nproc']} cores, {m['cpu']}, {m['memory']}, Linux {m['kernel']}; "
