@@ -11,7 +11,7 @@ use super::convert::decode_segment;
 use super::route::{self, HandlerFn, Route, RouteInfo};
 use super::tree::Tree;
 
-/// One routed handler in a [`Dispatcher`]: its description and its entry point.
+/// One routed handler in a [`Dispatcher`](super::Dispatcher): its description and its entry point.
 pub struct RouteEntry<S> {
     info: RouteInfo,
     pub(super) call: HandlerFn<S>,
