@@ -5,8 +5,8 @@
 //! ```
 //!
 //! pesto stores a session as `{"created_ms":…,"data":<the session type's JSON>}` (serde_json).
-//! The code that wraps and unwraps that record is private (`session/envelope.rs`, and the change
-//! check in `exchange/session.rs`), so this file repeats it step for step; keep the two in step.
+//! The code that wraps and unwraps that record (`session/envelope.rs`) and the change check
+//! (`exchange/session.rs`) are reached through the hidden `pesto::__private::session_data`.
 //!
 //! - `decode`: what a load does — unwrap the record (the data borrowed as a raw JSON value, then
 //!   copied out) and deserialize the session type;
@@ -21,10 +21,12 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use pesto::__private::session_data::{
+    decode_data, envelope_decode, envelope_encode, serializes_to,
+};
 use pesto::session::SessionMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 /// A small typed session: who is logged in, a CSRF token, a counter and a short cart.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,73 +54,6 @@ fn map() -> SessionMap {
         serde_json::Value::Object(map) => map,
         _ => unreachable!("a struct serializes to an object"),
     }
-}
-
-// ---- pesto's stored form, repeated from session/envelope.rs and exchange/session.rs ----------
-
-/// What `decode_data` reads as the session type's default.
-const DEFAULT_DATA: &[u8] = b"null";
-
-#[derive(Deserialize)]
-struct Stored<'a> {
-    created_ms: u64,
-    #[serde(borrow)]
-    data: &'a RawValue,
-}
-
-fn envelope_encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
-    let millis = created
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
-    let mut out = Vec::with_capacity(data.len() + 40);
-    out.extend_from_slice(b"{\"created_ms\":");
-    out.extend_from_slice(millis.to_string().as_bytes());
-    out.extend_from_slice(b",\"data\":");
-    out.extend_from_slice(data);
-    out.push(b'}');
-    out
-}
-
-fn envelope_decode(record: &[u8]) -> Option<(SystemTime, Vec<u8>)> {
-    if record.trim_ascii_start().first() != Some(&b'{') {
-        return None;
-    }
-    let stored: Stored<'_> = serde_json::from_slice(record).ok()?;
-    let created = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(stored.created_ms))?;
-    Some((created, stored.data.get().as_bytes().to_vec()))
-}
-
-fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<S> {
-    if json == DEFAULT_DATA {
-        return Ok(S::default());
-    }
-    serde_json::from_slice(json)
-}
-
-fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
-    struct Compare<'e> {
-        rest: &'e [u8],
-        same: bool,
-    }
-    impl std::io::Write for Compare<'_> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            match self.rest.strip_prefix(buf) {
-                Some(rest) if self.same => self.rest = rest,
-                _ => self.same = false,
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut compare = Compare {
-        rest: expected,
-        same: true,
-    };
-    serde_json::to_writer(&mut compare, value)?;
-    Ok(compare.same && compare.rest.is_empty())
 }
 
 // ---- the benchmarks -------------------------------------------------------------------------

@@ -133,8 +133,8 @@ pub(crate) enum OpenError {
 /// of a new visitor, an eager session no handler opened): it stands for the session type's default.
 pub(crate) const DEFAULT_DATA: &[u8] = b"null";
 
-/// Decodes stored session data as `S`; [`DEFAULT_DATA`] is `S::default()`.
-pub(crate) fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<S> {
+/// Decodes stored session data as `S`; `null` (`DEFAULT_DATA`) is `S::default()`.
+pub fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<S> {
     if json == DEFAULT_DATA {
         return Ok(S::default());
     }
@@ -242,7 +242,7 @@ impl<S: SessionData> Session<S> {
 }
 
 /// Whether `value` serializes to exactly `expected`, found without building the JSON.
-fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
+pub fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
     /// Compares what is written with the rest of `expected`.
     struct Compare<'e> {
         rest: &'e [u8],

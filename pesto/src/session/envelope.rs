@@ -18,7 +18,7 @@ struct Stored<'a> {
 }
 
 /// The record bytes for session data `data` (JSON) begun at `created`.
-pub(super) fn encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
+pub fn encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
     let millis = created
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -33,7 +33,7 @@ pub(super) fn encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
 }
 
 /// When the session began and its data (JSON), or `None` for bytes that are not a record.
-pub(super) fn decode(record: &[u8]) -> Option<(SystemTime, Vec<u8>)> {
+pub fn decode(record: &[u8]) -> Option<(SystemTime, Vec<u8>)> {
     // serde would also read a struct from a JSON array: only an object is a record.
     if record.trim_ascii_start().first() != Some(&b'{') {
         return None;

@@ -9,7 +9,7 @@
 mod clock;
 mod config;
 pub mod conformance;
-mod envelope;
+pub(crate) mod envelope;
 mod file;
 mod inspector;
 mod memory;
