@@ -19,7 +19,7 @@ pub use service::{PestoService, ServiceFuture};
 /// [`TestApp`](crate::TestApp) and [`PestoService`] run.
 ///
 /// A [`Dispatcher`](crate::Dispatcher), a [`Mount`], [`Mounts`] and the session middleware's
-/// [`SessionApp`](crate::session::SessionApp) are endpoints; layers that wrap an endpoint are
+/// `pesto::session::SessionApp` are endpoints; layers that wrap an endpoint are
 /// endpoints too, so they nest in any order.
 pub trait Endpoint: Send + Sync + 'static {
     /// Answers one request.

@@ -230,7 +230,7 @@ fn finish<S>(response: Response, req: &Request<S>) -> Response {
 }
 
 /// A dispatcher answers every request itself; its handlers' `req.session` is the session that a
-/// session middleware around it lends (see [`SessionApp`](crate::session::SessionApp)). Without
+/// session middleware around it lends (see `pesto::session::SessionApp`). Without
 /// one, a dispatcher whose session type is `()` runs with a detached session and any other
 /// answers 500, logging that the middleware is missing.
 impl<S: SessionData> Endpoint for Dispatcher<S> {
