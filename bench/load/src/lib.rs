@@ -69,22 +69,9 @@ pub mod pages {
         )
     }
 
-    /// HTML-escapes text (the same five characters as `pesto::html_escape`), for the
-    /// reference servers.
-    pub fn html_escape(text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        for c in text.chars() {
-            match c {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#x27;"),
-                c => out.push(c),
-            }
-        }
-        out
-    }
+    /// HTML-escapes text: pesto's own escaper, so every server sends the same bytes (the
+    /// escaping is not what the load compares).
+    pub use pesto::html_escape;
 
     /// The login form, with an error message or not (`escape` is the server's escaper).
     pub fn login_page(message: Option<&str>, escape: fn(&str) -> String) -> String {
