@@ -163,9 +163,15 @@ struct Args {
     /// Serve the site under this path prefix (script name), e.g. `/app`.
     #[arg(long)]
     mount: Option<String>,
-    /// Create sessions only once something is stored in them.
+    /// Create sessions only once something is stored in them (the choice for public sites:
+    /// anonymous visits then store nothing).
     #[arg(long)]
     lazy: bool,
+    /// The most sessions the memory or file store holds. Memory: the least recently used
+    /// one-shot sessions are evicted first; file: new sessions are refused (first visits are served
+    /// without one, logins get 503) and none is evicted. Default: no limit.
+    #[arg(long)]
+    capacity: Option<usize>,
     /// Accept only requests for this host name (repeatable; `.example.org` includes subdomains).
     /// Without any, every Host is accepted.
     #[arg(long = "allowed-host", value_name = "HOST")]
@@ -194,19 +200,31 @@ fn random_password() -> String {
         .collect()
 }
 
-async fn open_store(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
+async fn open_store(spec: &str, capacity: Option<usize>) -> Result<Arc<dyn SessionStore>, String> {
     if spec == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok(Arc::new(match capacity {
+            Some(n) => MemoryStore::with_capacity(n),
+            None => MemoryStore::new(),
+        }));
     }
     if let Some(dir) = spec.strip_prefix("file:") {
         let dir = PathBuf::from(if dir.is_empty() { "./sessions" } else { dir });
         std::fs::create_dir_all(&dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let store =
+        let mut store =
             FileStore::new(&dir).map_err(|e| format!("file store {}: {e}", dir.display()))?;
+        if let Some(n) = capacity {
+            store = store.with_max_records(n as u64);
+        }
         return Ok(Arc::new(store));
     }
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        if capacity.is_some() {
+            return Err(
+                "--capacity applies to the memory and file stores; Redis bounds itself (maxmemory)"
+                    .to_owned(),
+            );
+        }
         return open_redis(spec).await;
     }
     Err(format!(
@@ -247,7 +265,7 @@ async fn run(args: Args) -> Result<(), String> {
         println!("no --user given: log in as demo / {password}");
         users.insert("demo".to_owned(), password);
     }
-    let store = open_store(&args.store).await?;
+    let store = open_store(&args.store, args.capacity).await?;
     let mut sessions = session_middleware(store)
         .auto_purge_every(Duration::from_secs(args.purge_every))
         .auto_purge_olderthan(Duration::from_secs(args.purge_olderthan))

@@ -347,3 +347,58 @@ async fn allowed_host_refuses_other_host_names() {
         400
     );
 }
+
+#[tokio::test]
+async fn capacity_bounds_a_flood_of_first_visits_and_keeps_the_logged_in_user() {
+    // docs/security.md, "Storage": a flood of anonymous visits in eager mode.
+    for store in ["memory", "file"] {
+        let (_dir, spec) = file_store();
+        let spec = if store == "memory" {
+            "memory".to_owned()
+        } else {
+            spec
+        };
+        let server = spawn_secure_area(&["--store", &spec, USER, "--capacity", "40"]);
+        let ok = send("POST", &server.url("/login"), None, Some(GOOD)).await;
+        let jar = format!(
+            "pesto_session={}",
+            ok.set_cookie("pesto_session").expect("cookie")
+        );
+        // The user comes back once, so the memory store's LRU counts them as returning.
+        let page = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
+        assert_eq!(page.status, 200, "{store}");
+        let mut with_session = 0;
+        for _ in 0..200 {
+            let visit = send("GET", &server.url("/login"), None, None).await;
+            assert_eq!(visit.status, 200, "{store}: a first visit is served");
+            with_session += usize::from(visit.set_cookie("pesto_session").is_some());
+        }
+        let page = send("GET", &server.url("/secure-area"), Some(&jar), None).await;
+        assert_eq!(
+            page.status, 200,
+            "{store}: the logged-in user survived the flood"
+        );
+        if store == "file" {
+            assert_eq!(with_session, 39, "the file store refuses past its cap");
+            let files =
+                walk_files(&std::path::Path::new(&spec["file:".len()..]).join("_pesto_sessions"));
+            assert_eq!(files, 40);
+        } else {
+            assert_eq!(
+                with_session, 200,
+                "the memory store evicts one-shot sessions"
+            );
+        }
+    }
+}
+
+fn walk_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk_files(&e.path()),
+            _ => 1,
+        })
+        .sum()
+}

@@ -247,6 +247,39 @@ async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
     let _: i64 = conn.del(left).await.expect("DEL");
 }
 
+#[tokio::test]
+async fn an_oversized_record_is_absent_and_never_crosses_the_network() {
+    // docs/security.md, "Storage": the size is checked inside Redis (HSTRLEN) before the read.
+    let store = shared_store("oversized").await.with_max_record_size(1024);
+    let mut conn = raw_connection(&redis_url()).await;
+    let (key, edge) = (new_key(), new_key());
+    let planted = vec![b'x'; 2 * 1024 * 1024];
+    let _: () = conn
+        .hset_multiple(
+            store.redis_key(&key),
+            &[("data", planted.as_slice()), ("last_access_ms", b"1")],
+        )
+        .await
+        .expect("HSET");
+    assert!(store.load(&key).await.expect("load").is_none());
+    let fits = vec![b'y'; 1024];
+    let _: () = conn
+        .hset_multiple(
+            store.redis_key(&edge),
+            &[("data", fits.as_slice()), ("last_access_ms", b"1")],
+        )
+        .await
+        .expect("HSET");
+    assert_eq!(
+        store.load(&edge).await.expect("load").map(|r| r.data),
+        Some(fits)
+    );
+    let _: i64 = conn
+        .del(&[store.redis_key(&key), store.redis_key(&edge)])
+        .await
+        .expect("DEL");
+}
+
 // ---- Connection faults, against a redis-server this test owns --------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

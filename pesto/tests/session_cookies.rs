@@ -112,6 +112,37 @@ fn cookie_path_defaults_to_the_mount_path() {
         .contains("Path=/shop"));
 }
 
+#[test]
+fn a_host_prefixed_name_forces_its_rules_whatever_else_is_configured() {
+    // docs/security.md, "Cookies and caching": browsers drop a `__Host-` cookie that is not
+    // Secure, has a Domain or a Path other than `/`, so the prefix's rules win.
+    let app = pesto::mount(
+        "/shop",
+        session_middleware(MemoryStore::new())
+            .cookie_name("__Host-pesto_session")
+            .cookie_path("/shop")
+            .cookie_domain("example.org")
+            .secure(false)
+            .wrap(SeedApp::new()),
+    );
+    let response = TestApp::new(app).get("/shop/foo").send();
+    let cookie = response.header("set-cookie").expect("a cookie").to_owned();
+    assert!(cookie.starts_with("__Host-pesto_session="), "{cookie}");
+    assert!(has_attribute(&cookie, "Secure"), "{cookie}");
+    assert!(
+        cookie.contains("Path=/;") || cookie.ends_with("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+
+    let app = session_middleware(MemoryStore::new())
+        .cookie_name("__Secure-sid")
+        .wrap(SeedApp::new());
+    let cookie = TestApp::new(app).get("/foo").send();
+    let cookie = cookie.header("set-cookie").expect("a cookie");
+    assert!(has_attribute(cookie, "Secure"), "over http too: {cookie}");
+}
+
 // ---- When the cookie is sent -----------------------------------------------------------
 
 #[test]

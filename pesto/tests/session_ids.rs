@@ -82,6 +82,28 @@ fn a_second_same_named_cookie_is_tried_when_the_first_is_unknown() {
     assert_eq!(r.body_text(), format!("id={real} new=false"));
 }
 
+#[test]
+fn only_the_first_three_same_named_cookies_are_tried() {
+    // The bound keeps the work per request small; its cost is documented with the remedy (a
+    // `__Host-` name) in docs/security.md, "Cookies and caching".
+    let (app, _) = counting_app();
+    app.get("/info").send();
+    let real = app.cookie("pesto_session").expect("cookie");
+    let planted = || SessionId::generate().expect("id").to_string();
+    app.clear_cookies();
+    let header = |count: usize| {
+        let mut cookies: Vec<String> = (0..count)
+            .map(|_| format!("pesto_session={}", planted()))
+            .collect();
+        cookies.push(format!("pesto_session={real}"));
+        cookies.join("; ")
+    };
+    let two_planted = app.get("/info").header("cookie", &header(2)).send();
+    assert_eq!(two_planted.body_text(), format!("id={real} new=false"));
+    let three_planted = app.get("/info").header("cookie", &header(3)).send();
+    assert!(three_planted.body_text().ends_with("new=true"));
+}
+
 // ---- What the store sees ---------------------------------------------------------------
 
 #[test]

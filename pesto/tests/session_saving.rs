@@ -82,6 +82,39 @@ fn store_failures_give_503_on_load_and_500_on_save() {
     assert!(app.get("/info").send().body_text().ends_with("new=false"));
 }
 
+#[route("/grow/<n:int>", POST)]
+async fn grow(req: &mut Request<SessionMap>, n: u64) -> String {
+    let blob = "x".repeat(usize::try_from(n).unwrap_or(usize::MAX));
+    req.session.insert("blob".to_owned(), blob.into());
+    "grown".to_owned()
+}
+dispatcher_app!(Grower = [grow]);
+
+#[test]
+fn a_session_over_the_stores_size_limit_answers_500_and_keeps_the_stored_one() {
+    // docs/security.md, "Storage": records have a size limit, checked before every write.
+    let app = session_client(
+        session_middleware(MemoryStore::new().with_max_record_size(1024)).wrap(Grower::new()),
+    );
+    let r = app.post("/grow/100").send();
+    assert_eq!(r.status(), 200);
+    let r = app.post("/grow/2000").send();
+    assert_eq!(r.status(), 500);
+    assert!(!r.body_text().contains("xxxx"), "the 500 leaks nothing");
+    let stored: SessionMap = app.session().expect("the session is still there");
+    assert_eq!(
+        stored["blob"].as_str().map(str::len),
+        Some(100),
+        "unchanged"
+    );
+    // A new session that is too large from its first request is not created at all.
+    let fresh = session_client(
+        session_middleware(MemoryStore::new().with_max_record_size(1024)).wrap(Grower::new()),
+    );
+    assert_eq!(fresh.post("/grow/2000").send().status(), 500);
+    assert!(fresh.session::<SessionMap>().is_none());
+}
+
 // ---- Lazy and eager creation -----------------------------------------------------------
 
 #[test]

@@ -11,8 +11,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use pesto::session::{
-    conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId, SessionKey, SessionStore,
+    check_record_size, conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId,
+    SessionKey, SessionStore, DEFAULT_MAX_RECORD_SIZE,
 };
+use pesto::session_middleware;
+use support::apps::{log_in, VisitorApp};
+use support::cookies::session_cookie;
+use support::session_client;
 use support::stores::new_key;
 use support::time::{at, lease};
 
@@ -193,6 +198,61 @@ fn child_created_key(key: &SessionKey) -> SessionKey {
     id.key().clone()
 }
 
+// ---- A capped file store under a flood of first visits ---------------------------------
+
+#[test]
+fn a_full_file_store_serves_first_visits_without_a_session_and_evicts_nobody() {
+    // docs/security.md, "Storage": the cap refuses new records and never evicts one.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FileStore::new(dir.path())
+        .expect("store")
+        .with_max_records(2);
+    let client = |store: &FileStore| {
+        session_client(session_middleware(store.clone()).wrap(VisitorApp::new()))
+    };
+    let ada = client(&store);
+    assert!(log_in(&ada).status().is_redirection());
+    let flood = client(&store);
+    let first = flood.get("/info").send();
+    assert!(first.body_text().ends_with("new=true"));
+    assert!(session_cookie(&first).is_some(), "the second record fits");
+    for _ in 0..5 {
+        flood.clear_cookies();
+        let r = flood.get("/info").send();
+        assert_eq!(r.status(), 200, "a first visit is still served");
+        assert!(session_cookie(&r).is_none(), "but gets no session");
+    }
+    assert_eq!(count_files(&store), 2);
+    assert_eq!(
+        ada.get("/secure-area").send().status(),
+        200,
+        "nobody was evicted"
+    );
+    // A request that must store data (a login) is refused with 503 until there is room.
+    let bob = client(&store);
+    let refused = log_in(&bob);
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.header("retry-after"), Some("60"));
+    assert!(ada.post("/logout").send().status().is_redirection());
+    assert!(log_in(&bob).status().is_redirection(), "a logout made room");
+    assert_eq!(bob.get("/secure-area").send().status(), 200);
+}
+
+fn count_files(store: &FileStore) -> usize {
+    walk(store.directory())
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("read_dir")
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&e.path()),
+            _ => 1,
+        })
+        .sum()
+}
+
 // ---- A complete third-party backend, in well under 100 lines ---------------------------
 
 /// All sessions in one `HashMap` behind one lock: the smallest correct backend.
@@ -212,6 +272,7 @@ impl SessionStore for MapStore {
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
         let mut map = self.map();
         if map.contains_key(key) {
             return Ok(false);
@@ -225,6 +286,7 @@ impl SessionStore for MapStore {
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
         let record = Record {
             data: data.to_vec(),
             last_access: lease.now,

@@ -13,8 +13,10 @@ use tokio::sync::Semaphore;
 
 mod accept_errors;
 mod access_log;
+mod head_size;
 
 use accept_errors::AcceptErrors;
+use head_size::head_size;
 
 use crate::endpoint::Endpoint;
 use crate::exchange::{box_body, RemoteAddr, Response};
@@ -89,6 +91,10 @@ impl Server {
     }
 
     /// The most bytes of request line and headers (default 64 KiB, at least 8 KiB); more gets 431.
+    ///
+    /// Counted as written canonically (`name: value\r\n` per header, whitespace around values
+    /// that the parser drops not included), so a head of exactly this size is served and one byte
+    /// more is refused, however the bytes arrive.
     #[must_use]
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(8192);
@@ -189,8 +195,10 @@ impl Server {
             };
             let app = Arc::clone(&app);
             let allowed_hosts = Arc::clone(&self.allowed_hosts);
+            let max_header_bytes = self.max_header_bytes;
             let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
                 let app = Arc::clone(&app);
+                let head_ok = head_size(&req) <= max_header_bytes;
                 let host_ok = host_allowed(&allowed_hosts, &req);
                 async move {
                     // The access line's fields are copied only when the line will be written.
@@ -198,7 +206,12 @@ impl Server {
                         .then(|| (Instant::now(), req.method().clone(), req.uri().clone()));
                     let mut req = req.map(box_body);
                     req.extensions_mut().insert(RemoteAddr(remote));
-                    let response = if host_ok {
+                    let response = if !head_ok {
+                        // The client is past the limit: close rather than read what follows.
+                        Response::text("431 Request Header Fields Too Large\n")
+                            .with_status(http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+                            .with_header(http::header::CONNECTION, "close")
+                    } else if host_ok {
                         app.call(req).await
                     } else {
                         Response::text("400 Bad Request\nhost not allowed\n")

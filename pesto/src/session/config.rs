@@ -131,6 +131,11 @@ impl SessionMiddleware {
     }
 
     /// The cookie's (and, in querystring mode, the parameter's) name; default `pesto_session`.
+    ///
+    /// A `__Host-` name (as `__Host-pesto_session`) makes the cookie `Secure`, `Path=/` and
+    /// without `Domain`, whatever the other settings say (they are logged as ignored): browsers
+    /// then refuse a same-named cookie set by a sibling subdomain or over http, which stops cookie
+    /// tossing (docs/security.md, "Cookies and caching"). A `__Secure-` name makes it `Secure`.
     #[must_use]
     pub fn cookie_name(mut self, name: &str) -> Self {
         self.config.cookie_name = Arc::from(name);
@@ -202,14 +207,17 @@ impl Config {
     /// Where the id travels, with the cookie's attributes.
     pub(super) fn transport(&self) -> Transport {
         match self.persist {
-            Persist::Cookie => Transport::Cookie(CookieSettings {
-                name: Arc::clone(&self.cookie_name),
-                path: self.cookie_path.clone(),
-                domain: self.cookie_domain.clone(),
-                secure: self.secure,
-                same_site: self.same_site,
-                max_age: self.max_age,
-            }),
+            Persist::Cookie => Transport::Cookie(
+                CookieSettings {
+                    name: Arc::clone(&self.cookie_name),
+                    path: self.cookie_path.clone(),
+                    domain: self.cookie_domain.clone(),
+                    secure: self.secure,
+                    same_site: self.same_site,
+                    max_age: self.max_age,
+                }
+                .obey_name_prefix(),
+            ),
             Persist::QueryString => Transport::QueryString {
                 param: Arc::clone(&self.cookie_name),
             },

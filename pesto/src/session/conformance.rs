@@ -15,7 +15,9 @@
 //! use std::collections::HashMap;
 //! use std::sync::{Mutex, MutexGuard, PoisonError};
 //! use std::time::SystemTime;
-//! use pesto::session::{Lease, Record, Result, SessionKey, SessionStore};
+//! use pesto::session::{
+//!     check_record_size, Lease, Record, Result, SessionKey, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+//! };
 //!
 //! #[derive(Debug, Default)]
 //! struct MapStore(Mutex<HashMap<SessionKey, Record>>);
@@ -32,6 +34,7 @@
 //!         Ok(self.map().get(key).cloned())
 //!     }
 //!     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+//!         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
 //!         let mut map = self.map();
 //!         if map.contains_key(key) {
 //!             return Ok(false);
@@ -40,6 +43,7 @@
 //!         Ok(true)
 //!     }
 //!     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+//!         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
 //!         self.map().insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now });
 //!         Ok(())
 //!     }
@@ -76,7 +80,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
-use super::store::{Lease, Record, Result, SessionStore};
+use super::store::{Error, Lease, Record, Result, SessionStore};
 use crate::exchange::{SessionId, SessionKey};
 
 /// How many records [`check_concurrent_stores`] writes at once.
@@ -103,6 +107,7 @@ pub async fn run<M: SessionStore + ?Sized>(store: &M) {
     check_purge(store).await;
     check_keys_independent(store).await;
     check_large_value(store).await;
+    check_record_size_limit(store).await;
     check_concurrent_stores(store).await;
 }
 
@@ -345,16 +350,59 @@ pub async fn check_keys_independent<M: SessionStore + ?Sized>(store: &M) {
     c.cleanup(store, [&two]).await;
 }
 
-/// A 100 KiB value round-trips byte for byte.
+/// A record of the store's [`max_record_size`](SessionStore::max_record_size) (or of 256 KiB,
+/// whichever is less) round-trips byte for byte.
 pub async fn check_large_value<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_large_value");
     let key = c.key();
-    let blob: String = (0..100 * 1024)
-        .map(|i| char::from(b'a' + (i % 26) as u8))
-        .collect();
-    let data = format!(r#"{{"blob":"{blob}","tail":"é"}}"#).into_bytes();
+    let data = json_of_size(store.max_record_size().min(256 * 1024));
     c.ok("create", store.create(&key, &data, lease(0)).await);
-    c.expect_record(store, &key, &data, at(0), "after create of 100 KiB")
+    c.expect_record(
+        store,
+        &key,
+        &data,
+        at(0),
+        "after create of the largest record",
+    )
+    .await;
+    c.cleanup(store, [&key]).await;
+}
+
+/// A record one byte over [`max_record_size`](SessionStore::max_record_size) is refused with
+/// [`Error::TooLarge`] by `create`, `store` and `update`, and none of them writes anything.
+/// Skipped for a limit of 16 MiB or more (the test would hold it in memory three times).
+pub async fn check_record_size_limit<M: SessionStore + ?Sized>(store: &M) {
+    let c = Check("check_record_size_limit");
+    let limit = store.max_record_size();
+    if limit >= 16 * 1024 * 1024 {
+        return;
+    }
+    let over = json_of_size(limit + 1);
+    let refused = |op: &str, result: Result<()>| match result {
+        Err(Error::TooLarge { size, limit: l }) if size == limit + 1 && l == limit => {}
+        Err(e) => c.fail(format_args!(
+            "{op} of {} bytes failed with {e}, expected TooLarge",
+            limit + 1
+        )),
+        Ok(()) => c.fail(format_args!(
+            "{op} of {} bytes over a limit of {limit} succeeded",
+            limit + 1
+        )),
+    };
+    let key = c.key();
+    refused(
+        "create",
+        store.create(&key, &over, lease(0)).await.map(drop),
+    );
+    c.expect_absent(store, &key, "after a refused create").await;
+    refused("store", store.store(&key, &over, lease(0)).await);
+    c.expect_absent(store, &key, "after a refused store").await;
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    refused(
+        "update",
+        store.update(&key, &over, lease(1)).await.map(drop),
+    );
+    c.expect_record(store, &key, DATA_A, at(0), "after a refused update")
         .await;
     c.cleanup(store, [&key]).await;
 }
@@ -400,6 +448,16 @@ pub async fn check_concurrent_stores<M: SessionStore + ?Sized>(store: &M) {
 
 const DATA_A: &[u8] = br#"{"user":"alice","n":1}"#;
 const DATA_B: &[u8] = br#"{"user":"bob","n":2}"#;
+
+/// A JSON object of exactly `size` bytes (or 9, `{"b":"a"}`, if `size` is smaller).
+fn json_of_size(size: usize) -> Vec<u8> {
+    let fill = size.saturating_sub(r#"{"b":""}"#.len()).max(1);
+    let mut data = Vec::with_capacity(size.max(9));
+    data.extend_from_slice(br#"{"b":""#);
+    data.extend((0..fill).map(|i| b'a' + (i % 26) as u8));
+    data.extend_from_slice(br#""}"#);
+    data
+}
 
 /// `BASE + offset` seconds.
 fn at(offset: i64) -> SystemTime {

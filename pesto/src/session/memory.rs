@@ -6,7 +6,9 @@ use std::time::SystemTime;
 
 use lru::LruCache;
 
-use super::store::{Lease, Record, Result, SessionStore};
+use super::store::{
+    check_record_size, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+};
 use crate::exchange::SessionKey;
 
 /// Number of shards: requests for different sessions rarely wait on the same lock.
@@ -57,6 +59,7 @@ const PROBATION_SHARE: usize = 5;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     capacity: Option<usize>,
+    max_record_size: usize,
 }
 
 impl MemoryStore {
@@ -66,6 +69,7 @@ impl MemoryStore {
         MemoryStore {
             shards,
             capacity: None,
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
         }
     }
 
@@ -89,7 +93,18 @@ impl MemoryStore {
         MemoryStore {
             shards,
             capacity: Some(capacity),
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
         }
+    }
+
+    /// The largest record it accepts, in bytes (default
+    /// [`DEFAULT_MAX_RECORD_SIZE`](super::DEFAULT_MAX_RECORD_SIZE)); a larger write fails with
+    /// [`Error::TooLarge`](super::Error::TooLarge). With a capacity, the memory a full store can
+    /// take is bounded by about `capacity × max_record_size`.
+    #[must_use]
+    pub fn with_max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
+        self
     }
 
     /// The capacity given to [`with_capacity`](Self::with_capacity), or `None` when unbounded.
@@ -133,6 +148,7 @@ impl fmt::Debug for MemoryStore {
         f.debug_struct("MemoryStore")
             .field("capacity", &self.capacity)
             .field("shards", &self.shards.len())
+            .field("max_record_size", &self.max_record_size)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +164,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        check_record_size(data, self.max_record_size)?;
         let mut shard = self.shard(key);
         if shard.contains(key) {
             return Ok(false);
@@ -157,6 +174,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
+        check_record_size(data, self.max_record_size)?;
         let mut shard = self.shard(key);
         match shard.access(key) {
             Some(entry) => *entry = Entry::new(data, lease.now),
@@ -166,6 +184,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+        check_record_size(data, self.max_record_size)?;
         // Under the shard lock: the check and the write are one step.
         match self.shard(key).access(key) {
             Some(entry) => {
@@ -193,6 +212,11 @@ impl SessionStore for MemoryStore {
         Ok((0..self.shards.len())
             .map(|i| self.lock(i).purge(cutoff))
             .sum())
+    }
+
+    /// Only its own writes fill it, so a record it loads is never over the limit.
+    fn max_record_size(&self) -> usize {
+        self.max_record_size
     }
 }
 
@@ -471,7 +495,7 @@ pub(super) mod tests {
         let m = MemoryStore::with_capacity(200);
         assert_eq!(
             format!("{m:?}"),
-            "MemoryStore { capacity: Some(200), shards: 6, .. }"
+            "MemoryStore { capacity: Some(200), shards: 6, max_record_size: 65536, .. }"
         );
     }
 }

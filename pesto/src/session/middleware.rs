@@ -255,19 +255,34 @@ impl Shared {
         parts: &mut Parts,
         now: SystemTime,
     ) -> Response {
-        if let Err(response) = self.create(id, DEFAULT_DATA, now).await {
-            return response;
+        match self.create(id, DEFAULT_DATA, now).await {
+            Ok(Created::Yes) => self.transport.redirect_carrying(id, parts),
+            // No id to carry: the visitor cannot be served a session now.
+            Ok(Created::Full) => store_full(),
+            Err(response) => response,
         }
-        self.transport.redirect_carrying(id, parts)
     }
 
     /// Creates a record; an existing one is never overwritten (docs/security.md, "Session ids").
-    async fn create(&self, id: &SessionId, json: &[u8], now: SystemTime) -> Result<(), Response> {
+    /// A store at its cap is not an error here: the caller decides what a refused session means.
+    async fn create(
+        &self,
+        id: &SessionId,
+        json: &[u8],
+        now: SystemTime,
+    ) -> Result<Created, Response> {
         let key = id.key();
         // A new record, or a renewed id: its lifetime starts now.
         let record = envelope::encode(now, json);
+        if !self.fits(&record, id) {
+            return Err(Response::internal_server_error());
+        }
         match self.store.create(key, &record, self.lease(now)).await {
-            Ok(true) => Ok(()),
+            Ok(true) => Ok(Created::Yes),
+            Err(store::Error::Full { limit }) => {
+                tracing::debug!(limit, "session store full; no new session");
+                Ok(Created::Full)
+            }
             Ok(false) => {
                 tracing::error!(session = ?key, "session id collision on create; refusing to overwrite");
                 Err(Response::internal_server_error())
@@ -277,6 +292,23 @@ impl Shared {
                 Err(Response::internal_server_error())
             }
         }
+    }
+
+    /// Whether a record is within the store's size limit. One that is not is never written: the
+    /// request answers 500, which leaks nothing, the log says why, and the stored session, if
+    /// any, stays as it was.
+    fn fits(&self, record: &[u8], id: &SessionId) -> bool {
+        let limit = self.store.max_record_size();
+        if record.len() > limit {
+            tracing::error!(
+                session = ?id,
+                size = record.len(),
+                limit,
+                "session data too large to store; nothing saved (see the store's with_max_record_size)"
+            );
+            return false;
+        }
+        true
     }
 
     /// What to write for a session a handler gave back.
@@ -345,8 +377,11 @@ impl Shared {
                     }
                     Err(e) => return store_error(e),
                 }
-                if let Err(response) = self.create(&state.id, returned.data(), now).await {
-                    return response;
+                match self.create(&state.id, returned.data(), now).await {
+                    Ok(Created::Yes) => {}
+                    // The old id stays as it was; the request is refused rather than half done.
+                    Ok(Created::Full) => return store_full(),
+                    Err(response) => return response,
                 }
                 if let Err(e) = self.store.remove(old.key()).await {
                     return store_error(e);
@@ -354,16 +389,26 @@ impl Shared {
                 true
             }
             Write::Create => {
-                if let Err(response) = self.create(&state.id, returned.data(), now).await {
-                    return response;
+                let anonymous = !returned.changed && !state.force_save;
+                match self.create(&state.id, returned.data(), now).await {
+                    Ok(Created::Yes) => true,
+                    // A first visit that wrote nothing is served without a session.
+                    Ok(Created::Full) if anonymous => {
+                        reply.restore_live_id(None);
+                        return response;
+                    }
+                    Ok(Created::Full) => return store_full(),
+                    Err(response) => return response,
                 }
-                true
             }
             Write::Update => {
                 // A request that began before a logout elsewhere must not bring the session back
                 // (rack-session CVE-2025-46336): only an existing record is updated.
                 let key = state.id.key();
                 let record = envelope::encode(baseline.created, returned.data());
+                if !self.fits(&record, &state.id) {
+                    return Response::internal_server_error();
+                }
                 match self.store.update(key, &record, self.lease(now)).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -423,7 +468,11 @@ impl Shared {
             return response;
         }
         match self.create(&lent.id, DEFAULT_DATA, now).await {
-            Ok(()) => self.transport.announce(response, &lent.id, reply),
+            Ok(Created::Yes) => self.transport.announce(response, &lent.id, reply),
+            Ok(Created::Full) => {
+                reply.restore_live_id(None);
+                response
+            }
             Err(response) => response,
         }
     }
@@ -432,6 +481,22 @@ impl Shared {
     fn cookie_refresh_due(&self, baseline: &Baseline, now: SystemTime) -> bool {
         self.transport.has_max_age() && self.touch_due(baseline.last_access, now)
     }
+}
+
+/// What became of a [`SessionApp::create`].
+enum Created {
+    Yes,
+    /// The store is at its cap ([`store::Error::Full`]).
+    Full,
+}
+
+/// The answer when a session that must be stored cannot be, because the store is full: 503 with a
+/// `Retry-After`, as the purge makes room (docs/security.md, "Storage").
+fn store_full() -> Response {
+    tracing::warn!("session store full; request refused with 503");
+    Response::text("503 Service Unavailable\n")
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        .with_header(http::header::RETRY_AFTER, "60")
 }
 
 impl fmt::Debug for Loaded {

@@ -29,7 +29,9 @@ pub use file::{Durability, FileStore};
 pub use inspector::SessionInspector;
 pub use memory::MemoryStore;
 pub use middleware::SessionApp;
-pub use store::{Error, Lease, Record, Result, SessionStore};
+pub use store::{
+    check_record_size, Error, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+};
 pub use transport::Persist;
 
 pub use crate::exchange::{ParseIdError, RandomError, Session, SessionData, SessionId, SessionKey};

@@ -10,6 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use crate::exchange::{RandomError, SessionKey};
 
+/// The default [`SessionStore::max_record_size`]: 64 KiB, far above what a session of ids, flags
+/// and a flash message needs, far below what would hurt a server that reads one per request.
+pub const DEFAULT_MAX_RECORD_SIZE: usize = 64 * 1024;
+
 /// The clock reading and lifetime that come with a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lease {
@@ -50,6 +54,33 @@ pub enum Error {
     /// The operating system's random generator failed.
     #[error("the operating system's random generator failed: {0}")]
     Random(String),
+    /// The store holds as many records as it may (a cap such as
+    /// [`FileStore::with_max_records`](super::FileStore::with_max_records)); no new one was created.
+    #[error("session store is full ({limit} records)")]
+    Full {
+        /// The cap, in records.
+        limit: u64,
+    },
+    /// A record to write is larger than the store's [`max_record_size`](SessionStore::max_record_size);
+    /// nothing was written.
+    #[error("session record of {size} bytes exceeds the store's limit of {limit} bytes")]
+    TooLarge {
+        /// The record's size in bytes.
+        size: usize,
+        /// The store's limit in bytes.
+        limit: usize,
+    },
+}
+
+/// [`Error::TooLarge`] if `data` is over `limit`: the check a store makes before every write.
+pub fn check_record_size(data: &[u8], limit: usize) -> Result<()> {
+    if data.len() > limit {
+        return Err(Error::TooLarge {
+            size: data.len(),
+            limit,
+        });
+    }
+    Ok(())
 }
 
 impl From<RandomError> for Error {
@@ -67,6 +98,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// caller's [`Lease`], never from the store's own clock, so the middleware's injectable clock
 /// drives expiry and purge in tests. Idle expiry is the middleware's job: `load` returns records
 /// whatever their age. Run [`conformance::run`](super::conformance::run) against a new backend.
+///
+/// # Record size
+///
+/// A store keeps records of at most [`max_record_size`](Self::max_record_size) bytes: a write of
+/// a larger one fails with [`Error::TooLarge`] and writes nothing, and a larger record found on
+/// load (written by something else: another program, a hand with access to the directory or the
+/// Redis) is logged and treated as absent *without being read whole*, so that one planted record
+/// cannot make every request that presents its id read megabytes (docs/security.md, "Storage").
 #[async_trait::async_trait]
 pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     /// Loads a record; `None` if it is absent, or unreadable or corrupt (which the store logs).
@@ -109,6 +148,13 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     fn self_expiring(&self) -> bool {
         false
     }
+
+    /// The largest record, in bytes, this store writes or loads (default
+    /// [`DEFAULT_MAX_RECORD_SIZE`]); see "Record size" above. The middleware checks it before
+    /// every write and answers 500 (and logs why) when a session has grown past it.
+    fn max_record_size(&self) -> usize {
+        DEFAULT_MAX_RECORD_SIZE
+    }
 }
 
 /// Forwards every method to the pointee, so shared (`Arc<dyn SessionStore>`) and boxed stores
@@ -140,6 +186,9 @@ macro_rules! forward_session_store {
             }
             fn self_expiring(&self) -> bool {
                 (**self).self_expiring()
+            }
+            fn max_record_size(&self) -> usize {
+                (**self).max_record_size()
             }
         }
     )*};

@@ -55,6 +55,38 @@ pub(super) struct CookieSettings {
 }
 
 impl CookieSettings {
+    /// Makes the settings obey the rules of a `__Host-` or `__Secure-` name (RFC 6265bis,
+    /// "Cookie Name Prefixes"; browsers match the prefix case-insensitively and drop a cookie that
+    /// breaks them, which would log every user out). `__Host-`: `Secure` always, `Path=/`, no
+    /// `Domain`; `__Secure-`: `Secure` always. A setting that contradicts them is overridden and
+    /// logged once, when the middleware is built.
+    pub(super) fn obey_name_prefix(mut self) -> Self {
+        let name = self.name.as_bytes();
+        let has_prefix = |prefix: &str| {
+            name.len() >= prefix.len()
+                && name[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        let host = has_prefix("__Host-");
+        if !host && !has_prefix("__Secure-") {
+            return self;
+        }
+        if self.secure == Some(false) {
+            tracing::error!(cookie = %self.name, "secure(false) ignored: a cookie with this name prefix must be Secure");
+        }
+        self.secure = Some(true);
+        if host {
+            if self.path.as_deref().is_some_and(|p| p != "/") {
+                tracing::error!(cookie = %self.name, "cookie_path ignored: a __Host- cookie must have Path=/");
+            }
+            self.path = Some("/".to_owned());
+            if self.domain.is_some() {
+                tracing::error!(cookie = %self.name, "cookie_domain ignored: a __Host- cookie must not have a Domain");
+            }
+            self.domain = None;
+        }
+        self
+    }
+
     /// The session cookie carrying `value`, for a response going where `reply` says.
     fn build(&self, value: String, reply: &Reply) -> Cookie<'static> {
         let mut cookie = Cookie::new(self.name.to_string(), value);

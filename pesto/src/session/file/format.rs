@@ -12,6 +12,11 @@ use crate::session::store::{Error, Result};
 /// The file format version written in every file; files of other versions are treated as absent.
 const FORMAT_VERSION: u32 = 1;
 
+/// What [`encode`] adds around a record, `{"v":1,"data":` and `}`, with room to spare for a
+/// longer version number: a file of a record within the store's limit is never longer than the
+/// limit plus this.
+pub(super) const OVERHEAD: u64 = 64;
+
 #[derive(Serialize)]
 struct FileOut<'a> {
     v: u32,

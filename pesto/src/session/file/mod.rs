@@ -17,9 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::store::{Error, Lease, Record, Result, SessionStore};
+use super::store::{
+    check_record_size, Error, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+};
 use crate::exchange::SessionKey;
 
+mod cap;
 mod format;
 mod fs;
 mod ops;
@@ -27,7 +30,8 @@ mod purge;
 #[cfg(test)]
 mod tests;
 
-use format::encode;
+use cap::RecordCap;
+use format::{encode, OVERHEAD};
 use fs::{check_root, context, exchange, sync_dir, DIR_MODE};
 pub use ops::Durability;
 use ops::{load_file, remove_file, shard_path, touch_file, update_file, write_file, Landing};
@@ -77,6 +81,8 @@ pub struct FileStore {
     /// `<dir>/_pesto_sessions`.
     root: Arc<Path>,
     durability: Durability,
+    max_record_size: usize,
+    cap: Option<Arc<RecordCap>>,
 }
 
 impl FileStore {
@@ -119,6 +125,8 @@ impl FileStore {
         Ok(FileStore {
             root: Arc::from(root),
             durability: Durability::default(),
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
+            cap: None,
         })
     }
 
@@ -127,6 +135,29 @@ impl FileStore {
     #[must_use]
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// The largest record it writes or loads, in bytes (default
+    /// [`DEFAULT_MAX_RECORD_SIZE`]). A larger write fails with [`Error::TooLarge`]; a larger file
+    /// (put there by something else) is logged and treated as absent after reading at most one
+    /// byte past the limit.
+    #[must_use]
+    pub fn with_max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
+        self
+    }
+
+    /// Caps the number of sessions: once the store holds `max`, [`create`](SessionStore::create)
+    /// refuses new ones with [`Error::Full`] (the middleware then serves a first visit without a
+    /// session, and answers 503 to a request that would store data, such as a login). No session
+    /// is ever evicted to make room, so a flood of first visits cannot log anyone out; the purge
+    /// makes room again. The count is this process's view (see docs/security.md, "Storage"): the
+    /// files found at first use and after each purge, plus its own creates, minus its removals.
+    /// Default: no cap.
+    #[must_use]
+    pub fn with_max_records(mut self, max: u64) -> Self {
+        self.cap = Some(Arc::new(RecordCap::new(max)));
         self
     }
 
@@ -142,6 +173,12 @@ impl FileStore {
 }
 
 impl FileStore {
+    /// A record as file content, refused when over the size limit.
+    fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
+        check_record_size(data, self.max_record_size)?;
+        encode(data)
+    }
+
     /// Runs `op` for `key` on the blocking pool, off the async worker threads.
     async fn on_key<T, F>(&self, key: &SessionKey, op: F) -> Result<T>
     where
@@ -156,26 +193,34 @@ impl FileStore {
 #[async_trait::async_trait]
 impl SessionStore for FileStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-        self.on_key(key, load_file).await
+        let max_content = (self.max_record_size as u64).saturating_add(OVERHEAD);
+        self.on_key(key, move |root, key| load_file(root, key, max_content))
+            .await
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let (content, durability) = (encode(data)?, self.durability);
-        self.on_key(key, move |root, key| {
-            write_file(
-                root,
-                key,
-                &content,
-                lease.now,
-                Landing::CreateOnly,
-                durability,
-            )
+        let (content, durability) = (self.encode(data)?, self.durability);
+        let cap = self.cap.clone();
+        let created = self
+            .on_key(key, move |root, key| {
+                if cap.as_ref().is_some_and(|cap| !cap.has_room(root)) {
+                    return Ok(None);
+                }
+                let how = Landing::CreateOnly;
+                let landed = write_file(root, key, &content, lease.now, how, durability)?;
+                if let (true, Some(cap)) = (landed, &cap) {
+                    cap.created(root);
+                }
+                Ok(Some(landed))
+            })
+            .await?;
+        created.ok_or_else(|| Error::Full {
+            limit: self.cap.as_ref().map_or(0, |cap| cap.max()),
         })
-        .await
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        let (content, durability) = (encode(data)?, self.durability);
+        let (content, durability) = (self.encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
             write_file(root, key, &content, lease.now, Landing::Replace, durability).map(|_| ())
         })
@@ -185,7 +230,7 @@ impl SessionStore for FileStore {
     /// Atomic where the filesystem supports `renameat2(RENAME_EXCHANGE)`: the new file is swapped
     /// with the existing one, and the swap fails if a `remove` (of any process) got there first.
     async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let (content, durability) = (encode(data)?, self.durability);
+        let (content, durability) = (self.encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
             update_file(root, key, &content, lease.now, exchange, durability)
         })
@@ -198,12 +243,32 @@ impl SessionStore for FileStore {
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<()> {
-        self.on_key(key, remove_file).await
+        let cap = self.cap.clone();
+        self.on_key(key, move |root, key| {
+            if remove_file(root, key)? {
+                if let Some(cap) = &cap {
+                    cap.removed(root);
+                }
+            }
+            Ok(())
+        })
+        .await
     }
 
     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-        let root = self.root.clone();
-        blocking(move || purge::run(&root, cutoff)).await
+        let (root, cap) = (self.root.clone(), self.cap.clone());
+        blocking(move || {
+            let removed = purge::run(&root, cutoff)?;
+            if let Some(cap) = cap {
+                cap.recount(&root);
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
+    fn max_record_size(&self) -> usize {
+        self.max_record_size
     }
 }
 

@@ -78,7 +78,13 @@ fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<P
     Ok(Some(dir))
 }
 
-pub(super) fn load_file(root: &Path, key: &SessionKey) -> io::Result<Option<Record>> {
+/// Loads a session file of at most `max_content` bytes; a larger one is logged and treated as
+/// absent, and no more than `max_content + 1` bytes of it are ever read.
+pub(super) fn load_file(
+    root: &Path,
+    key: &SessionKey,
+    max_content: u64,
+) -> io::Result<Option<Record>> {
     let dir = match shard_dir(root, key, false) {
         Ok(Some(dir)) => dir,
         Ok(None) => return Ok(None),
@@ -96,9 +102,19 @@ pub(super) fn load_file(root: &Path, key: &SessionKey) -> io::Result<Option<Reco
     if !meta.is_file() {
         return unreadable(key, io::Error::other("not a regular file"));
     }
+    if meta.len() > max_content {
+        return oversized(key, meta.len(), max_content);
+    }
+    // The file may have grown since `metadata`: `take` stops the read one byte past the limit.
     let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    if let Err(e) = file.read_to_end(&mut content) {
+    if let Err(e) = (&mut file)
+        .take(max_content.saturating_add(1))
+        .read_to_end(&mut content)
+    {
         return unreadable(key, e);
+    }
+    if content.len() as u64 > max_content {
+        return oversized(key, content.len() as u64, max_content);
     }
     let last_access = match meta.modified() {
         Ok(time) => time,
@@ -126,6 +142,18 @@ fn unreadable<T>(key: &SessionKey, e: io::Error) -> io::Result<Option<T>> {
         return Err(e);
     }
     tracing::warn!(key = key.short(), error = %e, "unreadable session file treated as absent");
+    Ok(None)
+}
+
+/// A file over the size limit counts as absent (docs/security.md, "Storage": a planted huge
+/// record must not make every request that presents its id read it).
+fn oversized<T>(key: &SessionKey, size: u64, limit: u64) -> io::Result<Option<T>> {
+    tracing::warn!(
+        key = key.short(),
+        size,
+        limit,
+        "oversized session file treated as absent"
+    );
     Ok(None)
 }
 
@@ -256,16 +284,19 @@ pub(super) fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::
     file.set_modified(now)
 }
 
-pub(super) fn remove_file(root: &Path, key: &SessionKey) -> io::Result<()> {
+/// Removes a session's file; `true` if this call removed one (`false`: it was already gone).
+pub(super) fn remove_file(root: &Path, key: &SessionKey) -> io::Result<bool> {
     let Some(dir) = shard_dir(root, key, false)? else {
-        return Ok(());
+        return Ok(false);
     };
     // unlink(2) removes a symlink itself, never its target.
-    match fs::remove_file(dir.join(key.as_str())) {
-        Err(e) if e.kind() != ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+    let removed = match fs::remove_file(dir.join(key.as_str())) {
+        Ok(()) => true,
+        Err(e) if e.kind() == ErrorKind::NotFound => false,
+        Err(e) => return Err(e),
+    };
     // Also when it was already gone: another process's unlink may not be on disk yet. A logout is
     // durable once this returns.
-    sync_dir(&dir)
+    sync_dir(&dir)?;
+    Ok(removed)
 }

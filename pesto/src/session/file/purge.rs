@@ -68,7 +68,7 @@ pub(super) fn purge_tree(
     Ok(removed)
 }
 
-fn is_shard_name(name: &str) -> bool {
+pub(super) fn is_shard_name(name: &str) -> bool {
     name.len() == 2
         && name
             .bytes()

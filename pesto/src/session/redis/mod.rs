@@ -47,10 +47,10 @@ use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use redis::{RedisError, Script};
+use redis::{FromRedisValue, RedisError, Script, Value};
 use tokio::sync::OnceCell;
 
-use super::store::{Error, Lease, Record, Result, SessionStore};
+use super::store::{check_record_size, Error, Lease, Record, Result, SessionStore};
 use crate::exchange::SessionKey;
 
 mod connection;
@@ -61,12 +61,8 @@ mod setup;
 mod tests;
 
 use connection::{Backend, Connection};
-use scripts::{CREATE, STORE, TOUCH, UPDATE};
+use scripts::{CREATE, LOAD, STORE, TOUCH, UPDATE};
 
-/// Hash field holding the session bytes.
-const DATA: &str = "data";
-/// Hash field holding the last access, in Unix milliseconds.
-const STAMP: &str = "last_access_ms";
 /// Upper bound for a key's TTL (about 30,000 years): Redis refuses an expiry that overflows.
 const MAX_TTL_MS: u128 = 1_000_000_000_000_000;
 
@@ -117,6 +113,7 @@ pub struct RedisStore {
     connection: OnceCell<Connection>,
     prefix: String,
     timeout: Duration,
+    max_record_size: usize,
     /// `host:port/db` (or the socket path, or the cluster's seed nodes), for messages: never
     /// the credentials.
     target: String,
@@ -180,6 +177,9 @@ impl RedisStore {
         key: &SessionKey,
         args: Args<'_>,
     ) -> Result<i64> {
+        if let Args::Write { data, .. } = &args {
+            check_record_size(data, self.max_record_size)?;
+        }
         let redis_key = self.redis_key(key);
         self.run(op, |mut c| async move {
             let mut invocation = script.key(redis_key);
@@ -213,6 +213,7 @@ impl fmt::Debug for RedisStore {
             .field("target", &self.target)
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
+            .field("max_record_size", &self.max_record_size)
             .finish_non_exhaustive()
     }
 }
@@ -221,28 +222,30 @@ impl fmt::Debug for RedisStore {
 impl SessionStore for RedisStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         let redis_key = self.redis_key(key);
+        let limit = self.max_record_size;
         let reply = self
-            .run("HMGET", |mut c| async move {
-                redis::cmd("HMGET")
-                    .arg(redis_key)
-                    .arg(DATA)
-                    .arg(STAMP)
-                    .query_async::<(Option<Vec<u8>>, Option<String>)>(&mut c)
+            .run("load", |mut c| async move {
+                LOAD.key(redis_key)
+                    .arg(limit)
+                    .invoke_async::<Value>(&mut c)
                     .await
-                    .map(Some)
-                    .or_else(|e| {
-                        // Something else under our key (another app's string): not a session.
-                        if e.code() == Some("WRONGTYPE") {
-                            Ok(None)
-                        } else {
-                            Err(e)
-                        }
-                    })
             })
             .await?;
-        match reply {
-            Some((None, None)) => Ok(None),
-            Some((Some(data), Some(stamp))) => match stamp.parse::<i64>() {
+        let fields = match reply {
+            Value::Array(fields) => fields,
+            Value::Int(size) if size >= 0 => {
+                tracing::warn!(session = ?key, size, limit, "oversized Redis session treated as absent");
+                return Ok(None);
+            }
+            _ => {
+                // Something else under our key (another app's string): not a session.
+                tracing::warn!(session = ?key, "Redis key under the session prefix is not a pesto session; ignoring it");
+                return Ok(None);
+            }
+        };
+        match <(Option<Vec<u8>>, Option<String>)>::from_redis_value(Value::Array(fields)) {
+            Ok((None, None)) => Ok(None),
+            Ok((Some(data), Some(stamp))) => match stamp.parse::<i64>() {
                 Ok(ms) => Ok(Some(Record {
                     data,
                     last_access: from_millis(ms),
@@ -321,6 +324,10 @@ impl SessionStore for RedisStore {
     /// Always true: Redis expires every session key by its TTL.
     fn self_expiring(&self) -> bool {
         true
+    }
+
+    fn max_record_size(&self) -> usize {
+        self.max_record_size
     }
 }
 

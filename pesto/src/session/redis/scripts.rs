@@ -5,6 +5,19 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+/// `load`: the session's data and stamp, unless the data is over the size limit. `KEYS[1]` key;
+/// `ARGV[1]` the limit in bytes. Replies `{data, stamp}` (both nil when the key is absent), the
+/// data's size when it is over the limit (so an oversized record never crosses the network), or
+/// -1 when the key holds something other than a hash.
+pub(super) static LOAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local size = redis.pcall('HSTRLEN', KEYS[1], 'data')
+if type(size) == 'table' then return -1 end
+if size > tonumber(ARGV[1]) then return size end
+return redis.call('HMGET', KEYS[1], 'data', 'last_access_ms')",
+    )
+});
+
 /// `create`: writes only if the key is free. `KEYS[1]` key; `ARGV` data, stamp, ttl (ms).
 pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(

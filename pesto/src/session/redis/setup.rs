@@ -14,7 +14,7 @@ use tokio::sync::OnceCell;
 
 use super::connection::{cluster_client, Backend};
 use super::{describe, RedisStore};
-use crate::session::store::{Error, Result};
+use crate::session::store::{Error, Result, DEFAULT_MAX_RECORD_SIZE};
 
 impl RedisStore {
     /// The key prefix used unless [`with_prefix`](Self::with_prefix) says otherwise.
@@ -120,6 +120,7 @@ impl RedisStore {
             connection: OnceCell::new(),
             prefix: Self::DEFAULT_PREFIX.to_owned(),
             timeout: Self::DEFAULT_TIMEOUT,
+            max_record_size: DEFAULT_MAX_RECORD_SIZE,
             target,
         }
     }
@@ -275,6 +276,16 @@ impl RedisStore {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self.connection = OnceCell::new();
+        self
+    }
+
+    /// The largest record it writes or loads, in bytes (default
+    /// [`DEFAULT_MAX_RECORD_SIZE`]). A larger write fails with [`Error::TooLarge`]; a larger record
+    /// (written by something else) is logged and treated as absent, checked inside Redis so that it
+    /// never crosses the network.
+    #[must_use]
+    pub fn with_max_record_size(mut self, bytes: usize) -> Self {
+        self.max_record_size = bytes;
         self
     }
 

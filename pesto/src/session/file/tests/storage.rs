@@ -167,7 +167,7 @@ async fn readers_never_see_a_torn_file() {
         .map(|i| {
             format!(
                 r#"{{"fill":"{}","n":{i}}}"#,
-                "x".repeat(64 * 1024 + i * 4096)
+                "x".repeat(48 * 1024 + i * 4096)
             )
             .into_bytes()
         })
@@ -212,4 +212,99 @@ fn format_round_trip() {
         decode(br#"{"v":2,"payload":[]}"#),
         Err("unsupported format version 2".to_owned())
     );
+}
+
+#[tokio::test]
+async fn oversized_files_are_absent_and_not_read_whole() {
+    // docs/security.md, "Storage": a 200 MB record planted in the directory must not be read.
+    let (_dir, m) = store();
+    let m = m.with_max_record_size(1024);
+    let (small, big, edge) = (key(), key(), key());
+    let fits = format!(r#"{{"b":"{}"}}"#, "a".repeat(1024 - 8)).into_bytes();
+    assert_eq!(fits.len(), 1024);
+    m.store(&small, &fits, lease(0))
+        .await
+        .expect("a record at the limit is written");
+    assert_eq!(
+        m.load(&small).await.expect("load").map(|r| r.data),
+        Some(fits.clone())
+    );
+    // A (sparse) 200 MB file under a real session name: absent, at once.
+    m.store(&big, b"{}", lease(0)).await.expect("store");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(m.file_path(&big))
+        .expect("open");
+    file.set_len(200 * 1024 * 1024).expect("grow");
+    assert_eq!(m.load(&big).await.expect("load"), None);
+    // A valid file whose record is over the limit: absent too.
+    let unlimited = FileStore::new(m.directory().parent().expect("parent")).expect("same dir");
+    let over = format!(r#"{{"b":"{}"}}"#, "a".repeat(2048)).into_bytes();
+    unlimited
+        .store(&edge, &over, lease(0))
+        .await
+        .expect("the default limit allows it");
+    assert_eq!(m.load(&edge).await.expect("load"), None);
+    assert_eq!(
+        unlimited.load(&edge).await.expect("load").map(|r| r.data),
+        Some(over.clone())
+    );
+    // Writes over the limit are refused and write nothing.
+    let err = m.store(&edge, &over, lease(1)).await.expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            Error::TooLarge {
+                size: 2056,
+                limit: 1024
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        unlimited.load(&edge).await.expect("load").map(|r| r.data),
+        Some(over)
+    );
+}
+
+#[tokio::test]
+async fn a_capped_store_refuses_new_records_and_keeps_the_ones_it_has() {
+    let (_dir, m) = store();
+    // Two records written before the cap is set are found by the first count.
+    let (a, b, c) = (key(), key(), key());
+    m.create(&a, b"{}", lease(0)).await.expect("create");
+    m.create(&b, b"{}", lease(0)).await.expect("create");
+    let capped = m.clone().with_max_records(3);
+    assert!(capped.create(&c, b"{}", lease(0)).await.expect("fits"));
+    let err = capped
+        .create(&key(), b"{}", lease(0))
+        .await
+        .expect_err("full");
+    assert!(matches!(err, Error::Full { limit: 3 }), "{err}");
+    // Existing records are still written and touched; none was evicted.
+    assert!(capped
+        .update(&a, br#"{"n":1}"#, lease(1))
+        .await
+        .expect("update"));
+    capped.touch(&b, lease(2)).await.expect("touch");
+    for k in [&a, &b, &c] {
+        assert!(capped.load(k).await.expect("load").is_some());
+    }
+    // A removal makes room; so does a purge, which recounts.
+    capped.remove(&c).await.expect("remove");
+    assert!(capped
+        .create(&key(), b"{}", lease(0))
+        .await
+        .expect("room again"));
+    let removed = capped.purge(at(1)).await.expect("purge");
+    assert_eq!(removed, 1, "the record last written at 0");
+    assert!(capped
+        .create(&key(), b"{}", lease(3))
+        .await
+        .expect("room after purge"));
+    let err = capped
+        .create(&key(), b"{}", lease(3))
+        .await
+        .expect_err("full again");
+    assert!(matches!(err, Error::Full { limit: 3 }), "{err}");
 }

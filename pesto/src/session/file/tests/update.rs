@@ -130,7 +130,9 @@ fn update_falls_back_where_exchange_is_unsupported() {
             Durability::Everything
         )
         .expect("update"));
-        let record = load_file(&m.root, &k).expect("load").expect("present");
+        let record = load_file(&m.root, &k, u64::MAX)
+            .expect("load")
+            .expect("present");
         assert_eq!(
             (record.data, record.last_access),
             (br#"{"n":2}"#.to_vec(), at(5))
@@ -169,7 +171,9 @@ fn update_falls_back_where_exchange_is_unsupported() {
     .expect_err("EIO");
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
     assert_eq!(
-        load_file(&m.root, &k).expect("load").map(|r| r.data),
+        load_file(&m.root, &k, u64::MAX)
+            .expect("load")
+            .map(|r| r.data),
         Some(br#"{"n":1}"#.to_vec())
     );
     assert_eq!(shard_names(&m, &k), vec![k.as_str().to_owned()]);
@@ -331,7 +335,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
             !m.file_path(&k).exists(),
             "iteration {i}: late update wrote"
         );
-        assert_eq!(load_file(&m.root, &k).expect("load"), None);
+        assert_eq!(load_file(&m.root, &k, u64::MAX).expect("load"), None);
     }
     assert_eq!(updates_won + removes_won, 200);
     // No temp file and no old record left anywhere.
