@@ -15,7 +15,7 @@ use std::io::{self, ErrorKind};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::store::{Error, Lease, Record, Result, SessionStore};
 use crate::exchange::SessionKey;
@@ -63,6 +63,12 @@ const SESSION_DIR: &str = "_pesto_sessions";
 ///   and [`purge`](SessionStore::purge)'s removals (a purged session that comes back is still
 ///   expired and is purged again).
 ///
+/// The setting matters only when the machine goes down (power loss, kernel panic). When only the
+/// process dies (a crash, `SIGKILL`, the OOM killer), the kernel keeps everything written, so every
+/// write that returned is there with either setting, and an interrupted write leaves at most a temp
+/// file, which [`purge`](SessionStore::purge) removes once it is older than
+/// [`stale_temp_after`](Self::stale_temp_after). `tests/file_store_crash.rs` checks this under load.
+///
 /// # Requirements
 ///
 /// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
@@ -77,6 +83,8 @@ pub struct FileStore {
     /// `<dir>/_pesto_sessions`.
     root: Arc<Path>,
     durability: Durability,
+    /// How old a temp file must be for purge to remove it.
+    stale_temp: Duration,
 }
 
 impl FileStore {
@@ -119,6 +127,7 @@ impl FileStore {
         Ok(FileStore {
             root: Arc::from(root),
             durability: Durability::default(),
+            stale_temp: purge::STALE_TEMP,
         })
     }
 
@@ -127,6 +136,40 @@ impl FileStore {
     #[must_use]
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// How long a temp file may go unchanged before [`purge`](SessionStore::purge) takes it for
+    /// the leftover of a write that a crash interrupted and removes it (default 1 hour).
+    ///
+    /// A write holds its temp file for milliseconds, so the default is generous, for a directory
+    /// shared by processes on a busy disk; lower it to reclaim a crash's leftovers sooner, but not
+    /// below the longest a write may stall. A purge that removes the temp file of a write still in
+    /// progress makes that write fail (or an update not happen), and the session keeps its former
+    /// state; if the temp file held a session that another process's purge had set aside to check,
+    /// that session is lost as though idle. `Duration::ZERO` removes every temp file: use it only
+    /// when no other process uses the directory, e.g. to clean up after a crash before serving
+    /// again. Temp files age by the real clock (their ctime, in whole seconds), whatever clock the
+    /// middleware uses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use pesto::session::{FileStore, SessionStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir()?;
+    /// // After a crash, with no other process on the directory: remove every leftover temp file
+    /// // (a cutoff at the epoch purges no session).
+    /// let store = FileStore::new(dir.path())?.stale_temp_after(Duration::ZERO);
+    /// assert_eq!(store.purge(SystemTime::UNIX_EPOCH).await?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn stale_temp_after(mut self, age: Duration) -> Self {
+        self.stale_temp = age;
         self
     }
 
@@ -202,8 +245,8 @@ impl SessionStore for FileStore {
     }
 
     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-        let root = self.root.clone();
-        blocking(move || purge::run(&root, cutoff)).await
+        let (root, stale_temp) = (self.root.clone(), self.stale_temp);
+        blocking(move || purge::run(&root, cutoff, stale_temp)).await
     }
 }
 
