@@ -15,7 +15,7 @@ use std::io::{self, ErrorKind};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use super::store::{
     check_record_size, Error, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
@@ -67,6 +67,12 @@ const SESSION_DIR: &str = "_pesto_sessions";
 ///   and [`purge`](SessionStore::purge)'s removals (a purged session that comes back is still
 ///   expired and is purged again).
 ///
+/// The setting matters only when the machine goes down (power loss, kernel panic). When only the
+/// process dies (a crash, `SIGKILL`, the OOM killer), the kernel keeps everything written, so every
+/// write that returned is there with either setting, and an interrupted write leaves at most a temp
+/// file, which [`purge`](SessionStore::purge) removes once it is older than
+/// [`stale_temp_after`](Self::stale_temp_after). `tests/file_store_crash.rs` checks this under load.
+///
 /// # Requirements
 ///
 /// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
@@ -83,6 +89,8 @@ pub struct FileStore {
     durability: Durability,
     max_record_size: usize,
     cap: Option<Arc<RecordCap>>,
+    /// How old a temp file must be for purge to remove it.
+    stale_temp: Duration,
 }
 
 impl FileStore {
@@ -127,6 +135,7 @@ impl FileStore {
             durability: Durability::default(),
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             cap: None,
+            stale_temp: purge::STALE_TEMP,
         })
     }
 
@@ -158,6 +167,40 @@ impl FileStore {
     #[must_use]
     pub fn with_max_records(mut self, max: u64) -> Self {
         self.cap = Some(Arc::new(RecordCap::new(max)));
+        self
+    }
+
+    /// How long a temp file may go unchanged before [`purge`](SessionStore::purge) takes it for
+    /// the leftover of a write that a crash interrupted and removes it (default 1 hour).
+    ///
+    /// A write holds its temp file for milliseconds, so the default is generous, for a directory
+    /// shared by processes on a busy disk; lower it to reclaim a crash's leftovers sooner, but not
+    /// below the longest a write may stall. A purge that removes the temp file of a write still in
+    /// progress makes that write fail (or an update not happen), and the session keeps its former
+    /// state; if the temp file held a session that another process's purge had set aside to check,
+    /// that session is lost as though idle. `Duration::ZERO` removes every temp file: use it only
+    /// when no other process uses the directory, e.g. to clean up after a crash before serving
+    /// again. Temp files age by the real clock (their ctime, in whole seconds), whatever clock the
+    /// middleware uses.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use pesto::session::{FileStore, SessionStore};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let dir = tempfile::tempdir()?;
+    /// // After a crash, with no other process on the directory: remove every leftover temp file
+    /// // (a cutoff at the epoch purges no session).
+    /// let store = FileStore::new(dir.path())?.stale_temp_after(Duration::ZERO);
+    /// assert_eq!(store.purge(SystemTime::UNIX_EPOCH).await?, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    #[must_use]
+    pub fn stale_temp_after(mut self, age: Duration) -> Self {
+        self.stale_temp = age;
         self
     }
 
@@ -256,9 +299,9 @@ impl SessionStore for FileStore {
     }
 
     async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-        let (root, cap) = (self.root.clone(), self.cap.clone());
+        let (root, cap, stale_temp) = (self.root.clone(), self.cap.clone(), self.stale_temp);
         blocking(move || {
-            let removed = purge::run(&root, cutoff)?;
+            let removed = purge::run(&root, cutoff, stale_temp)?;
             if let Some(cap) = cap {
                 cap.recount(&root);
             }

@@ -15,15 +15,16 @@ use std::time::{Duration, SystemTime};
 use super::fs::{create_temp, sync_dir, TEMP_PREFIX};
 use crate::exchange::SessionKey;
 
-/// A temp file whose inode changed longer ago than this belongs to no live write; purge removes it.
+/// The default of [`FileStore::stale_temp_after`](super::FileStore::stale_temp_after): a temp file
+/// whose inode changed longer ago than this belongs to no live write; purge removes it.
 pub(super) const STALE_TEMP: Duration = Duration::from_secs(3600);
 
 /// Purges the tree under `root` of the sessions last accessed before `cutoff`, and of stale temp
-/// files; returns the number of sessions removed.
-pub(super) fn run(root: &Path, cutoff: SystemTime) -> io::Result<u64> {
+/// files (unchanged for `stale_temp`); returns the number of sessions removed.
+pub(super) fn run(root: &Path, cutoff: SystemTime, stale_temp: Duration) -> io::Result<u64> {
     // Temp files age by the real clock (their ctime), whatever clock the middleware uses.
     let temp_cutoff = SystemTime::now()
-        .checked_sub(STALE_TEMP)
+        .checked_sub(stale_temp)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     purge_tree(root, cutoff, temp_cutoff)
 }

@@ -85,3 +85,24 @@ async fn purge_tolerates_a_vanished_shard() {
     fs::remove_dir_all(m.file_path(&k).parent().expect("shard")).expect("rm");
     assert_eq!(m.purge(at(10)).await.expect("purge"), 0);
 }
+
+#[tokio::test]
+async fn stale_temp_after_sets_the_age_of_a_leftover_temp() {
+    let (_dir, m) = store();
+    let k = key();
+    m.store(&k, b"{}", lease(0)).await.expect("store");
+    let shard = m.file_path(&k).parent().expect("shard").to_owned();
+    let (temp, file) = create_temp(&shard, "").expect("temp");
+    drop(file);
+    // The default (an hour) keeps a temp file just made: it may be a write in flight.
+    assert_eq!(m.purge(at(0)).await.expect("purge"), 0);
+    assert!(temp.exists());
+    // Zero: every temp file is a leftover (no other writer, as after a crash).
+    let m = m.stale_temp_after(Duration::ZERO);
+    assert_eq!(m.purge(at(0)).await.expect("purge"), 0);
+    assert!(!temp.exists());
+    assert!(
+        m.load(&k).await.expect("load").is_some(),
+        "sessions are kept"
+    );
+}
