@@ -104,21 +104,25 @@ async fn secure_area(req: &mut Request<Visitor>) -> Response {
         return Response::redirect(login_form.url());
     }
     let name = req.session.username.as_deref().unwrap_or_default();
+    // A private page: kept out of caches, and reloaded when the back-forward cache restores it
+    // after a logout (docs/security.md, "What remains yours to do": the Back button).
     Response::html(page(
         "Secure area",
         &format!(
             "<p>Welcome to the secure area, {}</p>\
-             <form method=\"post\" action=\"{}\"><button type=\"submit\">Log out</button></form>",
+             <form method=\"post\" action=\"{}\"><button type=\"submit\">Log out</button></form>\
+             <script>window.addEventListener(\"pageshow\", (e) => {{ if (e.persisted) location.reload(); }});</script>",
             html_escape(name),
             html_escape(&logout.url().to_string()),
         ),
     ))
+    .with_header("cache-control", "no-store")
 }
 
 #[route("/logout", POST)]
 async fn logout(req: &mut Request<Visitor>) -> Response {
     req.session.invalidate();
-    Response::redirect(login_form.url())
+    Response::redirect(login_form.url()).with_header("clear-site-data", "\"cache\"")
 }
 
 dispatcher_app!(App = [home, login_form, login, secure_area, logout]);

@@ -53,6 +53,9 @@ async fn cookie_flow(store: &str, mount: &str) {
     assert_eq!(area.status, 200);
     assert!(area.body.contains("Welcome to the secure area, ada"));
     assert!(area.body.contains(&format!("action=\"{mount}/logout\"")));
+    // The Back button after logout (docs/security.md): not cached, reloaded from the bfcache.
+    assert_eq!(area.header("cache-control"), Some("no-store"));
+    assert!(area.body.contains("e.persisted) location.reload()"));
 
     let stale = send("GET", &url("/secure-area"), Some(&jar), None).await;
     assert_eq!(
@@ -62,6 +65,7 @@ async fn cookie_flow(store: &str, mount: &str) {
 
     let out = send("POST", &url("/logout"), Some(&jar2), None).await;
     assert_eq!(out.status, 302);
+    assert_eq!(out.header("clear-site-data"), Some("\"cache\""));
     assert_eq!(out.header("location"), Some(url("/login").as_str()));
     assert_eq!(
         out.set_cookie("pesto_session").as_deref(),
