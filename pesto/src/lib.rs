@@ -49,8 +49,8 @@ pub mod guide {
 
 pub use endpoint::{mount, Endpoint, Mount, Mounts, PestoService, ServiceFuture};
 pub use exchange::{
-    box_body, html_escape, BoxError, Https, IntoResponse, Limits, MultiDict, RawBody, RawRequest,
-    RemoteAddr, Request, Response, Session, UploadedFile,
+    box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
+    RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
 pub use routing::{Converter, Dispatcher, RouteError, Url};
 pub use server::{shutdown_signal, Server};

@@ -232,21 +232,65 @@ async fn ret_tuple(_req: &mut Request) -> (StatusCode, String) {
     (StatusCode::ACCEPTED, "accepted".to_owned())
 }
 #[route("/ret/ok", GET)]
-async fn ret_ok(_req: &mut Request) -> Result<String, std::io::Error> {
+async fn ret_ok(_req: &mut Request) -> Result<String, pesto::Error> {
     Ok("fine".to_owned())
 }
 #[route("/ret/err", GET)]
-async fn ret_err(_req: &mut Request) -> Result<String, std::io::Error> {
+async fn ret_err(_req: &mut Request) -> Result<String, pesto::Error> {
     Err(std::io::Error::other(
         "secret database password in /etc/shadow",
-    ))
+    ))?
 }
 #[route("/ret/panic", GET)]
 async fn ret_panic(_req: &mut Request) -> String {
     panic!("secret panic detail")
 }
 
-dispatcher_app!(Kinds = [kinds, ret_string, ret_str, ret_tuple, ret_ok, ret_err, ret_panic]);
+/// A helper with an early answer: what `?` turns into the handler's answer.
+fn require_key(req: &Request) -> Result<&str, Response> {
+    req.get("key").ok_or_else(|| Response::redirect("/ret/ok"))
+}
+#[route("/ret/early", GET)]
+async fn ret_early(req: &mut Request) -> Result<String, Response> {
+    let key = require_key(req)?;
+    Ok(format!("key {key}"))
+}
+#[route("/ret/mixed", GET)]
+async fn ret_mixed(req: &mut Request) -> Result<String, pesto::Error> {
+    let key = require_key(req)?.to_owned();
+    if key == "forbidden" {
+        return Err(StatusCode::FORBIDDEN.into_response().into());
+    }
+    let n: u32 = key.parse()?;
+    Ok(format!("n {n}"))
+}
+
+dispatcher_app!(
+    Kinds =
+        [kinds, ret_string, ret_str, ret_tuple, ret_ok, ret_err, ret_panic, ret_early, ret_mixed]
+);
+
+#[test]
+fn errors_answer_early_with_question_mark() {
+    let app = TestApp::new(Kinds::new());
+    let early = app.get("/ret/early").send();
+    assert_eq!(early.status(), 302);
+    assert_eq!(early.header("location"), Some("http://localhost/ret/ok"));
+    assert_eq!(app.get("/ret/early?key=k").send().body_text(), "key k");
+    assert_eq!(
+        app.get("/ret/mixed").send().status(),
+        302,
+        "a Response is an early answer"
+    );
+    assert_eq!(app.get("/ret/mixed?key=forbidden").send().status(), 403);
+    assert_eq!(app.get("/ret/mixed?key=7").send().body_text(), "n 7");
+    let failed = app.get("/ret/mixed?key=seven").send();
+    assert_eq!(failed.status(), 500, "a std error is a failure");
+    assert!(
+        !failed.body_text().contains("invalid digit"),
+        "logged, never shown"
+    );
+}
 
 #[test]
 fn body_builders_set_content_types() {

@@ -177,3 +177,88 @@ fn cycle_id_does_not_renew_a_session_that_ended_during_the_request() {
     assert_eq!(store.len(), 0, "no session re-issued under a new id");
     assert!(session_cookie(&r).is_none());
 }
+
+// ---- Writing after invalidate() starts a new session -----------------------------------
+
+#[route("/login", POST)]
+async fn map_login(req: &mut Request<SessionMap>) -> &'static str {
+    req.session.insert("user".to_owned(), "ada".into());
+    "in"
+}
+#[route("/logout", POST)]
+async fn logout_with_message(req: &mut Request<SessionMap>) -> Response {
+    req.session.invalidate();
+    if req.get("quiet").is_none() {
+        req.session
+            .insert("flash".to_owned(), "You are logged out".into());
+    }
+    Response::redirect("/")
+}
+#[route("/", GET)]
+async fn show(req: &mut Request<SessionMap>) -> String {
+    let field = |name: &str| {
+        req.session
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or("-")
+            .to_owned()
+    };
+    format!("user={} flash={}", field("user"), field("flash"))
+}
+dispatcher_app!(Flashing = [map_login, logout_with_message, show]);
+
+#[test]
+fn writing_after_invalidate_starts_a_new_session_with_a_new_id() {
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(session_middleware(Arc::clone(&store)).wrap(Flashing::new()));
+    app.post("/login").send();
+    let old = app.cookie("pesto_session").expect("cookie");
+    let r = app.post("/logout").send();
+    let new = app.cookie("pesto_session").expect("a new session's cookie");
+    assert_ne!(old, new, "a new id");
+    assert!(session_cookie(&r).is_some_and(|c| !c.contains("Max-Age=0")));
+    assert_eq!(
+        app.session_by_id::<SessionMap>(&old),
+        None,
+        "the ended session is gone"
+    );
+    assert_eq!(
+        app.get("/").send().body_text(),
+        "user=- flash=You are logged out"
+    );
+    assert_eq!(store.len(), 1);
+    // Nothing written after invalidate(): no new session.
+    app.post("/login").send();
+    let r = app.post("/logout").form(&[("quiet", "1")]).send();
+    assert!(session_cookie(&r).is_some_and(|c| c.contains("Max-Age=0")));
+    assert_eq!(store.len(), 0);
+}
+
+#[test]
+fn writing_after_invalidate_starts_a_new_session_in_querystring_mode_too() {
+    use pesto::session::Persist;
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(
+        session_middleware(Arc::clone(&store))
+            .persist(Persist::QueryString)
+            .wrap(Flashing::new()),
+    );
+    let first = app.get("/").send();
+    let to = first
+        .header("location")
+        .expect("the new visitor's redirect")
+        .to_owned();
+    let old = to.split("pesto_session=").nth(1).expect("an id").to_owned();
+    app.post(&format!("/login?pesto_session={old}")).send();
+    let r = app.post(&format!("/logout?pesto_session={old}")).send();
+    let location = r.header("location").expect("redirect").to_owned();
+    let new = location
+        .split("pesto_session=")
+        .nth(1)
+        .expect("the new id")
+        .to_owned();
+    assert_ne!(old, new);
+    let page = app.get(&format!("/?pesto_session={new}")).send();
+    assert_eq!(page.body_text(), "user=- flash=You are logged out");
+    assert_eq!(app.session_by_id::<SessionMap>(&old), None);
+}

@@ -9,6 +9,7 @@ pub(crate) mod body;
 pub(crate) mod context;
 pub(crate) mod cookies;
 pub(crate) mod encoding;
+pub(crate) mod error;
 pub(crate) mod headers;
 pub(crate) mod location;
 pub(crate) mod multidict;
@@ -20,6 +21,7 @@ pub(crate) mod session;
 pub(crate) mod session_id;
 
 pub use body::{Limits, UploadedFile};
+pub use error::Error;
 pub use multidict::MultiDict;
 pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
 pub use request::Request;

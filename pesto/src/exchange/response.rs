@@ -332,7 +332,9 @@ pub fn html_escape(text: &str) -> String {
 
 /// What a handler may return.
 ///
-/// `Err` values become a `500` whose body reveals nothing; the error itself is logged with `tracing`.
+/// A `Result<T, E>` answers with `T` or with `E`, both `IntoResponse`: return a redirect or a
+/// `4xx` as the `Err` for an early answer with `?`, and [`Error`](crate::Error) for a failure
+/// (logged, answered with a `500` that reveals nothing).
 pub trait IntoResponse {
     /// Converts into a response.
     fn into_response(self) -> Response;
@@ -380,14 +382,13 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
     }
 }
 
-impl<T: IntoResponse, E: fmt::Debug> IntoResponse for Result<T, E> {
+/// `Ok` and `Err` both answer: `Err(Response::redirect(..))`, `Err(StatusCode::FORBIDDEN)` or
+/// `Err(pesto::Error)` (a logged `500`) make `?` an early answer.
+impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
     fn into_response(self) -> Response {
         match self {
             Ok(value) => value.into_response(),
-            Err(error) => {
-                tracing::error!(?error, "handler returned an error");
-                Response::internal_server_error()
-            }
+            Err(answer) => answer.into_response(),
         }
     }
 }

@@ -74,6 +74,10 @@ impl<S> Session<S> {
 
     /// Ends the session: at the end of the request it is removed from the store and, in cookie mode,
     /// the cookie is expired. The data is reset to its default.
+    ///
+    /// Data written to the session after this call starts a **new** session, with a new id, as
+    /// Django's `flush()`: "log out, then show 'you are logged out'" works, and the new session
+    /// shares nothing with the ended one. If nothing is written after it, no new session is made.
     pub fn invalidate(&mut self)
     where
         S: Default,
@@ -212,6 +216,13 @@ impl<S: SessionData> Session<S> {
             return Ok(());
         };
         let (json, changed) = match &state.baseline {
+            // Ended: what counts is whether anything was written after `invalidate()`, which
+            // then starts a new session.
+            _ if state.invalidated => {
+                let json = serde_json::to_vec(&self.data)?;
+                let changed = !serializes_to(&S::default(), &json)?;
+                (Some(json), changed)
+            }
             // The common case, a loaded session the handler only read: compared with what was
             // loaded while serializing, without building the JSON.
             Some(baseline) if !state.force_save && state.cycled_from.is_none() => {

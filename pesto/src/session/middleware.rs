@@ -190,6 +190,9 @@ impl<E: Endpoint> SessionApp<E> {
 enum Write {
     /// The session ended: remove what was stored (if anything) and expire the id.
     Remove(Option<SessionId>),
+    /// The session ended and was written to afterwards: remove what was stored (if anything) and
+    /// start a new session with the data written, under a fresh id.
+    Restart { ended: Option<SessionId> },
     /// `cycle_id()`: store the data under the new id, remove the old one, announce the new id.
     Renew { old: SessionId },
     /// A new session: create it and announce its id.
@@ -319,6 +322,9 @@ impl Shared {
                 .cycled_from
                 .clone()
                 .or_else(|| (!state.is_new).then(|| state.id.clone()));
+            if returned.changed {
+                return Write::Restart { ended: stored };
+            }
             return Write::Remove(stored);
         }
         if let Some(old) = &state.cycled_from {
@@ -365,6 +371,26 @@ impl Shared {
                     return response;
                 }
                 return self.transport.expire(response, reply);
+            }
+            Write::Restart { ended } => {
+                // Written to after `invalidate()`: the ended session goes, and what was written
+                // starts a new one under a fresh id (the session guide, "Ending a session").
+                if let Some(id) = ended {
+                    if let Err(e) = self.store.remove(id.key()).await {
+                        return store_error(e);
+                    }
+                }
+                let Ok(fresh) = SessionId::generate() else {
+                    tracing::error!(
+                        "the random generator failed; no new session after invalidate()"
+                    );
+                    return Response::internal_server_error();
+                };
+                return match self.create(&fresh, returned.data(), now).await {
+                    Ok(Created::Yes) => self.transport.announce(response, &fresh, reply),
+                    Ok(Created::Full) => store_full(),
+                    Err(response) => response,
+                };
             }
             Write::Renew { old } => {
                 // A logout elsewhere during this request ended the session: do not re-issue its
