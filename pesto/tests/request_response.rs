@@ -247,8 +247,9 @@ async fn ret_panic(_req: &mut Request) -> String {
 }
 
 /// A helper with an early answer: what `?` turns into the handler's answer.
-fn require_key(req: &Request) -> Result<&str, Response> {
-    req.get("key").ok_or_else(|| Response::redirect("/ret/ok"))
+fn require_key(req: &Request) -> Result<&str, pesto::Error> {
+    req.get("key")
+        .ok_or_else(|| Response::redirect("/ret/ok").into())
 }
 #[route("/ret/early", GET)]
 async fn ret_early(req: &mut Request) -> Result<String, Response> {

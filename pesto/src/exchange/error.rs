@@ -14,18 +14,20 @@ use super::response::{IntoResponse, Response};
 /// Every `std::error::Error + Send + Sync` converts into a failure, so `?` works on I/O, database
 /// and session-store errors alike; [`Error::msg`] makes one from a message. A [`Response`]
 /// converts into an early answer, sent as it is and not logged: a helper such as
-/// `fn require_user(req) -> Result<User, Response>` that returns a redirect to the login page can
-/// be used with `?` in a handler returning `Result<T, pesto::Error>`. (A handler may also return
-/// `Result<T, Response>`, or any `Result<T, E>` with `E: IntoResponse`.)
+/// `fn require_user(req) -> Result<User, pesto::Error>` that gives up with
+/// `Err(Response::redirect(..).into())` reads as `let user = require_user(req)?;` in a handler.
+/// It converts back into a `Response`, so a handler may also return `Result<T, Response>` (or any
+/// `Result<T, E>` with `E: IntoResponse`). Helpers should return `pesto::Error` rather than
+/// `Response`: it is a pointer wide, where a `Response` is large (clippy's `result_large_err`).
 ///
 /// ```
 /// use pesto::prelude::*;
 /// use pesto::TestApp;
 ///
-/// fn require_admin(req: &Request) -> Result<(), Response> {
+/// fn require_admin(req: &Request) -> Result<(), pesto::Error> {
 ///     match req.get("user") {
 ///         Some("admin") => Ok(()),
-///         _ => Err(Response::redirect("/login")),
+///         _ => Err(Response::redirect("/login").into()),
 ///     }
 /// }
 ///
@@ -103,6 +105,12 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for Error {
 impl From<Response> for Error {
     fn from(answer: Response) -> Self {
         Error(Inner::Answer(Box::new(answer)))
+    }
+}
+
+impl From<Error> for Response {
+    fn from(error: Error) -> Self {
+        error.into_response()
     }
 }
 
