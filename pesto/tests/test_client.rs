@@ -174,3 +174,54 @@ fn an_invalid_request_is_reported_as_400_without_reaching_the_app() {
     let r = app.get("/with space").send();
     assert_eq!(r.status(), 400);
 }
+
+// ---- Async resources in a plain #[test] ------------------------------------------------
+
+/// Stands for a database pool: a handle whose work is done by a task on the runtime that made it.
+#[derive(Clone)]
+struct Counter(tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<u32>>);
+
+impl Counter {
+    /// Must run inside a runtime, as `PgPool::connect` must.
+    fn start() -> Counter {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<u32>>(8);
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Some(reply) = rx.recv().await {
+                n += 1;
+                let _ = reply.send(n);
+            }
+        });
+        Counter(tx)
+    }
+
+    async fn next(&self) -> Option<u32> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.0.send(reply).await.ok()?;
+        answer.await.ok()
+    }
+}
+
+#[route("/next", GET)]
+async fn next(req: &mut Request) -> String {
+    let counter = req.state::<Counter>().cloned();
+    match counter {
+        Some(counter) => format!("{:?}", counter.next().await),
+        None => "no counter".to_owned(),
+    }
+}
+dispatcher_app!(Counting = [next]);
+
+#[test]
+fn a_plain_test_uses_async_resources_made_on_the_shared_runtime() {
+    // The resource's task lives on the runtime TestApp's requests run on.
+    let counter = pesto::testing::block_on(async { Counter::start() });
+    let app = TestApp::new(Counting::new().with_state(counter));
+    assert_eq!(app.get("/next").send().body_text(), "Some(1)");
+    assert_eq!(app.get("/next").send().body_text(), "Some(2)");
+    // Two apps (as two tests of one binary would) share it too.
+    let other = TestApp::new(
+        Counting::new().with_state(pesto::testing::block_on(async { Counter::start() })),
+    );
+    assert_eq!(other.get("/next").send().body_text(), "Some(1)");
+}

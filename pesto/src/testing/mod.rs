@@ -8,9 +8,10 @@
 mod jar;
 mod request;
 mod response;
+mod runtime;
 
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use http::Method;
 
@@ -20,6 +21,7 @@ use crate::session::{Persist, SessionId, SessionInspector};
 use jar::CookieJar;
 pub use request::TestRequest;
 pub use response::TestResponse;
+pub use runtime::{block_on, runtime};
 
 /// Drives an [`Endpoint`] in-process, with no socket: from a plain `#[test]` with
 /// [`TestRequest::send`], or from async code by awaiting the [`TestRequest`].
@@ -51,7 +53,6 @@ pub struct TestApp {
     jar: CookieJar,
     host: String,
     follow_redirects: bool,
-    runtime: OnceLock<Result<tokio::runtime::Runtime, String>>,
 }
 
 impl std::fmt::Debug for TestApp {
@@ -72,7 +73,6 @@ impl TestApp {
             jar: CookieJar::default(),
             host: "localhost".to_owned(),
             follow_redirects: false,
-            runtime: OnceLock::new(),
         }
     }
 
@@ -298,20 +298,8 @@ impl TestApp {
         }
     }
 
+    /// Runs `fut` on the runtime shared with the test's own resources ([`runtime()`]).
     pub(super) fn block_on<F: Future>(&self, fut: F) -> F::Output {
-        assert!(
-            tokio::runtime::Handle::try_current().is_err(),
-            "TestApp's blocking calls cannot run inside an async runtime: `.await` the request instead"
-        );
-        let runtime = self.runtime.get_or_init(|| {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        });
-        match runtime {
-            Ok(rt) => rt.block_on(fut),
-            Err(e) => panic!("TestApp could not start a tokio runtime: {e}"),
-        }
+        block_on(fut)
     }
 }
