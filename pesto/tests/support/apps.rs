@@ -113,9 +113,9 @@ pub async fn force_save(req: &mut Request<Visitor>) -> &'static str {
 
 /// Changes the session, then fails.
 #[route("/fail-after-write", POST)]
-pub async fn fail_after_write(req: &mut Request<Visitor>) -> Result<&'static str, String> {
+pub async fn fail_after_write(req: &mut Request<Visitor>) -> Result<&'static str, pesto::Error> {
     req.session.username = Some("mallory".to_owned());
-    Err("database down".to_owned())
+    Err(pesto::Error::msg("database down"))
 }
 
 /// Changes the session, then panics.
