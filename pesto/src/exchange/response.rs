@@ -335,6 +335,12 @@ pub fn html_escape(text: &str) -> String {
 /// A `Result<T, E>` answers with `T` or with `E`, both `IntoResponse`: return a redirect or a
 /// `4xx` as the `Err` for an early answer with `?`, and [`Error`](crate::Error) for a failure
 /// (logged, answered with a `500` that reveals nothing).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not something a handler can answer with",
+    label = "not a response",
+    note = "a handler returns a `Response`, `String`, `&'static str`, `StatusCode`, `(StatusCode, T)`, `Vec<u8>`, `Bytes`, or a `Result<T, E>` of these",
+    note = "for a failure, return `Result<T, pesto::Error>`: `?` turns any `std::error::Error` into a logged 500"
+)]
 pub trait IntoResponse {
     /// Converts into a response.
     fn into_response(self) -> Response;
