@@ -1,4 +1,5 @@
-//! `dispatcher_app!(VIS NAME = [handler, path::to::handler, ...])`.
+//! `dispatcher_app!(VIS NAME = [handler, path::to::handler, ...], fallback = path::to::handler)`,
+//! the `fallback` optional.
 //!
 //! Routes are only known to the type system (their `INFO` consts live in other
 //! expansions), so duplicates between two listed handlers are found by const evaluation
@@ -33,6 +34,8 @@ struct AppDef {
     name: Ident,
     bracket: syn::token::Bracket,
     handlers: Punctuated<Path, Token![,]>,
+    /// `fallback = path`: the `async fn(&mut Request<S>, Unmatched)` for unmatched requests.
+    fallback: Option<Path>,
 }
 
 impl Parse for AppDef {
@@ -43,12 +46,28 @@ impl Parse for AppDef {
         let content;
         let bracket = bracketed!(content in input);
         let handlers = content.parse_terminated(Path::parse_mod_style, Token![,])?;
+        let mut fallback = None;
+        while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let option: Ident = input.parse()?;
+            if option != "fallback" {
+                return Err(syn::Error::new(
+                    option.span(),
+                    format!("unknown `dispatcher_app!` option `{option}`; expected `fallback = handler`"),
+                ));
+            }
+            if fallback.is_some() {
+                return Err(syn::Error::new(option.span(), "`fallback` is given twice"));
+            }
+            input.parse::<Token![=]>()?;
+            fallback = Some(Path::parse_mod_style(input)?);
+        }
         input.parse::<Option<Token![;]>>()?;
         Ok(AppDef {
             vis,
             name,
             bracket,
             handlers,
+            fallback,
         })
     }
 }
@@ -92,6 +111,16 @@ impl AppDef {
             let entries = handlers.iter().map(
                 |path| quote_spanned!(path.span()=> ::pesto::__private::RouteEntry::of::<#path>()),
             );
+            // Spanned at the fallback's path, so a wrong signature is reported there.
+            let fallback = self.fallback.as_ref().map(|path| {
+                quote_spanned! {path.span()=>
+                    .fallback(|__pesto_req, __pesto_why| {
+                        ::std::boxed::Box::pin(async move {
+                            ::pesto::IntoResponse::into_response(#path(__pesto_req, __pesto_why).await)
+                        })
+                    })
+                }
+            });
             quote! {
                 #[allow(private_interfaces, private_bounds)]
                 impl ::core::convert::From<#name>
@@ -99,6 +128,7 @@ impl AppDef {
                 {
                     fn from(_: #name) -> Self {
                         ::pesto::Dispatcher::from_routes(::std::vec![#(#entries),*])
+                            #fallback
                     }
                 }
 

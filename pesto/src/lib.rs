@@ -52,7 +52,7 @@ pub use exchange::{
     box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
     RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
-pub use routing::{Converter, Dispatcher, RouteError, Url};
+pub use routing::{Converter, Dispatcher, RouteError, Unmatched, Url};
 pub use server::{shutdown_signal, Server};
 pub use session::session_middleware;
 pub use testing::{TestApp, TestRequest, TestResponse};
@@ -85,8 +85,8 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::routing::route::{
-        from_param, routes_collide, Conv, HandlerFuture, Part, RequestType, Route, RouteInfo,
-        UrlArg,
+        from_param, param_not_converted, routes_collide, Conv, HandlerFuture, Part, RequestType,
+        Route, RouteInfo, UrlArg,
     };
     pub use crate::routing::RouteEntry;
 

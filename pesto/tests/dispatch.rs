@@ -486,3 +486,96 @@ fn absolute_urls_use_the_request_scheme_host_and_mount() {
         .send();
     assert_eq!(body(&r), "https://example.org:8080/cook/recipes/fish/7");
 }
+
+// ---- The app's own answers to unmatched requests ----------------------------------------
+
+mod fallbacks {
+    use pesto::prelude::*;
+    use pesto::session::{MemoryStore, SessionMap};
+    use pesto::{session_middleware, TestApp, Unmatched};
+
+    #[route("/", GET)]
+    async fn front(_req: &mut Request<SessionMap>) -> &'static str {
+        "front"
+    }
+
+    #[route("/items/<id:int>", GET)]
+    async fn item(_req: &mut Request<SessionMap>, id: u32) -> String {
+        format!("item {id}")
+    }
+
+    async fn not_found(req: &mut Request<SessionMap>, why: Unmatched) -> Response {
+        let misses = req
+            .session
+            .get("misses")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0)
+            + 1;
+        req.session.insert("misses".to_owned(), misses.into());
+        let body = format!(
+            "{why:?} {} miss {misses}, home is {}",
+            req.path(),
+            front.url()
+        );
+        Response::html(body).with_status(why.status())
+    }
+
+    dispatcher_app!(Site = [front, item], fallback = not_found);
+
+    #[test]
+    fn the_fallback_answers_404_405_and_bad_parameters_with_the_session() {
+        let app = pesto::mount(
+            "/shop",
+            session_middleware(MemoryStore::new()).wrap(Site::new()),
+        );
+        let client = TestApp::new(app);
+        let missing = client.get("/shop/nowhere").send();
+        assert_eq!(missing.status(), 404);
+        assert_eq!(
+            missing.body_text(),
+            "NotFound /shop/nowhere miss 1, home is /shop/"
+        );
+        assert!(
+            missing.header("set-cookie").is_some(),
+            "a new session's cookie is sent"
+        );
+
+        let wrong_method = client.post("/shop/").send();
+        assert_eq!(wrong_method.status(), 405);
+        assert_eq!(wrong_method.header("allow"), Some("GET, HEAD"));
+        assert_eq!(
+            wrong_method.body_text(),
+            "MethodNotAllowed /shop/ miss 2, home is /shop/"
+        );
+
+        // `int` matches any digits; `u32` refuses this many.
+        let bad = client.get("/shop/items/99999999999").send();
+        assert_eq!(bad.status(), 404);
+        assert_eq!(
+            bad.body_text(),
+            "BadParameter /shop/items/99999999999 miss 3, home is /shop/"
+        );
+        let letters = client.get("/shop/items/abc").send();
+        assert_eq!(
+            letters.body_text(),
+            "NotFound /shop/items/abc miss 4, home is /shop/"
+        );
+
+        // Matched requests are untouched; a canonical-path redirect still comes first.
+        assert_eq!(client.get("/shop/items/7").send().body_text(), "item 7");
+        assert_eq!(client.get("/shop/items/7/").send().status(), 308);
+        let head = client.head("/shop/nowhere").send();
+        assert_eq!(head.status(), 404);
+        assert!(head.body_text().is_empty());
+    }
+
+    dispatcher_app!(Plain = [front, item]);
+
+    #[test]
+    fn without_a_fallback_the_plain_pages_answer() {
+        let client = TestApp::new(session_middleware(MemoryStore::new()).wrap(Plain::new()));
+        assert_eq!(client.get("/nowhere").send().body_text(), "404 Not Found\n");
+        assert_eq!(client.get("/items/99999999999").send().status(), 404);
+        assert_eq!(client.post("/").send().header("allow"), Some("GET, HEAD"));
+    }
+}

@@ -166,7 +166,9 @@ impl RouteDef<'_> {
             quote! {
                 let #name: #ty = match #parse {
                     ::core::option::Option::Some(__pesto_value) => __pesto_value,
-                    ::core::option::Option::None => return ::pesto::Response::not_found(),
+                    ::core::option::Option::None => {
+                        return ::pesto::__private::param_not_converted(__pesto_req);
+                    }
                 };
             }
         });

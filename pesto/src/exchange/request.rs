@@ -48,6 +48,8 @@ pub struct Request<S = ()> {
     /// Parsed on first use: most handlers read no cookie.
     cookies: OnceLock<MultiDict>,
     state: Arc<http::Extensions>,
+    /// Set when a route parameter did not convert to its handler's type (the handler never ran).
+    unconverted: bool,
 }
 
 /// Everything about a request except its session, gathered before the handler runs.
@@ -75,7 +77,18 @@ impl<S> Request<S> {
             files: data.files,
             cookies: OnceLock::new(),
             state: data.state,
+            unconverted: false,
         }
+    }
+
+    /// Records that a route parameter did not convert, so the dispatcher's fallback can answer.
+    pub(crate) fn mark_unconverted(&mut self) {
+        self.unconverted = true;
+    }
+
+    /// Whether a route parameter did not convert (see [`Request::mark_unconverted`]).
+    pub(crate) fn was_unconverted(&self) -> bool {
+        self.unconverted
     }
 
     pub(crate) fn into_session(self) -> Session<S> {

@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::{header, Method, StatusCode};
 
+use super::fallback::{FallbackFn, Unmatched};
 use super::route::RouteInfo;
 use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
 use crate::endpoint::Endpoint;
@@ -30,6 +31,8 @@ pub struct Dispatcher<S = ()> {
     limits: Limits,
     /// Values shared with every handler (`with_state`); requests point at it, never copy it.
     state: Arc<http::Extensions>,
+    /// The app's own answer to unmatched requests (`fallback`); `None`: plain 404 and 405.
+    fallback: Option<FallbackFn<S>>,
 }
 
 impl<S> fmt::Debug for Dispatcher<S> {
@@ -37,6 +40,7 @@ impl<S> fmt::Debug for Dispatcher<S> {
         f.debug_struct("Dispatcher")
             .field("routes", &self.table.entries)
             .field("limits", &self.limits)
+            .field("fallback", &self.fallback.is_some())
             .finish()
     }
 }
@@ -63,10 +67,12 @@ impl<S: Send + 'static> Dispatcher<S> {
             table: Table::new(routes)?,
             limits: Limits::default(),
             state: Arc::default(),
+            fallback: None,
         })
     }
 
-    /// Merges the routes of two dispatchers (Pesto's `combine`); `self`'s limits are kept.
+    /// Merges the routes of two dispatchers (Pesto's `combine`); `self`'s limits are kept, and
+    /// `self`'s fallback, else `other`'s.
     ///
     /// # Errors
     /// [`RouteError::Conflict`] when a route of `other` collides with one of `self`.
@@ -79,7 +85,29 @@ impl<S: Send + 'static> Dispatcher<S> {
             table: Table::new(entries)?,
             limits: self.limits,
             state,
+            fallback: self.fallback.or(other.fallback),
         })
+    }
+
+    /// Answers requests that no route takes with `handler` instead of the plain 404 and 405
+    /// pages: no route matches the path, none matches the method (the `Allow` header is added to
+    /// its answer unless it set one), or a parameter did not convert. `dispatcher_app!(App =
+    /// [...], fallback = not_found)` calls this with an `async fn not_found(req: &mut
+    /// Request<S>, why: Unmatched) -> impl IntoResponse`.
+    ///
+    /// It runs as a handler does: inside the session middleware (it reads and writes
+    /// `req.session`; a new session it writes to is stored and its cookie sent) and under a
+    /// mount. The request's body is not read for it.
+    #[must_use]
+    pub fn fallback<F>(mut self, handler: F) -> Self
+    where
+        F: for<'a> Fn(&'a mut Request<S>, Unmatched) -> BoxFuture<'a, Response>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.fallback = Some(Arc::new(handler));
+        self
     }
 
     /// Sets the request body limits (413 beyond them).
@@ -135,24 +163,31 @@ impl<S: Send + 'static> Dispatcher<S> {
     async fn prepare(
         &self,
         req: RawRequest,
-    ) -> Result<(&RouteEntry<S>, Vec<String>, RequestData), Response> {
+    ) -> Result<(&RouteEntry<S>, Vec<String>, RequestData), Miss> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
         let path_info = context.path_info(&parts.uri);
         let (entry, params) = match self.table.lookup(&parts.method, path_info) {
             Lookup::Found(entry, params) => (entry, params),
-            Lookup::MethodNotAllowed(allowed) => return Err(Response::method_not_allowed(allowed)),
+            Lookup::MethodNotAllowed(allowed) => {
+                let answer = Response::method_not_allowed(allowed);
+                return Err(self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context));
+            }
             Lookup::NotFound => {
                 let response = self.redirect_to_canonical(&parts, &context);
-                return Err(location::absolutize(response, &context, parts.uri.path()));
+                let response = location::absolutize(response, &context, parts.uri.path());
+                if response.status() != StatusCode::NOT_FOUND {
+                    return Err(Miss::Answer(response));
+                }
+                return Err(self.unmatched(Unmatched::NotFound, response, parts, context));
             }
         };
         let bytes = body::read(body, &parts.headers, &self.limits)
             .await
-            .map_err(|e| e.into_response())?;
+            .map_err(|e| Miss::Answer(e.into_response()))?;
         let (form, files) = body::parse_form(&parts.headers, &bytes, &self.limits)
             .await
-            .map_err(|e| e.into_response())?;
+            .map_err(|e| Miss::Answer(e.into_response()))?;
         let query = context.take_query();
         let data = RequestData {
             parts,
@@ -164,6 +199,65 @@ impl<S: Send + 'static> Dispatcher<S> {
             state: Arc::clone(&self.state),
         };
         Ok((entry, params, data))
+    }
+
+    /// What an unmatched request gets: `answer` without a fallback, else the request (without
+    /// its body) for the fallback.
+    fn unmatched(
+        &self,
+        why: Unmatched,
+        answer: Response,
+        parts: http::request::Parts,
+        mut context: RequestContext,
+    ) -> Miss {
+        if self.fallback.is_none() {
+            return Miss::Answer(answer);
+        }
+        let query = context.take_query();
+        let data = RequestData {
+            parts,
+            context: Arc::new(context),
+            query,
+            body: Default::default(),
+            form: Default::default(),
+            files: Vec::new(),
+            state: Arc::clone(&self.state),
+        };
+        Miss::Fallback {
+            why,
+            answer,
+            data: Box::new(data),
+        }
+    }
+
+    /// Runs the fallback on `req`, in the request's context; `None` if it panicked. The plain
+    /// answer's `Allow` header (405) is added to the fallback's unless it set its own.
+    async fn run_fallback(
+        &self,
+        why: Unmatched,
+        answer: &Response,
+        req: &mut Request<S>,
+    ) -> Option<Response> {
+        let fallback = self.fallback.as_ref()?;
+        let context = Arc::clone(req.context());
+        let handler = fallback(req, why);
+        match context
+            .scope(AssertUnwindSafe(handler).catch_unwind())
+            .await
+        {
+            Ok(mut response) => {
+                if let Some(allow) = answer.headers().get(header::ALLOW) {
+                    if !response.headers().contains_key(header::ALLOW) {
+                        response = response.with_header(header::ALLOW, allow.clone());
+                    }
+                }
+                Some(response)
+            }
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(&*panic), "fallback handler panicked");
+                None
+            }
+        }
     }
 
     /// Runs the handler of `entry` on `req` in the request's context; `None` if it panicked.
@@ -180,11 +274,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         {
             Ok(response) => Some(response),
             Err(panic) => {
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
+                let message = panic_message(&*panic);
                 tracing::error!(handler = entry.info().name, panic = %message, "handler panicked");
                 None
             }
@@ -213,6 +303,28 @@ impl<S: Send + 'static> Dispatcher<S> {
         }
         Response::not_found()
     }
+}
+
+/// Why `prepare` found no handler to run.
+enum Miss {
+    /// The answer is known: a redirect, a body error, or a plain 404/405 without a fallback.
+    Answer(Response),
+    /// The fallback answers; `answer` is what pesto would say without it.
+    Fallback {
+        why: Unmatched,
+        answer: Response,
+        /// Boxed: a miss is the rare path, and the enum stays small.
+        data: Box<RequestData>,
+    },
+}
+
+/// A panic's message, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
 }
 
 /// Applies what every handler response needs: builder errors become 500, a relative `Location`
@@ -246,13 +358,28 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
             };
             let (entry, params, data) = match self.prepare(req).await {
                 Ok(prepared) => prepared,
-                Err(response) => return give_back(session, slot.as_ref(), response),
+                Err(Miss::Answer(response)) => return give_back(session, slot.as_ref(), response),
+                Err(Miss::Fallback { why, answer, data }) => {
+                    let mut req = Request::new(*data, session);
+                    let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
+                        return Response::internal_server_error();
+                    };
+                    let response = finish(response, &req);
+                    return give_back(req.into_session(), slot.as_ref(), response);
+                }
             };
             let mut req = Request::new(data, session);
-            let Some(response) = Self::run(entry, params, &mut req).await else {
+            let Some(mut response) = Self::run(entry, params, &mut req).await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();
             };
+            if req.was_unconverted() && self.fallback.is_some() {
+                let why = Unmatched::BadParameter;
+                match self.run_fallback(why, &response, &mut req).await {
+                    Some(answer) => response = answer,
+                    None => return Response::internal_server_error(),
+                }
+            }
             let response = finish(response, &req);
             give_back(req.into_session(), slot.as_ref(), response)
         })

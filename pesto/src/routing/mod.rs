@@ -8,6 +8,7 @@
 
 mod convert;
 mod dispatch;
+mod fallback;
 pub(crate) mod route;
 mod table;
 mod tree;
@@ -15,6 +16,7 @@ mod url;
 
 pub use convert::Converter;
 pub use dispatch::Dispatcher;
+pub use fallback::Unmatched;
 pub use route::RouteInfo;
 pub use table::{RouteEntry, RouteError};
 pub use url::Url;

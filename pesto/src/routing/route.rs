@@ -69,6 +69,15 @@ pub struct RouteInfo {
     pub parts: &'static [Part],
 }
 
+/// What the generated code answers when a captured parameter does not convert: 404, marked so
+/// that the dispatcher's fallback, if any, answers instead (with [`Unmatched::BadParameter`]).
+///
+/// [`Unmatched::BadParameter`]: super::Unmatched::BadParameter
+pub fn param_not_converted<S>(req: &mut Request<S>) -> Response {
+    req.mark_unconverted();
+    Response::not_found()
+}
+
 /// The future a routed handler returns once wrapped by `#[route]`.
 pub type HandlerFuture<'a> = BoxFuture<'a, Response>;
 
