@@ -47,12 +47,16 @@ pub mod guide {
     pub mod performance {}
 }
 
-pub use endpoint::{mount, Endpoint, Mount, Mounts, PestoService, ServiceFuture};
+pub use endpoint::{
+    mount, AppCheck, AppCheckError, Endpoint, Mount, Mounts, PestoService, ServiceFuture,
+};
 pub use exchange::{
     box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
     RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
-pub use routing::{Converter, Dispatcher, RouteError, Unmatched, Url};
+pub use routing::{
+    Converter, Dispatcher, Form, FromRequest, Json, Query, RouteError, State, Unmatched, Url,
+};
 pub use server::{shutdown_signal, Server};
 pub use session::session_middleware;
 pub use testing::{TestApp, TestRequest, TestResponse};
@@ -88,7 +92,7 @@ pub mod __private {
         from_param, param_not_converted, routes_collide, Conv, HandlerFuture, Part, RequestType,
         Route, RouteInfo, UrlArg,
     };
-    pub use crate::routing::RouteEntry;
+    pub use crate::routing::{Provided, RouteEntry};
 
     /// The stored form of a session and the change check, for the benchmarks (`pesto/benches`).
     pub mod session_data {

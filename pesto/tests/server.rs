@@ -421,3 +421,31 @@ async fn a_malformed_host_never_reaches_a_redirect() {
     );
     server.shutdown().await;
 }
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Cart {
+    items: Vec<String>,
+}
+
+#[route("/cart", GET)]
+async fn cart(req: &mut Request<Cart>) -> String {
+    req.session.items.join(",")
+}
+dispatcher_app!(CartApp = [cart]);
+
+#[tokio::test]
+async fn an_app_that_cannot_serve_is_refused_before_accepting_anything() {
+    let server = Server::bind(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("bind");
+    let error = server
+        .serve_with_shutdown(CartApp::new(), std::future::pending())
+        .await
+        .expect_err("no session middleware");
+    assert!(
+        error
+            .to_string()
+            .contains("session_middleware(store).wrap(app)"),
+        "{error}"
+    );
+}

@@ -82,14 +82,24 @@ fn session_helpers_without_the_inspector_say_how_to_give_it() {
 }
 
 #[test]
-fn a_session_dispatcher_without_the_middleware_answers_500() {
-    let client = TestApp::new(Shop::new());
-    let response = client.get("/show").send();
-    assert_eq!(response.status(), 500);
+fn a_session_dispatcher_without_the_middleware_is_refused_before_any_request() {
+    // Said in words before serving (Server::serve fails, TestApp::new panics) ...
+    let problems = pesto::Endpoint::check_app(&Shop::new()).expect_err("no middleware");
     assert!(
-        !response.body_text().contains("Cart"),
-        "the body reveals nothing"
+        problems
+            .to_string()
+            .contains("wrap the app with `session_middleware(store).wrap(app)`"),
+        "{problems}"
     );
+    let refused = std::panic::catch_unwind(|| TestApp::new(Shop::new()));
+    assert!(refused.is_err());
+    // ... and run anyway (without the check), every request is a 500 that reveals nothing.
+    let request = http::Request::get("/show")
+        .body(pesto::box_body(http_body_util::Empty::<bytes::Bytes>::new()))
+        .expect("request");
+    let response = pesto::testing::block_on(pesto::Endpoint::call(&Shop::new(), request));
+    assert_eq!(response.status(), 500);
+    assert!(!String::from_utf8_lossy(response.body()).contains("Cart"));
 }
 
 #[test]

@@ -96,14 +96,41 @@ impl RouteDef<'_> {
             }
         );
         let info = self.info_expr();
+        let check_fn = self.check_fn_decl();
         quote! {
             #(#cfgs)*
             impl ::pesto::__private::Route for #ident {
                 #session
                 const INFO: ::pesto::__private::RouteInfo = #info;
                 #call_fn
+                #check_fn
             }
         }
+    }
+
+    /// `fn check`: what the guards need that the app does not provide (none without guards).
+    fn check_fn_decl(&self) -> Option<TokenStream> {
+        let guards = self.guards();
+        if guards.is_empty() {
+            return None;
+        }
+        let checks = guards.iter().map(|g| {
+            let ty = &g.arg.ty;
+            quote_spanned!(ty.span()=>
+                <#ty as ::pesto::FromRequest<Self::Session>>::check(__pesto_app)
+            )
+        });
+        Some(quote! {
+            fn check(
+                __pesto_app: &::pesto::__private::Provided<'_>,
+            ) -> ::std::vec::Vec<::std::string::String> {
+                let __pesto_checks = [#(#checks),*];
+                ::core::iter::Iterator::collect(::core::iter::Iterator::filter_map(
+                    ::core::iter::IntoIterator::into_iter(__pesto_checks),
+                    ::core::result::Result::err,
+                ))
+            }
+        })
     }
 
     fn info_expr(&self) -> TokenStream {
@@ -172,7 +199,22 @@ impl RouteDef<'_> {
                 };
             }
         });
-        let iter = (!self.params.is_empty()).then(
+        // Spanned at the type so "not a request guard" is reported at the parameter.
+        let guards = self.guards().into_iter().map(|g| {
+            let (name, ty) = (g.ident, &g.arg.ty);
+            let take = quote_spanned!(ty.span()=>
+                <#ty as ::pesto::FromRequest<Self::Session>>::from_request(__pesto_req)
+            );
+            quote! {
+                let #name: #ty = match #take.await {
+                    ::core::result::Result::Ok(__pesto_value) => __pesto_value,
+                    ::core::result::Result::Err(__pesto_rejection) => {
+                        return ::pesto::IntoResponse::into_response(__pesto_rejection);
+                    }
+                };
+            }
+        });
+        let iter = (!self.params_in_pattern_order().is_empty()).then(
             || quote!(let mut __pesto_it = ::std::iter::IntoIterator::into_iter(__pesto_params);),
         );
         let args = self.params.iter().map(|p| p.ident);
@@ -189,6 +231,7 @@ impl RouteDef<'_> {
             ::std::boxed::Box::pin(async move {
                 #iter
                 #(#conversions)*
+                #(#guards)*
                 let __pesto_output = Self::handler(__pesto_req, #(#args),*).await;
                 #respond
             })

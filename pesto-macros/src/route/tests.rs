@@ -126,16 +126,31 @@ fn name_mismatches() {
         "\"/a/<b>\", GET",
         "async fn f(req: &mut Request, x: u32, (y, z): (u8, u8)) -> String { todo!() }",
     );
+    // `x` is not a pattern variable, so it is a request guard: the type system checks it.
     assert_eq!(
         errs,
         [
-            "`#[route]` handler parameters must be plain names such as `id: u32`, matching \
-             the route pattern's variables",
+            "`#[route]` handler parameters must be plain names such as `id: u32` (a pattern \
+             variable) or `form: Form<Login>` (a request guard)",
             "route pattern variable `b` has no handler parameter named `b`; add a parameter \
              such as `b: String`",
-            "handler parameter `x` does not appear in the route pattern `/a/<b>`",
         ]
     );
+}
+
+#[test]
+fn parameters_that_are_not_pattern_variables_are_guards() {
+    let out = expand_str(
+        "\"/a/<b>\", GET",
+        "async fn f(req: &mut Request, form: Form<X>, b: u32, state: State<Y>) -> String { todo!() }",
+    );
+    for expected in [
+        "< Form < X > as :: pesto :: FromRequest < Self :: Session >> :: from_request (__pesto_req)",
+        "< State < Y > as :: pesto :: FromRequest < Self :: Session >> :: check (__pesto_app)",
+        "Self :: handler (__pesto_req , form , b , state)",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in\n{out}");
+    }
 }
 
 #[test]

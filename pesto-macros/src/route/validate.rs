@@ -26,7 +26,7 @@ pub(super) struct RouteDef<'a> {
     pub(super) params: Vec<HandlerParam<'a>>,
 }
 
-/// A handler parameter after the request, bound to a pattern variable.
+/// A handler parameter after the request: a pattern variable, or else a request guard.
 pub(super) struct HandlerParam<'a> {
     pub(super) arg: &'a PatType,
     pub(super) ident: &'a Ident,
@@ -63,6 +63,15 @@ impl<'a> RouteDef<'a> {
             }),
             _ => unreachable!("every missing piece of a route records an error"),
         }
+    }
+
+    /// The parameters that are request guards (not pattern variables), in function order.
+    pub(super) fn guards(&self) -> Vec<&HandlerParam<'_>> {
+        let vars: Vec<&str> = pattern_vars(&self.parts).map(|v| v.name.as_str()).collect();
+        self.params
+            .iter()
+            .filter(|p| !vars.contains(&p.name.as_str()))
+            .collect()
     }
 
     /// The handler parameters in pattern order.
@@ -184,7 +193,8 @@ fn handler_params<'a>(sig: &'a Signature, errors: &mut Errors) -> Vec<HandlerPar
             errors.spanned(
                 ty,
                 "`#[route]` handler parameters cannot be `impl Trait`; use a type that \
-                 implements `FromStr`, such as `String` or `u32`",
+                 implements `FromStr` (a pattern variable, such as `String` or `u32`) or \
+                 `FromRequest` (a request guard)",
             );
         }
         match &*arg.pat {
@@ -197,8 +207,8 @@ fn handler_params<'a>(sig: &'a Signature, errors: &mut Errors) -> Vec<HandlerPar
             }
             other => errors.spanned(
                 other,
-                "`#[route]` handler parameters must be plain names such as `id: u32`, \
-                 matching the route pattern's variables",
+                "`#[route]` handler parameters must be plain names such as `id: u32` (a \
+                 pattern variable) or `form: Form<Login>` (a request guard)",
             ),
         }
     }
@@ -214,7 +224,7 @@ pub(super) fn unraw(ident: &Ident) -> String {
     }
 }
 
-/// Every pattern variable needs a parameter of the same name and vice versa.
+/// Every pattern variable needs a parameter of the same name.
 fn check_names(pattern: &LitStr, parts: &[Part], params: &[HandlerParam], errors: &mut Errors) {
     let vars: Vec<&str> = pattern_vars(parts).map(|p| p.name.as_str()).collect();
     for var in &vars {
@@ -228,18 +238,8 @@ fn check_names(pattern: &LitStr, parts: &[Part], params: &[HandlerParam], errors
             );
         }
     }
-    for param in params {
-        if !vars.contains(&param.name.as_str()) {
-            errors.spanned(
-                param.arg,
-                format!(
-                    "handler parameter `{}` does not appear in the route pattern `{}`",
-                    param.name,
-                    pattern.value()
-                ),
-            );
-        }
-    }
+    // Parameters not named like a variable are request guards, checked by the type system
+    // (`FromRequest`, whose message says to check the name against the pattern).
 }
 
 fn pattern_vars(parts: &[Part]) -> impl Iterator<Item = &pattern::Param> {

@@ -3,6 +3,7 @@
 //!
 //! The layer above the request vocabulary: it imports only `crate::exchange`.
 
+mod check;
 mod mount;
 mod service;
 
@@ -12,6 +13,7 @@ use futures_util::future::BoxFuture;
 
 use crate::exchange::{RawRequest, Response};
 
+pub use check::{AppCheck, AppCheckError};
 pub use mount::{mount, Mount, Mounts};
 pub use service::{PestoService, ServiceFuture};
 
@@ -29,6 +31,24 @@ pub trait Endpoint: Send + Sync + 'static {
     /// [`Server`](crate::Server) calls it once before accepting connections; an endpoint that
     /// is never started starts its work with its first request.
     fn start(&self) {}
+
+    /// Reports what the endpoint needs and its assembly does not give (state, a session
+    /// middleware), before any request: [`Server`](crate::Server) and
+    /// [`TestApp`](crate::TestApp) run it. An endpoint that wraps others checks them; one that
+    /// provides something to them (the session middleware) says so through `check`.
+    fn check(&self, check: &mut AppCheck) {
+        let _ = check;
+    }
+
+    /// Runs [`check`](Self::check) on this endpoint as a whole app.
+    ///
+    /// # Errors
+    /// [`AppCheckError`] listing every problem found.
+    fn check_app(&self) -> Result<(), AppCheckError> {
+        let mut check = AppCheck::default();
+        self.check(&mut check);
+        check.finish()
+    }
 }
 
 /// Forwards every method to the pointee, so shared and boxed endpoints are endpoints too.
@@ -40,6 +60,9 @@ macro_rules! forward_endpoint {
             }
             fn start(&self) {
                 (**self).start()
+            }
+            fn check(&self, check: &mut AppCheck) {
+                (**self).check(check)
             }
         }
     )*};

@@ -2,7 +2,7 @@
 
 use futures_util::future::BoxFuture;
 
-use super::Endpoint;
+use super::{AppCheck, Endpoint};
 use crate::exchange::context::RequestContext;
 use crate::exchange::{RawRequest, Response};
 
@@ -70,6 +70,10 @@ impl<E: Endpoint> Endpoint for Mount<E> {
 
     fn start(&self) {
         self.inner.start()
+    }
+
+    fn check(&self, check: &mut AppCheck) {
+        self.inner.check(check)
     }
 }
 
@@ -140,5 +144,9 @@ impl Endpoint for Mounts {
 
     fn start(&self) {
         self.mounts.iter().for_each(|m| m.start());
+    }
+
+    fn check(&self, check: &mut AppCheck) {
+        self.mounts.iter().for_each(|m| m.check(check));
     }
 }

@@ -104,7 +104,7 @@ fn is_multipart(headers: &HeaderMap) -> bool {
 }
 
 /// The media type of the body, lower-cased, without parameters.
-fn content_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
     let media = value.split(';').next()?.trim().to_ascii_lowercase();
     Some(media)

@@ -228,8 +228,14 @@ impl<S> Request<S> {
     /// [`Dispatcher::with_state`](crate::Dispatcher::with_state).
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.state
-            .get::<T>()
+            .get::<Arc<T>>()
+            .map(|shared| &**shared)
             .or_else(|| self.parts.extensions.get::<T>())
+    }
+
+    /// The shared handle of the value of type `T` given to `with_state`, for the `State` guard.
+    pub(crate) fn shared_state<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        self.state.get::<Arc<T>>().cloned()
     }
 
     /// Request extensions (values other layers attached to the request).

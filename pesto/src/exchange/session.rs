@@ -146,7 +146,7 @@ pub fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Re
 }
 
 /// True for the session type `()`: handlers that take no session.
-fn is_sessionless<S: 'static>() -> bool {
+pub(crate) fn is_sessionless<S: 'static>() -> bool {
     TypeId::of::<S>() == TypeId::of::<()>()
 }
 

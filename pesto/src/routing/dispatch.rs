@@ -9,14 +9,15 @@ use futures_util::FutureExt;
 use http::{header, Method, StatusCode};
 
 use super::fallback::{FallbackFn, Unmatched};
+use super::guards::Provided;
 use super::route::RouteInfo;
 use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::body::{self, Limits};
 use crate::exchange::context::RequestContext;
 use crate::exchange::location;
 use crate::exchange::request::RequestData;
-use crate::exchange::session::{SessionData, SessionSlot};
+use crate::exchange::session::{is_sessionless, SessionData, SessionSlot};
 use crate::exchange::{RawRequest, Request, Response, Session};
 
 /// A route table: finds the handler for each request and runs it. Built by `dispatcher_app!`.
@@ -117,9 +118,10 @@ impl<S: Send + 'static> Dispatcher<S> {
         self
     }
 
-    /// Shares `value` with every handler, which reads it with
-    /// [`Request::state`](crate::Request::state) (one value per type; wrap large or mutable state
-    /// in an `Arc`).
+    /// Shares `value` with every handler, which takes it as a [`State<T>`](crate::State)
+    /// parameter or reads it with [`Request::state`](crate::Request::state) (one value per type;
+    /// it is kept behind an `Arc`, never cloned). A handler that takes a `State<T>` not given here
+    /// is reported before the first request (see [`Endpoint::check`]).
     ///
     /// ```
     /// use pesto::prelude::*;
@@ -138,8 +140,8 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// assert_eq!(app.get("/").send().body_text(), "ciao");
     /// ```
     #[must_use]
-    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
-        Arc::make_mut(&mut self.state).insert(value);
+    pub fn with_state<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.state).insert(Arc::new(value));
         self
     }
 
@@ -346,6 +348,24 @@ fn finish<S>(response: Response, req: &Request<S>) -> Response {
 /// one, a dispatcher whose session type is `()` runs with a detached session and any other
 /// answers 500, logging that the middleware is missing.
 impl<S: SessionData> Endpoint for Dispatcher<S> {
+    /// A session type without a session middleware around, and guards whose needs (state) the
+    /// app does not meet, are reported before the first request.
+    fn check(&self, app: &mut AppCheck) {
+        if !is_sessionless::<S>() && !app.has_sessions() {
+            app.problem(format!(
+                "the handlers take a session of type `{}` but no session middleware is installed: \
+                 wrap the app with `session_middleware(store).wrap(app)`",
+                std::any::type_name::<S>()
+            ));
+        }
+        let provided = Provided { state: &self.state };
+        for entry in &self.table.entries {
+            for problem in (entry.check)(&provided) {
+                app.problem(format!("handler `{}`: {problem}", entry.info().name));
+            }
+        }
+    }
+
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         Box::pin(async move {
             let slot = req.extensions().get::<SessionSlot>().cloned();

@@ -9,6 +9,7 @@
 mod convert;
 mod dispatch;
 mod fallback;
+mod guards;
 pub(crate) mod route;
 mod table;
 mod tree;
@@ -17,6 +18,9 @@ mod url;
 pub use convert::Converter;
 pub use dispatch::Dispatcher;
 pub use fallback::Unmatched;
+pub use guards::{
+    Form, FormRejection, FromRequest, Json, JsonRejection, Provided, Query, QueryRejection, State,
+};
 pub use route::RouteInfo;
 pub use table::{RouteEntry, RouteError};
 pub use url::Url;

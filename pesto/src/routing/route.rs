@@ -5,6 +5,7 @@ use std::fmt;
 
 use futures_util::future::BoxFuture;
 
+use super::guards::Provided;
 use crate::exchange::{Request, Response};
 
 /// How the text captured by one `<name:converter>` part is matched.
@@ -93,7 +94,17 @@ pub trait Route: Send + Sync + 'static {
     /// Converts the captured parameters (percent-decoded, in pattern order) and runs the handler.
     /// A parameter that does not convert to the handler's type answers 404.
     fn call(req: &mut Request<Self::Session>, params: Vec<String>) -> HandlerFuture<'_>;
+
+    /// What the handler's request guards need and `app` does not provide, one sentence each
+    /// ([`FromRequest::check`](super::FromRequest::check)); checked before the first request.
+    fn check(app: &Provided<'_>) -> Vec<String> {
+        let _ = app;
+        Vec::new()
+    }
 }
+
+/// A route's [`Route::check`].
+pub type CheckFn = fn(&Provided<'_>) -> Vec<String>;
 
 /// Lets `#[route]` name the session type of a handler's first parameter.
 #[diagnostic::on_unimplemented(

@@ -8,13 +8,15 @@ use std::fmt;
 use http::Method;
 
 use super::convert::decode_segment;
-use super::route::{self, HandlerFn, Route, RouteInfo};
+use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
 use super::tree::Tree;
 
 /// One routed handler in a [`Dispatcher`](super::Dispatcher): its description and its entry point.
 pub struct RouteEntry<S> {
     info: RouteInfo,
     pub(super) call: HandlerFn<S>,
+    /// What the handler's guards need that the app may not provide (see [`Route::check`]).
+    pub(super) check: CheckFn,
 }
 
 impl<S: Send + 'static> RouteEntry<S> {
@@ -23,6 +25,7 @@ impl<S: Send + 'static> RouteEntry<S> {
         RouteEntry {
             info: H::INFO,
             call: H::call,
+            check: H::check,
         }
     }
 
@@ -30,7 +33,11 @@ impl<S: Send + 'static> RouteEntry<S> {
     /// macros (benchmarks, generated tables). The parts must describe a valid pattern.
     #[doc(hidden)]
     pub fn from_raw(info: RouteInfo, call: HandlerFn<S>) -> Self {
-        RouteEntry { info, call }
+        RouteEntry {
+            info,
+            call,
+            check: |_| Vec::new(),
+        }
     }
 
     /// The route's static description.
@@ -44,6 +51,7 @@ impl<S> Clone for RouteEntry<S> {
         RouteEntry {
             info: self.info,
             call: self.call,
+            check: self.check,
         }
     }
 }

@@ -136,8 +136,9 @@ impl Server {
     /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
     ///
     /// # Errors
-    /// Only fails on errors that end the listener; accept errors such as EMFILE are logged and
-    /// retried.
+    /// Fails at once when the app cannot serve requests as assembled ([`Endpoint::check_app`]),
+    /// and otherwise only on errors that end the listener; accept errors such as EMFILE are
+    /// logged and retried.
     pub async fn serve<E: Endpoint>(self, app: E) -> std::io::Result<()> {
         self.serve_with_shutdown(app, shutdown_signal()).await
     }
@@ -152,6 +153,12 @@ impl Server {
         E: Endpoint,
         F: std::future::Future<Output = ()> + Send,
     {
+        // An app that would fail every request (state not given, no session middleware) does
+        // not start: the problems are the error, before any connection is accepted.
+        if let Err(problems) = app.check_app() {
+            tracing::error!(%problems, "not serving");
+            return Err(std::io::Error::other(problems));
+        }
         let app = Arc::new(app);
         app.start();
         let graceful = GracefulShutdown::new();

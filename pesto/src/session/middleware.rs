@@ -26,7 +26,7 @@ use super::purge::PurgeTask;
 use super::shared::{Found, Shared};
 use super::store::{self, SessionStore};
 use super::transport::{Reply, Transport};
-use crate::endpoint::Endpoint;
+use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::session::{
     LentSession, ReturnedSession, SessionSlot, SlotOutcome, DEFAULT_DATA,
 };
@@ -108,6 +108,10 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn start(&self) {
         self.purge.ensure_started(&self.shared);
         self.inner.start();
+    }
+
+    fn check(&self, check: &mut AppCheck) {
+        check.with_sessions(|check| self.inner.check(check));
     }
 }
 

@@ -66,7 +66,15 @@ impl std::fmt::Debug for TestApp {
 
 impl TestApp {
     /// A client for `endpoint`, talking to host `localhost`.
+    ///
+    /// # Panics
+    /// When the app cannot serve requests as assembled ([`Endpoint::check_app`]: a handler's
+    /// state not given, a session type without session middleware), with the list of problems,
+    /// as [`Server`](crate::Server) would refuse to start.
     pub fn new<E: Endpoint>(endpoint: E) -> TestApp {
+        if let Err(problems) = endpoint.check_app() {
+            panic!("{problems}");
+        }
         TestApp {
             endpoint: Arc::new(endpoint),
             sessions: None,
