@@ -47,7 +47,9 @@ pub mod guide {
     pub mod performance {}
 }
 
-pub use endpoint::{mount, Endpoint, Mount, Mounts, PestoService, ServiceFuture};
+pub use endpoint::{
+    mount, Endpoint, HttpService, Mount, Mounts, PestoService, ServiceEndpoint, ServiceFuture,
+};
 pub use exchange::{
     box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
     RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
@@ -69,6 +71,13 @@ pub use pesto_macros::{dispatcher_app, route};
 /// Fails if the address cannot be bound.
 pub async fn serve<E: Endpoint>(addr: std::net::SocketAddr, app: E) -> std::io::Result<()> {
     Server::bind(addr).await?.serve(app).await
+}
+
+/// Middleware in pesto's own terms: [`from_fn`](middleware::from_fn) makes an [`Endpoint`] that
+/// wraps another from an async function of the request and [`Next`](middleware::Next). For
+/// tower layers, see [`Server::layer`] and [`TestApp::layer`].
+pub mod middleware {
+    pub use crate::endpoint::{from_fn, FromFn, FromFnApp, Next};
 }
 
 /// The names a handler module needs: `use pesto::prelude::*;`. Assembling and testing an app
