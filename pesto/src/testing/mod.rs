@@ -118,7 +118,7 @@ impl TestApp {
     /// Puts a tower layer around the endpoint under test, as [`Server::layer`](crate::Server::layer)
     /// does around a served app (the first layer added is the outermost), so the tests see what
     /// the layers do; [`TestApp::with_sessions`] keeps reading the sessions of the app inside.
-    /// The layered stack runs as a [`ServiceEndpoint`](crate::ServiceEndpoint).
+    /// The layered stack runs as a [`ServiceEndpoint`].
     ///
     /// ```
     /// use pesto::prelude::*;
