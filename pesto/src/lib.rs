@@ -48,7 +48,8 @@ pub mod guide {
 }
 
 pub use endpoint::{
-    mount, AppCheck, AppCheckError, Endpoint, Mount, Mounts, PestoService, ServiceFuture,
+    mount, AppCheck, AppCheckError, Endpoint, HttpService, Mount, Mounts, PestoService,
+    ServiceEndpoint, ServiceFuture,
 };
 pub use exchange::{
     box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
@@ -73,6 +74,13 @@ pub use pesto_macros::{dispatcher_app, route};
 /// Fails if the address cannot be bound.
 pub async fn serve<E: Endpoint>(addr: std::net::SocketAddr, app: E) -> std::io::Result<()> {
     Server::bind(addr).await?.serve(app).await
+}
+
+/// Middleware in pesto's own terms: [`from_fn`](middleware::from_fn) makes an [`Endpoint`] that
+/// wraps another from an async function of the request and [`Next`](middleware::Next). For
+/// tower layers, see [`Server::layer`] and [`TestApp::layer`].
+pub mod middleware {
+    pub use crate::endpoint::{from_fn, FromFn, FromFnApp, Next};
 }
 
 /// The names a handler module needs: `use pesto::prelude::*;`. Assembling and testing an app

@@ -173,6 +173,47 @@ pub async fn send(method: &str, url: &str, cookie: Option<&str>, form: Option<&s
     }
 }
 
+/// A response read over HTTP with its body's bytes as sent (a gzip body, say).
+#[derive(Debug)]
+pub struct RawReply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl RawReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Sends one request with `headers` and no body; never follows redirects.
+pub async fn send_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> RawReply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut builder = http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(Full::new(Bytes::new())).expect("request");
+    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .expect("server answered within 30 s")
+        .expect("HTTP exchange");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    RawReply {
+        status,
+        headers,
+        body,
+    }
+}
+
 /// The `pesto_session` query parameter of an absolute URL.
 pub fn query_session(location: &str) -> Option<String> {
     let (_, query) = location.split_once('?')?;

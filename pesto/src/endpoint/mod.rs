@@ -1,11 +1,16 @@
 //! [`Endpoint`]: anything that answers raw requests (a dispatcher, a session-wrapped app, a mount),
-//! plus mounting and the tower [`PestoService`] adapter.
+//! plus mounting, [`from_fn`] middleware, and the adapters both ways between endpoints and tower
+//! services ([`PestoService`], [`ServiceEndpoint`], and [`HttpService`] naming what pesto runs).
 //!
 //! The layer above the request vocabulary: it imports only `crate::exchange`.
 
 mod check;
+mod from_fn;
+mod http_service;
 mod mount;
+mod next;
 mod service;
+mod service_endpoint;
 
 use std::sync::Arc;
 
@@ -14,8 +19,12 @@ use futures_util::future::BoxFuture;
 use crate::exchange::{RawRequest, Response};
 
 pub use check::{AppCheck, AppCheckError};
+pub use from_fn::{from_fn, FromFn, FromFnApp};
+pub use http_service::HttpService;
 pub use mount::{mount, Mount, Mounts};
+pub use next::Next;
 pub use service::{PestoService, ServiceFuture};
+pub use service_endpoint::ServiceEndpoint;
 
 /// Something that answers raw HTTP requests: what [`Server`](crate::Server),
 /// [`TestApp`](crate::TestApp) and [`PestoService`] run.

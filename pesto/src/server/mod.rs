@@ -1,5 +1,7 @@
-//! [`Server`]: serves an [`Endpoint`] over HTTP/1.1 with hyper 1 and tokio.
+//! [`Server`]: serves an [`Endpoint`] — or any tower service, with tower layers around either —
+//! over HTTP/1.1 with hyper 1 and tokio.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,16 +12,19 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::layer::util::{Identity, Stack};
+use tower::Layer;
 
 mod accept_errors;
 mod access_log;
+mod allowed_hosts;
+mod front;
 mod head_size;
 
 use accept_errors::AcceptErrors;
-use head_size::head_size;
+use front::Front;
 
-use crate::endpoint::Endpoint;
-use crate::exchange::{box_body, RemoteAddr, Response};
+use crate::endpoint::{Endpoint, HttpService, PestoService};
 
 /// An HTTP/1.1 server: keep-alive, graceful shutdown on Ctrl-C/SIGTERM, a header read timeout,
 /// limits on header size and count and on open connections, and one `tracing` line per request.
@@ -34,8 +39,10 @@ use crate::exchange::{box_body, RemoteAddr, Response};
 /// server.serve(App::new()).await
 /// # }
 /// ```
-#[derive(Debug)]
-pub struct Server {
+///
+/// Tower layers (tower-http's compression, timeouts, CORS, tracing…) go around the app with
+/// [`Server::layer`]; the server's own limits and checks stay in front of them.
+pub struct Server<L = Identity> {
     listener: TcpListener,
     header_read_timeout: Duration,
     max_headers: usize,
@@ -43,6 +50,23 @@ pub struct Server {
     max_connections: usize,
     shutdown_timeout: Duration,
     allowed_hosts: Arc<[String]>,
+    /// The tower layers around the app, outermost first ([`Server::layer`]).
+    layer: L,
+}
+
+impl<L> std::fmt::Debug for Server<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_headers", &self.max_headers)
+            .field("max_header_bytes", &self.max_header_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("layer", &std::any::type_name::<L>())
+            .finish()
+    }
 }
 
 impl Server {
@@ -64,9 +88,12 @@ impl Server {
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(30),
             allowed_hosts: Arc::from(Vec::new()),
+            layer: Identity::new(),
         }
     }
+}
 
+impl<L> Server<L> {
     /// The bound address.
     ///
     /// # Errors
@@ -133,25 +160,66 @@ impl Server {
         self
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    /// Puts a tower layer around the app, inside the server's own checks: the first layer
+    /// added is the outermost, as with tower's `ServiceBuilder` (which is itself a layer, so a
+    /// whole stack can be added at once).
+    ///
+    /// ```no_run
+    /// # use pesto::prelude::*;
+    /// # #[route("/", GET)] async fn home(req: &mut Request) -> &'static str { "hi" }
+    /// # dispatcher_app!(App = [home]);
+    /// # async fn run() -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// use tower_http::compression::CompressionLayer;
+    /// use tower_http::timeout::TimeoutLayer;
+    ///
+    /// pesto::Server::bind("127.0.0.1:8080".parse().unwrap())
+    ///     .await?
+    ///     .layer(CompressionLayer::new())
+    ///     .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(10)))
+    ///     .serve(App::new())
+    ///     .await
+    /// # }
+    /// ```
+    pub fn layer<N>(self, layer: N) -> Server<Stack<N, L>> {
+        Server {
+            listener: self.listener,
+            header_read_timeout: self.header_read_timeout,
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
+            max_connections: self.max_connections,
+            shutdown_timeout: self.shutdown_timeout,
+            allowed_hosts: self.allowed_hosts,
+            layer: Stack::new(layer, self.layer),
+        }
+    }
+
+    /// Serves `app`, inside the layers, until Ctrl-C or SIGTERM, then shuts down gracefully.
     ///
     /// # Errors
     /// Fails at once when the app cannot serve requests as assembled ([`Endpoint::check_app`]),
     /// and otherwise only on errors that end the listener; accept errors such as EMFILE are
     /// logged and retried.
-    pub async fn serve<E: Endpoint>(self, app: E) -> std::io::Result<()> {
+    pub async fn serve<E>(self, app: E) -> std::io::Result<()>
+    where
+        E: Endpoint,
+        L: Layer<PestoService<E>>,
+        L::Service: HttpService,
+    {
         self.serve_with_shutdown(app, shutdown_signal()).await
     }
 
-    /// Serves until `signal` completes, then stops accepting and waits (up to the shutdown
-    /// timeout) for the requests in flight.
+    /// Serves `app` until `signal` completes, then stops accepting and waits (up to the
+    /// shutdown timeout) for the requests in flight.
     ///
     /// # Errors
     /// As [`Server::serve`].
     pub async fn serve_with_shutdown<E, F>(self, app: E, signal: F) -> std::io::Result<()>
     where
         E: Endpoint,
-        F: std::future::Future<Output = ()> + Send,
+        L: Layer<PestoService<E>>,
+        L::Service: HttpService,
+        F: Future<Output = ()> + Send,
     {
         // An app that would fail every request (state not given, no session middleware) does
         // not start: the problems are the error, before any connection is accepted.
@@ -159,8 +227,49 @@ impl Server {
             tracing::error!(%problems, "not serving");
             return Err(std::io::Error::other(problems));
         }
-        let app = Arc::new(app);
-        app.start();
+        let app = PestoService::new(app);
+        // The layers hide the endpoint, so it is started here, before they wrap it.
+        app.endpoint().start();
+        self.serve_service_with_shutdown(app, signal).await
+    }
+
+    /// Serves a tower service that is not (only) a pesto [`Endpoint`], inside the layers, until
+    /// Ctrl-C or SIGTERM; it gets every request that passes the server's checks, as a
+    /// [`RawRequest`](crate::RawRequest), and its response body is streamed. Prefer
+    /// [`Server::serve`] with [`Server::layer`] for a pesto app, which also starts the app's
+    /// background work ([`Endpoint::start`]).
+    ///
+    /// # Errors
+    /// As [`Server::serve`].
+    pub async fn serve_service<S>(self, service: S) -> std::io::Result<()>
+    where
+        L: Layer<S>,
+        L::Service: HttpService,
+    {
+        self.serve_service_with_shutdown(service, shutdown_signal())
+            .await
+    }
+
+    /// [`Server::serve_service`] until `signal` completes, then a graceful shutdown as
+    /// [`Server::serve_with_shutdown`].
+    ///
+    /// # Errors
+    /// As [`Server::serve`].
+    pub async fn serve_service_with_shutdown<S, F>(
+        self,
+        service: S,
+        signal: F,
+    ) -> std::io::Result<()>
+    where
+        L: Layer<S>,
+        L::Service: HttpService,
+        F: Future<Output = ()> + Send,
+    {
+        let front = Front {
+            stack: self.layer.layer(service),
+            allowed_hosts: Arc::clone(&self.allowed_hosts),
+            max_header_bytes: self.max_header_bytes,
+        };
         let graceful = GracefulShutdown::new();
         let slots = Arc::new(Semaphore::new(self.max_connections));
         let mut builder = http1::Builder::new();
@@ -200,44 +309,9 @@ impl Server {
                     }
                 },
             };
-            let app = Arc::clone(&app);
-            let allowed_hosts = Arc::clone(&self.allowed_hosts);
-            let max_header_bytes = self.max_header_bytes;
+            let front = front.clone();
             let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                let app = Arc::clone(&app);
-                let head_ok = head_size(&req) <= max_header_bytes;
-                let host_ok = host_allowed(&allowed_hosts, &req);
-                async move {
-                    // The access line's fields are copied only when the line will be written.
-                    let logged = tracing::enabled!(target: "pesto::access", tracing::Level::INFO)
-                        .then(|| (Instant::now(), req.method().clone(), req.uri().clone()));
-                    let mut req = req.map(box_body);
-                    req.extensions_mut().insert(RemoteAddr(remote));
-                    let response = if !head_ok {
-                        // The client is past the limit: close rather than read what follows.
-                        Response::text("431 Request Header Fields Too Large\n")
-                            .with_status(http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-                            .with_header(http::header::CONNECTION, "close")
-                    } else if host_ok {
-                        app.call(req).await
-                    } else {
-                        Response::text("400 Bad Request\nhost not allowed\n")
-                            .with_status(http::StatusCode::BAD_REQUEST)
-                    }
-                    .into_http();
-                    if let Some((started, method, uri)) = logged {
-                        let path = access_log::redacted_path(uri.path());
-                        tracing::info!(
-                            target: "pesto::access",
-                            %remote,
-                            %method,
-                            %path,
-                            status = response.status().as_u16(),
-                            elapsed_us = started.elapsed().as_micros() as u64,
-                        );
-                    }
-                    Ok::<_, std::convert::Infallible>(response)
-                }
+                front.answer(req, remote)
             });
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
@@ -249,6 +323,9 @@ impl Server {
             });
         }
         drop(self.listener);
+        // The stack (and the app in it) goes when the last connection lets go of it: the
+        // session purge stops with the app.
+        drop(front);
         tokio::select! {
             () = graceful.shutdown() => tracing::info!("all connections closed"),
             () = tokio::time::sleep(self.shutdown_timeout) => {
@@ -257,28 +334,6 @@ impl Server {
         }
         Ok(())
     }
-}
-
-/// Whether the request's host is in `allowed` (an empty list allows every host).
-fn host_allowed<B>(allowed: &[String], req: &http::Request<B>) -> bool {
-    if allowed.is_empty() {
-        return true;
-    }
-    let host = req
-        .uri()
-        .host()
-        .map(str::to_owned)
-        .or_else(|| {
-            let header = req.headers().get(http::header::HOST)?.to_str().ok()?;
-            let authority: http::uri::Authority = header.parse().ok()?;
-            Some(authority.host().to_owned())
-        })
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    allowed.iter().any(|a| match a.strip_prefix('.') {
-        Some(domain) => host == domain || host.ends_with(a.as_str()),
-        None => host == *a,
-    })
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM.

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use http::Method;
 
-use crate::endpoint::Endpoint;
+use tower::Layer;
+
+use crate::endpoint::{Endpoint, HttpService, PestoService, ServiceEndpoint};
 use crate::exchange::session::decode_data;
 use crate::session::{Persist, SessionId, SessionInspector};
 use jar::CookieJar;
@@ -118,6 +120,47 @@ impl TestApp {
     #[must_use]
     pub fn with_sessions(mut self, sessions: SessionInspector) -> TestApp {
         self.sessions = Some(sessions);
+        self
+    }
+
+    /// Puts a tower layer around the endpoint under test, as [`Server::layer`](crate::Server::layer)
+    /// does around a served app (the first layer added is the outermost), so the tests see what
+    /// the layers do; [`TestApp::with_sessions`] keeps reading the sessions of the app inside.
+    /// The layered stack runs as a [`ServiceEndpoint`].
+    ///
+    /// ```
+    /// use pesto::prelude::*;
+    /// use pesto::session::MemoryStore;
+    /// use pesto::TestApp;
+    /// use tower_http::set_header::SetResponseHeaderLayer;
+    ///
+    /// #[route("/", GET)]
+    /// async fn home(req: &mut Request<SessionMap>) -> &'static str {
+    ///     req.session.insert("seen".into(), true.into());
+    ///     "hi"
+    /// }
+    /// dispatcher_app!(App = [home]);
+    ///
+    /// let app = pesto::session_middleware(MemoryStore::new()).wrap(App::new());
+    /// let sessions = app.inspector();
+    /// let client = TestApp::new(app)
+    ///     .layer(SetResponseHeaderLayer::overriding(
+    ///         http::header::CACHE_CONTROL,
+    ///         http::HeaderValue::from_static("no-store"),
+    ///     ))
+    ///     .with_sessions(sessions);
+    /// assert_eq!(client.get("/").send().header("cache-control"), Some("no-store"));
+    /// let stored: SessionMap = client.session().expect("a session");
+    /// assert_eq!(stored["seen"], true);
+    /// ```
+    #[must_use]
+    pub fn layer<L>(mut self, layer: L) -> TestApp
+    where
+        L: Layer<PestoService<dyn Endpoint>>,
+        L::Service: HttpService + Sync,
+    {
+        let inner = PestoService::from_arc(self.endpoint);
+        self.endpoint = Arc::new(ServiceEndpoint::new(layer.layer(inner)));
         self
     }
 

@@ -11,7 +11,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use pesto::{Endpoint, Server};
+use pesto::{Endpoint, HttpService, PestoService, Server};
 use tokio::sync::oneshot;
 
 /// A server bound to port 0; aborted when dropped, stopped gracefully by [`Running::shutdown`].
@@ -22,8 +22,14 @@ pub struct Running {
 }
 
 impl Running {
-    /// Binds 127.0.0.1:0, lets `configure` set the server up, and serves `app` on a task.
-    pub async fn start<E: Endpoint>(app: E, configure: impl FnOnce(Server) -> Server) -> Running {
+    /// Binds 127.0.0.1:0, lets `configure` set the server up (limits, tower layers), and serves
+    /// `app` on a task.
+    pub async fn start<E, L>(app: E, configure: impl FnOnce(Server) -> Server<L>) -> Running
+    where
+        E: Endpoint,
+        L: tower::Layer<PestoService<E>> + Send + 'static,
+        L::Service: HttpService,
+    {
         let server = Server::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind");
@@ -67,6 +73,20 @@ pub async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let status = response.status().as_u16();
     let body = read_body(response.into_body()).await;
     (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sends `request` (its URI a path) to `addr` through hyper's client; the response with its
+/// body read whole.
+pub async fn send(addr: SocketAddr, request: http::Request<Empty<Bytes>>) -> http::Response<Bytes> {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let (mut parts, body) = request.into_parts();
+    parts.uri = format!("http://{addr}{}", parts.uri).parse().expect("uri");
+    let response = client
+        .request(http::Request::from_parts(parts, body))
+        .await
+        .expect("request");
+    let (parts, body) = response.into_parts();
+    http::Response::from_parts(parts, read_body(body).await)
 }
 
 /// All of a response body's bytes.
