@@ -276,6 +276,17 @@ fn parse_conv(conv: &str, source: &str) -> Result<Conv, String> {
                     return parse_any(args, source).map(Conv::Any);
                 }
             }
+            // `Int` or `PATH` is a built-in in the wrong case far more often than a type of
+            // that name; left to the type system it reads "cannot find type `Int`".
+            if let Some(builtin) = ["unicode", "int", "path", "any"]
+                .into_iter()
+                .find(|b| conv.eq_ignore_ascii_case(b))
+            {
+                return Err(format!(
+                    "unknown converter `{conv}` in `{source}`; the built-in converters are lower \
+                     case: `{builtin}`"
+                ));
+            }
             if conv.starts_with(|c: char| c.is_ascii_uppercase()) || conv.contains("::") {
                 return parse_type_path(conv).map(Conv::Custom).ok_or_else(|| {
                     format!(

@@ -151,6 +151,16 @@ fn invalid_patterns_name_and_locate_the_bad_fragment() {
              `any(...)` or a converter type",
         ),
         (
+            "/<id:Int>",
+            "<id:Int>",
+            "unknown converter `Int` in `<id:Int>`; the built-in converters are lower case: `int`",
+        ),
+        (
+            "/<p:PATH>",
+            "<p:PATH>",
+            "unknown converter `PATH` in `<p:PATH>`; the built-in converters are lower case: `path`",
+        ),
+        (
             "/<id:>",
             "<id:>",
             "missing converter after `:` in `<id:>`; expected `unicode`, `int`, `path`, \
