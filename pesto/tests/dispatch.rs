@@ -579,3 +579,66 @@ mod fallbacks {
         assert_eq!(client.post("/").send().header("allow"), Some("GET, HEAD"));
     }
 }
+
+// ---- url() of a route the app does not serve (debug builds) -----------------------------
+
+mod forgotten_route {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use pesto::prelude::*;
+    use pesto::TestApp;
+
+    #[route("/listed", GET)]
+    async fn listed(_req: &mut Request) -> String {
+        format!("{} {}", forgotten.url(), listed.url())
+    }
+
+    /// Not in `dispatcher_app!` below: its URL would 404.
+    #[route("/forgotten", GET)]
+    async fn forgotten(_req: &mut Request) -> &'static str {
+        "never served"
+    }
+
+    dispatcher_app!(App = [listed]);
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    fn url_of_a_route_the_app_does_not_serve_warns_once() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = TestApp::new(App::new());
+        for _ in 0..3 {
+            assert_eq!(app.get("/listed").send().body_text(), "/forgotten /listed");
+        }
+        let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|e| e.into_inner()))
+            .into_owned();
+        assert_eq!(log.matches("does not serve").count(), 1, "{log}");
+        assert!(
+            log.contains("is `forgotten` missing from `dispatcher_app!`?"),
+            "{log}"
+        );
+        assert!(!log.contains("`listed` missing"), "{log}");
+    }
+}

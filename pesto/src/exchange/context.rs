@@ -28,6 +28,10 @@ pub(crate) struct RequestContext {
     query: OnceLock<MultiDict>,
     /// Querystring session mode: the id that generated URLs carry.
     live_session: Option<LiveSessionId>,
+    /// Debug builds: the routes (name, pattern) of the dispatcher handling the request, so that
+    /// `url()` of a route it does not serve can warn.
+    #[cfg(debug_assertions)]
+    served_routes: Option<Arc<[(&'static str, &'static str)]>>,
 }
 
 /// Where a request names its host: the URI's authority (absolute-form requests) or the `Host`
@@ -143,6 +147,24 @@ impl RequestContext {
     /// Sets the live session id (the session middleware, in querystring mode).
     pub(crate) fn set_live_session(&mut self, live: LiveSessionId) {
         self.live_session = Some(live);
+    }
+
+    /// Debug builds: records the routes (name, pattern) the handling dispatcher serves.
+    #[cfg(debug_assertions)]
+    pub(crate) fn set_served_routes(&mut self, routes: Arc<[(&'static str, &'static str)]>) {
+        self.served_routes = Some(routes);
+    }
+
+    /// Debug builds: whether the handling dispatcher serves the route `(name, pattern)`; `None`
+    /// outside a dispatcher.
+    #[cfg(debug_assertions)]
+    pub(crate) fn serves_route(&self, route: (&str, &str)) -> Option<bool> {
+        let routes = self.served_routes.as_ref()?;
+        Some(
+            routes
+                .iter()
+                .any(|&(name, pattern)| (name, pattern) == route),
+        )
     }
 
     /// Runs `fut` with this context as the current one.

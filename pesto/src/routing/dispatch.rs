@@ -34,6 +34,9 @@ pub struct Dispatcher<S = ()> {
     state: Arc<http::Extensions>,
     /// The app's own answer to unmatched requests (`fallback`); `None`: plain 404 and 405.
     fallback: Option<FallbackFn<S>>,
+    /// Debug builds: the routes served, for `url()`'s warning about routes that are not.
+    #[cfg(debug_assertions)]
+    served: Arc<[(&'static str, &'static str)]>,
 }
 
 impl<S> fmt::Debug for Dispatcher<S> {
@@ -64,8 +67,11 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// # Errors
     /// [`RouteError::Conflict`] names the two handlers that collide.
     pub fn try_from_routes(routes: Vec<RouteEntry<S>>) -> Result<Self, RouteError> {
+        let table = Table::new(routes)?;
         Ok(Dispatcher {
-            table: Table::new(routes)?,
+            #[cfg(debug_assertions)]
+            served: served_routes(&table),
+            table,
             limits: Limits::default(),
             state: Arc::default(),
             fallback: None,
@@ -82,8 +88,11 @@ impl<S: Send + 'static> Dispatcher<S> {
         entries.extend(other.table.entries);
         let mut state = self.state;
         Arc::make_mut(&mut state).extend((*other.state).clone());
+        let table = Table::new(entries)?;
         Ok(Dispatcher {
-            table: Table::new(entries)?,
+            #[cfg(debug_assertions)]
+            served: served_routes(&table),
+            table,
             limits: self.limits,
             state,
             fallback: self.fallback.or(other.fallback),
@@ -168,6 +177,8 @@ impl<S: Send + 'static> Dispatcher<S> {
     ) -> Result<(&RouteEntry<S>, Vec<String>, RequestData), Miss> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
+        #[cfg(debug_assertions)]
+        context.set_served_routes(Arc::clone(&self.served));
         let path_info = context.path_info(&parts.uri);
         let (entry, params) = match self.table.lookup(&parts.method, path_info) {
             Lookup::Found(entry, params) => (entry, params),
@@ -305,6 +316,16 @@ impl<S: Send + 'static> Dispatcher<S> {
         }
         Response::not_found()
     }
+}
+
+/// Debug builds: the (name, pattern) of every route of `table`.
+#[cfg(debug_assertions)]
+fn served_routes<S: Send + 'static>(table: &Table<S>) -> Arc<[(&'static str, &'static str)]> {
+    table
+        .entries
+        .iter()
+        .map(|entry| (entry.info().name, entry.info().pattern))
+        .collect()
 }
 
 /// Why `prepare` found no handler to run.

@@ -42,6 +42,8 @@ impl Url {
     /// each one according to its converter. Called by the code `#[route]` generates.
     pub fn for_route(info: &RouteInfo, params: Vec<String>) -> Url {
         let ctx = RequestContext::current().unwrap_or_default();
+        #[cfg(debug_assertions)]
+        warn_if_not_served(&ctx, info);
         let mut path = ctx.script_name().to_owned();
         let mut values = params.into_iter();
         for part in info.parts {
@@ -165,4 +167,26 @@ impl PartialEq<String> for Url {
     fn eq(&self, other: &String) -> bool {
         *self == *other.as_str()
     }
+}
+
+/// Debug builds: a URL of a route the app handling the request does not serve (a handler left out
+/// of `dispatcher_app!`) would 404; say so once per route instead of letting the link fail quietly.
+#[cfg(debug_assertions)]
+fn warn_if_not_served(ctx: &RequestContext, info: &RouteInfo) {
+    use std::sync::Mutex;
+    static WARNED: Mutex<Vec<(&str, &str)>> = Mutex::new(Vec::new());
+    if ctx.serves_route((info.name, info.pattern)) != Some(false) {
+        return;
+    }
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    if warned.contains(&(info.name, info.pattern)) {
+        return;
+    }
+    warned.push((info.name, info.pattern));
+    tracing::warn!(
+        route = info.name,
+        pattern = info.pattern,
+        "url() of a route this app does not serve: is `{}` missing from `dispatcher_app!`?",
+        info.name
+    );
 }
