@@ -24,6 +24,11 @@
 //! assert_eq!(app.get("/recipes/fish/7").send().body_text(), "recipe #7 in fish");
 //! assert_eq!(show_recipe.url("fish", 7), "/recipes/fish/7");
 //! ```
+//!
+//! The guides: [routing and handlers](crate::routing) (patterns, request guards, fallbacks,
+//! early answers with `?`, tower layers), [sessions](crate::session), [testing],
+//! [state and databases](crate::guide::state_and_databases), [security](crate::guide::security)
+//! and [performance](crate::guide::performance).
 #![deny(rustdoc::broken_intra_doc_links)]
 
 // The layers, bottom up: each imports only from the layers before it (see ARCHITECTURE.md).
@@ -45,6 +50,8 @@ pub mod guide {
     pub mod security {}
     #[doc = include_str!("../../docs/performance.md")]
     pub mod performance {}
+    #[doc = include_str!("../../docs/state-and-databases.md")]
+    pub mod state_and_databases {}
 }
 
 pub use endpoint::{
