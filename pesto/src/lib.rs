@@ -59,8 +59,8 @@ pub use endpoint::{
     ServiceEndpoint, ServiceFuture,
 };
 pub use exchange::{
-    box_body, html_escape, BoxError, Error, Https, IntoResponse, Limits, MultiDict, RawBody,
-    RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
+    box_body, html_escape, BoxError, ErrAnswer, Error, Https, IntoResponse, Limits, MultiDict,
+    RawBody, RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
 pub use routing::{
     Converter, Dispatcher, Form, FromRequest, Json, Query, RouteError, State, Unmatched, Url,

@@ -6,7 +6,7 @@ use std::fmt;
 
 use http::StatusCode;
 
-use super::response::{IntoResponse, Response};
+use super::response::{ErrAnswer, IntoResponse, Response};
 
 /// What a handler's `?` gives up with: a failure (logged in full through `tracing`, answered with
 /// a plain `500 Internal Server Error` page that says nothing about it), or an early answer.
@@ -17,7 +17,7 @@ use super::response::{IntoResponse, Response};
 /// `fn require_user(req) -> Result<User, pesto::Error>` that gives up with
 /// `Err(Response::redirect(..).into())` reads as `let user = require_user(req)?;` in a handler.
 /// It converts back into a `Response`, so a handler may also return `Result<T, Response>` (or any
-/// `Result<T, E>` with `E: IntoResponse`). Helpers should return `pesto::Error` rather than
+/// `Result<T, E>` with `E:` [`ErrAnswer`](crate::ErrAnswer)). Helpers should return `pesto::Error` rather than
 /// `Response`: it is a pointer wide, where a `Response` is large (clippy's `result_large_err`).
 ///
 /// ```
@@ -107,6 +107,8 @@ impl From<Response> for Error {
         Error(Inner::Answer(Box::new(answer)))
     }
 }
+
+impl ErrAnswer for Error {}
 
 impl From<Error> for Response {
     fn from(error: Error) -> Self {

@@ -25,6 +25,6 @@ pub use error::Error;
 pub use multidict::MultiDict;
 pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
 pub use request::Request;
-pub use response::{html_escape, IntoResponse, Response};
+pub use response::{html_escape, ErrAnswer, IntoResponse, Response};
 pub use session::{Session, SessionData};
 pub use session_id::{ParseIdError, RandomError, SessionId, SessionKey};

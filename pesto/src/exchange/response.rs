@@ -389,8 +389,9 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
 }
 
 /// `Ok` and `Err` both answer: `Err(Response::redirect(..))`, `Err(StatusCode::FORBIDDEN)` or
-/// `Err(pesto::Error)` (a logged `500`) make `?` an early answer.
-impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
+/// `Err(pesto::Error)` (a logged `500`) make `?` an early answer. The `Err` must be an
+/// [`ErrAnswer`]: a `String` there would be shown to the visitor as a `200` page.
+impl<T: IntoResponse, E: ErrAnswer> IntoResponse for Result<T, E> {
     fn into_response(self) -> Response {
         match self {
             Ok(value) => value.into_response(),
@@ -398,6 +399,24 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
         }
     }
 }
+
+/// What a handler's `Result` may carry as its `Err`: an answer meant as one (a redirect, an error
+/// status, [`crate::Error`], a guard's rejection), never a bare `String` or `&str`, which would
+/// show an error's text to the visitor as a `200` page and save the session as if all went well.
+///
+/// Implement it for an error type of your own that is an [`IntoResponse`] answering with the
+/// status it means.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a handler's `Err`",
+    label = "not an error answer",
+    note = "for a failure, return `Result<T, pesto::Error>`: `?` turns any `std::error::Error` into a logged 500 that shows nothing",
+    note = "for an early answer, return a `Response` (a redirect, a 4xx page) or a `StatusCode`; a `String` would be a 200 page showing its text"
+)]
+pub trait ErrAnswer: IntoResponse {}
+
+impl ErrAnswer for Response {}
+impl ErrAnswer for StatusCode {}
+impl<T: IntoResponse> ErrAnswer for (StatusCode, T) {}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use super::FromRequest;
 use crate::exchange::body::content_type;
-use crate::exchange::{IntoResponse, Request, Response};
+use crate::exchange::{ErrAnswer, IntoResponse, Request, Response};
 
 /// The submitted form deserialized into `T` (with serde, as `serde_urlencoded` reads it), as a
 /// handler parameter.
@@ -64,6 +64,8 @@ pub enum FormRejection {
     /// The fields do not fit the type (422), with serde's reason.
     Invalid(String),
 }
+
+impl ErrAnswer for FormRejection {}
 
 impl IntoResponse for FormRejection {
     fn into_response(self) -> Response {

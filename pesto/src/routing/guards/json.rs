@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::FromRequest;
 use crate::exchange::body::content_type;
-use crate::exchange::{IntoResponse, Request, Response};
+use crate::exchange::{ErrAnswer, IntoResponse, Request, Response};
 
 /// A JSON body deserialized into `T`, as a handler parameter; and, as a return type, `T`
 /// serialized as a JSON answer.
@@ -68,6 +68,8 @@ pub enum JsonRejection {
     /// Well-formed JSON that does not fit the type (422), with serde's reason.
     Invalid(String),
 }
+
+impl ErrAnswer for JsonRejection {}
 
 impl IntoResponse for JsonRejection {
     fn into_response(self) -> Response {

@@ -10,7 +10,7 @@ mod state;
 
 use std::future::Future;
 
-use crate::exchange::{IntoResponse, Request};
+use crate::exchange::{ErrAnswer, Request};
 
 pub use form::{Form, FormRejection};
 pub use json::{Json, JsonRejection};
@@ -72,7 +72,7 @@ pub use state::State;
 )]
 pub trait FromRequest<S>: Sized + Send {
     /// The answer when the guard fails (a redirect, a 4xx page, [`crate::Error`]).
-    type Rejection: IntoResponse;
+    type Rejection: ErrAnswer;
 
     /// Takes the guard from the request.
     fn from_request(

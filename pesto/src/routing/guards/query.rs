@@ -6,7 +6,7 @@ use http::StatusCode;
 use serde::de::DeserializeOwned;
 
 use super::FromRequest;
-use crate::exchange::{IntoResponse, Request, Response};
+use crate::exchange::{ErrAnswer, IntoResponse, Request, Response};
 
 /// The query string deserialized into `T` (with serde, as `serde_urlencoded` reads it), as a
 /// handler parameter; a query that does not fit `T` is answered `400 Bad Request`.
@@ -49,6 +49,8 @@ impl<T> Deref for Query<T> {
 /// Why a [`Query`] guard failed: the query does not fit the type (400).
 #[derive(Debug)]
 pub struct QueryRejection(String);
+
+impl ErrAnswer for QueryRejection {}
 
 impl IntoResponse for QueryRejection {
     fn into_response(self) -> Response {
