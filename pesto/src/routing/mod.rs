@@ -6,10 +6,10 @@
 //!
 #![doc = include_str!("../../../docs/dispatch.md")]
 
-mod convert;
+pub(crate) mod convert;
 mod dispatch;
 pub(crate) mod route;
-mod table;
+pub(crate) mod table;
 mod tree;
 mod url;
 

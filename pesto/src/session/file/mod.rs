@@ -20,7 +20,7 @@ use std::time::SystemTime;
 use super::store::{Error, Lease, Record, Result, SessionStore};
 use crate::exchange::SessionKey;
 
-mod format;
+pub(crate) mod format;
 mod fs;
 mod ops;
 mod purge;
