@@ -43,6 +43,8 @@ pub mod session;
 // 5. On top: the server and the test client.
 mod server;
 pub mod testing;
+// 6. Over every layer: the fuzz target bodies (reached through `__private::fuzz`).
+mod fuzz;
 
 /// The guides that span the layers, as rustdoc pages (their code blocks run as doctests).
 pub mod guide {
@@ -113,5 +115,13 @@ pub mod __private {
     pub mod session_data {
         pub use crate::exchange::session::{decode_data, serializes_to};
         pub use crate::session::envelope::{decode as envelope_decode, encode as envelope_encode};
+    }
+
+    /// The fuzz target bodies, shared by `fuzz/` and the corpus replay test (docs/security.md,
+    /// "Fuzzing").
+    pub mod fuzz {
+        #[cfg(feature = "redis")]
+        pub use crate::fuzz::redis_record;
+        pub use crate::fuzz::{cookie_header, file_record, multipart, path_match, urlencoded};
     }
 }

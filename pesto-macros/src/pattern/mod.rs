@@ -420,5 +420,10 @@ pub(crate) fn conv_text(conv: &Conv) -> String {
     }
 }
 
+// The fuzz body: unit-tested here, called by the fuzz binary and the corpus replay test, which
+// include this file by path (so within this crate it is unused outside tests).
+#[cfg(any(test, fuzzing))]
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -6,12 +6,12 @@
 //!
 #![doc = include_str!("../../../docs/dispatch.md")]
 
-mod convert;
+pub(crate) mod convert;
 mod dispatch;
 mod fallback;
 mod guards;
 pub(crate) mod route;
-mod table;
+pub(crate) mod table;
 mod tree;
 mod url;
 

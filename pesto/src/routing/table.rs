@@ -171,7 +171,7 @@ impl<S> Table<S> {
 
 /// Splits a percent-encoded path into decoded segments (borrowed where nothing was encoded);
 /// `None` if it does not start with `/` or a segment is not UTF-8 once decoded.
-fn decode_path(path: &str) -> Option<Vec<Cow<'_, str>>> {
+pub(crate) fn decode_path(path: &str) -> Option<Vec<Cow<'_, str>>> {
     let rest = path.strip_prefix('/')?;
     rest.split('/').map(decode_segment).collect()
 }

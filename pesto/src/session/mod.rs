@@ -10,13 +10,13 @@ mod clock;
 mod config;
 pub mod conformance;
 pub(crate) mod envelope;
-mod file;
+pub(crate) mod file;
 mod inspector;
 mod memory;
 mod middleware;
 mod purge;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 mod shared;
 mod store;
 mod transport;

@@ -37,7 +37,7 @@ struct VersionOnly {
 }
 
 /// Wraps session JSON in the versioned file format (the JSON is embedded as is, not re-encoded).
-pub(super) fn encode(data: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn encode(data: &[u8]) -> Result<Vec<u8>> {
     let raw: &RawValue = serde_json::from_slice(data)
         .map_err(|e| Error::Encode(format!("session data is not JSON: {e}")))?;
     serde_json::to_vec(&FileOut {
@@ -48,7 +48,7 @@ pub(super) fn encode(data: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Extracts the session JSON from a file's content.
-pub(super) fn decode(content: &[u8]) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn decode(content: &[u8]) -> std::result::Result<Vec<u8>, String> {
     let unsupported = |v: u32| format!("unsupported format version {v}");
     match serde_json::from_slice::<FileIn<'_>>(content) {
         Ok(file) if file.v == FORMAT_VERSION => Ok(file.data.get().as_bytes().to_vec()),

@@ -23,7 +23,7 @@ use super::store::{
 use crate::exchange::SessionKey;
 
 mod cap;
-mod format;
+pub(crate) mod format;
 mod fs;
 mod ops;
 mod purge;

@@ -41,7 +41,8 @@
 //! This file holds the [`RedisStore`] type, its key layout, the command runner (timeout and error
 //! mapping) and the [`SessionStore`] impl. `setup.rs` builds a store (URLs, TLS, `connect`, the
 //! `with_*` methods); `connection.rs` opens and drives the connection, one server or a Cluster;
-//! `scripts.rs` holds the Lua scripts behind the writes; `purge.rs` is the `SCAN`-based purge.
+//! `scripts.rs` holds the Lua scripts behind the writes; `record.rs` decodes the hash `load`
+//! reads back; `purge.rs` is the `SCAN`-based purge.
 
 use std::fmt;
 use std::future::Future;
@@ -55,12 +56,14 @@ use crate::exchange::SessionKey;
 
 mod connection;
 mod purge;
+pub(crate) mod record;
 mod scripts;
 mod setup;
 #[cfg(test)]
 mod tests;
 
 use connection::{Backend, Connection};
+use record::NotASession;
 use scripts::{CREATE, LOAD, STORE, TOUCH, UPDATE};
 
 /// Upper bound for a key's TTL (about 30,000 years): Redis refuses an expiry that overflows.
@@ -237,25 +240,21 @@ impl SessionStore for RedisStore {
                 tracing::warn!(session = ?key, size, limit, "oversized Redis session treated as absent");
                 return Ok(None);
             }
-            _ => {
-                // Something else under our key (another app's string): not a session.
-                tracing::warn!(session = ?key, "Redis key under the session prefix is not a pesto session; ignoring it");
-                return Ok(None);
-            }
+            // -1: another type of value under our key.
+            _ => Vec::new(),
         };
-        match <(Option<Vec<u8>>, Option<String>)>::from_redis_value(Value::Array(fields)) {
-            Ok((None, None)) => Ok(None),
-            Ok((Some(data), Some(stamp))) => match stamp.parse::<i64>() {
-                Ok(ms) => Ok(Some(Record {
-                    data,
-                    last_access: from_millis(ms),
-                })),
-                Err(_) => {
-                    tracing::warn!(session = ?key, "Redis session has a malformed last_access_ms; ignoring it");
-                    Ok(None)
-                }
-            },
-            _ => {
+        let decoded =
+            match <(Option<Vec<u8>>, Option<String>)>::from_redis_value(Value::Array(fields)) {
+                Ok((data, stamp)) => record::decode(data, stamp),
+                Err(_) => Err(NotASession::Foreign),
+            };
+        match decoded {
+            Ok(record) => Ok(record),
+            Err(NotASession::MalformedStamp) => {
+                tracing::warn!(session = ?key, "Redis session has a malformed last_access_ms; ignoring it");
+                Ok(None)
+            }
+            Err(NotASession::Foreign) => {
                 tracing::warn!(session = ?key, "Redis key under the session prefix is not a pesto session; ignoring it");
                 Ok(None)
             }

@@ -1,0 +1,22 @@
+//! The part every store's decoder shares: the session envelope and the session data inside it.
+
+use std::time::SystemTime;
+
+use crate::exchange::session::decode_data;
+use crate::session::envelope;
+use crate::session::SessionMap;
+
+/// Decodes `record` as a store's `Record::data` is decoded on load, down to a `SessionMap`.
+///
+/// Asserts: no panic; a record that decodes re-encodes to one that decodes to the same
+/// creation time and data, byte for byte.
+pub(super) fn check(record: &[u8]) {
+    let Some((created, data)) = envelope::decode(record) else {
+        return;
+    };
+    let again = envelope::decode(&envelope::encode(created, &data));
+    assert_eq!(again, Some((created, data.clone())), "envelope round trip");
+    assert!(created >= SystemTime::UNIX_EPOCH);
+    // What the handler would see: a map, or the error that starts a fresh session.
+    let _ = decode_data::<SessionMap>(&data);
+}
