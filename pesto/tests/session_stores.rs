@@ -216,6 +216,7 @@ fn a_full_file_store_serves_first_visits_without_a_session_and_evicts_nobody() {
     let first = flood.get("/info").send();
     assert!(first.body_text().ends_with("new=true"));
     assert!(session_cookie(&first).is_some(), "the second record fits");
+    let first_id = flood.cookie("pesto_session").expect("its id");
     for _ in 0..5 {
         flood.clear_cookies();
         let r = flood.get("/info").send();
@@ -228,6 +229,17 @@ fn a_full_file_store_serves_first_visits_without_a_session_and_evicts_nobody() {
         200,
         "nobody was evicted"
     );
+    // A login from a session the store holds renews its id even when full (the count does
+    // not change), so the flood blocks no visitor who already has a session.
+    let carol = client(&store);
+    carol.set_cookie("pesto_session", &first_id);
+    assert!(log_in(&carol).status().is_redirection());
+    assert_ne!(
+        carol.cookie("pesto_session").as_deref(),
+        Some(first_id.as_str())
+    );
+    assert_eq!(carol.get("/secure-area").send().status(), 200);
+    assert_eq!(count_files(&store), 2);
     // A request that must store data (a login) is refused with 503 until there is room.
     let bob = client(&store);
     let refused = log_in(&bob);

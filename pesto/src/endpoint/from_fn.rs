@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+use super::check::AppCheck;
 use super::next::Next;
-use super::{AppCheck, Endpoint};
+use super::Endpoint;
 use crate::exchange::{IntoResponse, RawRequest, Response};
 
 /// Makes a middleware of `f`: it gets each request and a [`Next`] to pass it on with, and

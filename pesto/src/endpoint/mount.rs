@@ -2,7 +2,8 @@
 
 use futures_util::future::BoxFuture;
 
-use super::{AppCheck, Endpoint};
+use super::check::AppCheck;
+use super::Endpoint;
 use crate::exchange::context::RequestContext;
 use crate::exchange::{RawRequest, Response};
 

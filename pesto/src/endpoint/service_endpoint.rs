@@ -5,7 +5,8 @@
 use futures_util::future::BoxFuture;
 use http_body_util::BodyExt;
 
-use super::{Endpoint, HttpService};
+use super::http_service::HttpService;
+use super::Endpoint;
 use crate::exchange::{RawRequest, Response};
 
 /// A tower [`HttpService`] as an [`Endpoint`]: each call clones the service, runs it, and reads
@@ -14,6 +15,11 @@ use crate::exchange::{RawRequest, Response};
 ///
 /// Bodies are held in memory, as every pesto [`Response`]; to stream a large body (tower-http's
 /// `ServeDir`), serve the service itself with `Server::serve_service`.
+///
+/// A pesto app inside the service is out of sight: [`Endpoint::start`] and [`Endpoint::check`]
+/// do not reach it, so check it before wrapping it (as [`TestApp::new`](crate::TestApp::new)
+/// does before [`TestApp::layer`](crate::TestApp::layer)); its background purge starts with its
+/// first request.
 ///
 /// ```
 /// use pesto::prelude::*;

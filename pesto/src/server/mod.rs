@@ -119,9 +119,10 @@ impl<L> Server<L> {
 
     /// The most bytes of request line and headers (default 64 KiB, at least 8 KiB); more gets 431.
     ///
-    /// Counted as written canonically (`name: value\r\n` per header, whitespace around values
-    /// that the parser drops not included), so a head of exactly this size is served and one byte
-    /// more is refused, however the bytes arrive.
+    /// Counted as written canonically (`name: value\r\n` per header), so a head of exactly this
+    /// size is served and one byte more is refused, however the bytes arrive. Whitespace padded
+    /// around values is dropped by the parser and not counted; hyper's read buffer, bounded by the
+    /// same figure, limits it to about one read more.
     #[must_use]
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes.max(8192);

@@ -303,7 +303,9 @@ impl Shared {
 
     /// Whether a record is within the store's size limit. One that is not is never written: the
     /// request answers 500, which leaks nothing, the log says why, and the stored session, if
-    /// any, stays as it was.
+    /// any, stays as it was. Stores refuse such a record themselves (`Error::TooLarge`, their
+    /// contract with every caller); checking here first names the session in the log and spares
+    /// the trip to the store.
     fn fits(&self, record: &[u8], id: &SessionId) -> bool {
         let limit = self.store.max_record_size();
         if record.len() > limit {
@@ -407,14 +409,31 @@ impl Shared {
                     }
                     Err(e) => return store_error(e),
                 }
-                match self.create(&state.id, returned.data(), now).await {
+                let mut old_removed = false;
+                let mut created = self.create(&state.id, returned.data(), now).await;
+                if let Ok(Created::Full) = created {
+                    // A renewal leaves the count unchanged: make the room the old record takes,
+                    // then create again, so a full store never blocks a login's cycle_id().
+                    if let Err(e) = self.store.remove(old.key()).await {
+                        return store_error(e);
+                    }
+                    old_removed = true;
+                    created = self.create(&state.id, returned.data(), now).await;
+                }
+                match created {
                     Ok(Created::Yes) => {}
-                    // The old id stays as it was; the request is refused rather than half done.
+                    // Another create took the room meanwhile: the old session is gone (the safe
+                    // side), so the client's id is expired along with the 503.
+                    Ok(Created::Full) if old_removed => {
+                        return self.transport.expire(store_full(), reply);
+                    }
                     Ok(Created::Full) => return store_full(),
                     Err(response) => return response,
                 }
-                if let Err(e) = self.store.remove(old.key()).await {
-                    return store_error(e);
+                if !old_removed {
+                    if let Err(e) = self.store.remove(old.key()).await {
+                        return store_error(e);
+                    }
                 }
                 true
             }
@@ -513,7 +532,7 @@ impl Shared {
     }
 }
 
-/// What became of a [`SessionApp::create`].
+/// What became of a [`Shared::create`].
 enum Created {
     Yes,
     /// The store is at its cap ([`store::Error::Full`]).

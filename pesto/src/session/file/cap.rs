@@ -39,25 +39,35 @@ impl RecordCap {
         self.max
     }
 
-    /// Whether a new record fits; walks the tree on first use (call on the blocking pool).
-    pub(super) fn has_room(&self, root: &Path) -> bool {
-        self.counter(root).load(Ordering::Relaxed) < self.max
+    /// Takes a place for a new record, in one atomic step so that concurrent creates cannot all
+    /// pass a check and overshoot; `false` when the store is full. Walks the tree on first use
+    /// (call on the blocking pool). A place not used ([`RecordCap::release`]) is given back.
+    pub(super) fn reserve(&self, root: &Path) -> bool {
+        self.counter(root)
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok()
     }
 
-    pub(super) fn created(&self, root: &Path) {
-        self.counter(root).fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(super) fn removed(&self, root: &Path) {
+    /// Gives back a place that [`RecordCap::reserve`] took for a create that wrote nothing, or
+    /// counts a record this process removed.
+    pub(super) fn release(&self, root: &Path) {
         let counter = self.counter(root);
         // Saturating: another process's record removed by this one was never counted up here.
         let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
     }
 
-    /// Sets the count to what a fresh walk finds (after a purge).
+    /// Brings the count back to what a fresh walk finds (after a purge), keeping the creates and
+    /// removals this process made while the walk ran.
     pub(super) fn recount(&self, root: &Path) {
+        let counter = self.counter(root);
+        let before = counter.load(Ordering::Relaxed);
         let found = count_records(root);
-        self.counter(root).store(found, Ordering::Relaxed);
+        let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+            // `now - before` is what changed during the walk (it may be negative).
+            Some(found.saturating_add(now).saturating_sub(before))
+        });
     }
 
     fn counter(&self, root: &Path) -> &AtomicU64 {

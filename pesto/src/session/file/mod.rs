@@ -246,15 +246,15 @@ impl SessionStore for FileStore {
         let cap = self.cap.clone();
         let created = self
             .on_key(key, move |root, key| {
-                if cap.as_ref().is_some_and(|cap| !cap.has_room(root)) {
+                if cap.as_ref().is_some_and(|cap| !cap.reserve(root)) {
                     return Ok(None);
                 }
                 let how = Landing::CreateOnly;
-                let landed = write_file(root, key, &content, lease.now, how, durability)?;
-                if let (true, Some(cap)) = (landed, &cap) {
-                    cap.created(root);
+                let landed = write_file(root, key, &content, lease.now, how, durability);
+                if let (Some(cap), false) = (&cap, matches!(landed, Ok(true))) {
+                    cap.release(root);
                 }
-                Ok(Some(landed))
+                landed.map(Some)
             })
             .await?;
         created.ok_or_else(|| Error::Full {
@@ -262,6 +262,8 @@ impl SessionStore for FileStore {
         })
     }
 
+    /// Not counted against [`with_max_records`](Self::with_max_records): `store` is the
+    /// administrative overwrite (seeding in tests), never a visitor's new session.
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         let (content, durability) = (self.encode(data)?, self.durability);
         self.on_key(key, move |root, key| {
@@ -290,7 +292,7 @@ impl SessionStore for FileStore {
         self.on_key(key, move |root, key| {
             if remove_file(root, key)? {
                 if let Some(cap) = &cap {
-                    cap.removed(root);
+                    cap.release(root);
                 }
             }
             Ok(())

@@ -308,3 +308,26 @@ async fn a_capped_store_refuses_new_records_and_keeps_the_ones_it_has() {
         .expect_err("full again");
     assert!(matches!(err, Error::Full { limit: 3 }), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_never_overshoot_the_cap() {
+    let (_dir, m) = store();
+    let capped = m.with_max_records(10);
+    let tasks: Vec<_> = (0..60)
+        .map(|_| {
+            let capped = capped.clone();
+            tokio::spawn(async move { capped.create(&key(), b"{}", lease(0)).await })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        match task.await.expect("task") {
+            Ok(true) => created += 1,
+            Ok(false) => panic!("fresh keys never collide"),
+            Err(Error::Full { limit: 10 }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(created, 10);
+    assert_eq!(super::super::cap::count_records(capped.directory()), 10);
+}
