@@ -4,6 +4,8 @@
 //! Which route answers a request is written as [`DispatchTest`] tables (after matchit's
 //! `tests/match.rs`); handler behaviour, mounting and URLs are told as ordinary tests.
 
+mod support;
+
 use pesto::prelude::*;
 use pesto::TestApp;
 use pesto::{Mounts, TestResponse};
@@ -583,9 +585,6 @@ mod fallbacks {
 // ---- url() of a route the app does not serve (debug builds) -----------------------------
 
 mod forgotten_route {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
     use pesto::prelude::*;
     use pesto::TestApp;
 
@@ -602,38 +601,15 @@ mod forgotten_route {
 
     dispatcher_app!(App = [listed]);
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     #[cfg(debug_assertions)]
     fn url_of_a_route_the_app_does_not_serve_warns_once() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (captured, _guard) = super::support::logs::capture();
         let app = TestApp::new(App::new());
         for _ in 0..3 {
             assert_eq!(app.get("/listed").send().body_text(), "/forgotten /listed");
         }
-        let log = String::from_utf8_lossy(&captured.0.lock().unwrap_or_else(|e| e.into_inner()))
-            .into_owned();
+        let log = captured.text();
         assert_eq!(log.matches("does not serve").count(), 1, "{log}");
         assert!(
             log.contains("is `forgotten` missing from `dispatcher_app!`?"),

@@ -4,6 +4,7 @@
 //! - [`stores`]: a store wrapper that counts writes and can be told to fail, and fresh keys;
 //! - [`time`]: fixed clock readings, leases at them, and a manual clock starting there;
 //! - [`cookies`]: reading `Set-Cookie` headers;
+//! - [`logs`]: capturing what is logged through `tracing`;
 //! - [`server`]: an in-process server on a free port, and plain HTTP clients for it;
 //! - [`poll`]: bounded waiting, for servers to start and apps to recover;
 //! - [`redis`] (feature `redis`): the shared Redis, and Redis servers and clusters that a test
@@ -14,6 +15,7 @@
 
 pub mod apps;
 pub mod cookies;
+pub mod logs;
 pub mod poll;
 #[cfg(feature = "redis")]
 pub mod redis;
