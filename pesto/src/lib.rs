@@ -57,8 +57,8 @@ pub mod guide {
 }
 
 pub use endpoint::{
-    mount, AppCheck, AppCheckError, Endpoint, HttpService, Mount, Mounts, PestoService,
-    ServiceEndpoint, ServiceFuture,
+    mount, AppCheck, AppCheckError, CrossOriginApp, CrossOriginProtection, CrossOriginRefused,
+    Endpoint, HttpService, Mount, Mounts, PestoService, ServiceEndpoint, ServiceFuture,
 };
 pub use exchange::{
     box_body, html_escape, BoxError, ErrAnswer, Error, Https, IntoResponse, Limits, MultiDict,

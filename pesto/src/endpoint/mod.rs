@@ -5,6 +5,7 @@
 //! The layer above the request vocabulary: it imports only `crate::exchange`.
 
 mod check;
+mod cross_origin;
 mod from_fn;
 mod http_service;
 mod mount;
@@ -19,6 +20,7 @@ use futures_util::future::BoxFuture;
 use crate::exchange::{RawRequest, Response};
 
 pub use check::{AppCheck, AppCheckError};
+pub use cross_origin::{CrossOriginApp, CrossOriginProtection, CrossOriginRefused};
 pub use from_fn::{from_fn, FromFn, FromFnApp};
 pub use http_service::HttpService;
 pub use mount::{mount, Mount, Mounts};

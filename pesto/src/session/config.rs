@@ -10,6 +10,7 @@ pub use cookie::SameSite;
 use super::clock::{Clock, SystemClock};
 use super::store::SessionStore;
 use super::transport::{CookieSettings, Persist, Transport};
+use crate::endpoint::CrossOriginProtection;
 
 /// The settings, as the request flow reads them.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub(super) struct Config {
     pub(super) lazy: bool,
     pub(super) touch_interval: Duration,
     pub(super) absolute_timeout: Option<Duration>,
+    /// Checked before the session is loaded; `None` when turned off.
+    pub(super) cross_origin: Option<CrossOriginProtection>,
 }
 
 /// Session middleware settings; [`SessionMiddleware::wrap`] applies them to an app.
@@ -88,6 +91,7 @@ pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware {
             lazy: false,
             touch_interval: Duration::from_secs(60),
             absolute_timeout: None,
+            cross_origin: Some(CrossOriginProtection::new()),
         },
         clock: Arc::new(SystemClock),
     }
@@ -191,6 +195,24 @@ impl SessionMiddleware {
     #[must_use]
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.config.touch_interval = interval;
+        self
+    }
+
+    /// The cross-origin protection applied before the session is loaded (default: on, with no
+    /// trusted origin and no exempt path): cross-site `POST`, `PUT`, `PATCH` and `DELETE` from
+    /// browsers get `403` (docs/security.md, "Cross-site request forgery"). Give one with
+    /// trusted origins or exempt paths here.
+    #[must_use]
+    pub fn cross_origin_protection(mut self, protection: CrossOriginProtection) -> Self {
+        self.config.cross_origin = Some(protection);
+        self
+    }
+
+    /// Turns the cross-origin protection off (an API whose clients are not browsers, or an app
+    /// that checks CSRF tokens of its own on every unsafe request).
+    #[must_use]
+    pub fn without_cross_origin_protection(mut self) -> Self {
+        self.config.cross_origin = None;
         self
     }
 

@@ -30,7 +30,7 @@ use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::session::{
     LentSession, ReturnedSession, SessionSlot, SlotOutcome, DEFAULT_DATA,
 };
-use crate::exchange::{RawRequest, Response, SessionId};
+use crate::exchange::{IntoResponse, RawRequest, Response, SessionId};
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
@@ -137,6 +137,12 @@ impl<E: Endpoint> SessionApp<E> {
         let transport = &shared.transport;
         let now = shared.clock.now();
         let (mut parts, body) = req.into_parts();
+        // A forged cross-site request is refused before any session is loaded or made.
+        if let Some(protection) = &shared.config.cross_origin {
+            if let Err(refused) = protection.check(&parts) {
+                return refused.into_response();
+            }
+        }
         let ids = transport.incoming_ids(&mut parts);
         let loaded = match shared.load(ids, now).await {
             Ok(loaded) => loaded,
