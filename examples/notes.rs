@@ -3,9 +3,9 @@
 //! and database failures, a JSON API, its own 404 page, a flash message that survives the logout,
 //! gzip through a tower-http layer, and a mount path (docs/state-and-databases.md).
 //!
-//! Left out, to stay short: CSRF tokens on its forms. The session cookie is `SameSite=Lax`, which
-//! keeps it off cross-site POSTs in current browsers; docs/security.md ("What remains yours to
-//! do") shows the token pattern a production site should add.
+//! Forged cross-site posts are refused by the session middleware's cross-origin protection (on by
+//! default); CSRF tokens in the forms, the defence in depth for very old browsers, are left out to
+//! stay short (docs/security.md, "Cross-site request forgery").
 //!
 //! ```text
 //! cargo run --features postgres --example notes -- --database postgres://127.0.0.1/test --user ada:lovelace
