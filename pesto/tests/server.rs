@@ -242,10 +242,7 @@ fn one_tracing_line_per_request() {
         server.shutdown().await;
     });
     let text = captured.text();
-    let access: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("pesto::access"))
-        .collect();
+    let access = captured.access_lines();
     assert_eq!(access.len(), 3, "{text}");
     assert!(
         access[0].contains("path=/hello/log") && access[0].contains("status=200"),

@@ -400,10 +400,7 @@ fn the_access_log_has_the_status_the_client_was_sent() {
         server.shutdown().await;
     });
     let text = captured.text();
-    let access: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("pesto::access"))
-        .collect();
+    let access = captured.access_lines();
     assert_eq!(access.len(), 3, "{text}");
     let expected = [
         ("path=/hello/log", "status=200"),

@@ -141,7 +141,6 @@ impl Reply {
 
 /// Sends one request with an optional `Cookie` header and form body; never follows redirects.
 pub async fn send(method: &str, url: &str, cookie: Option<&str>, form: Option<&str>) -> Reply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut builder = http::Request::builder().method(method).uri(url);
     if let Some(cookie) = cookie {
         builder = builder.header("cookie", cookie);
@@ -153,23 +152,11 @@ pub async fn send(method: &str, url: &str, cookie: Option<&str>, form: Option<&s
         }
         None => Full::new(Bytes::new()),
     };
-    let request = builder.body(body).expect("request");
-    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
-        .await
-        .expect("server answered within 30 s")
-        .expect("HTTP exchange");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let raw = exchange(builder.body(body).expect("request")).await;
     Reply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        status: raw.status,
+        headers: raw.headers,
+        body: String::from_utf8_lossy(&raw.body).into_owned(),
     }
 }
 
@@ -189,12 +176,16 @@ impl RawReply {
 
 /// Sends one request with `headers` and no body; never follows redirects.
 pub async fn send_with_headers(method: &str, url: &str, headers: &[(&str, &str)]) -> RawReply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut builder = http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let request = builder.body(Full::new(Bytes::new())).expect("request");
+    exchange(builder.body(Full::new(Bytes::new())).expect("request")).await
+}
+
+/// Sends `request` (bounded by 30 s) and reads the whole answer.
+async fn exchange(request: http::Request<Full<Bytes>>) -> RawReply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
         .await
         .expect("server answered within 30 s")

@@ -14,6 +14,15 @@ impl Captured {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
     }
+
+    /// The lines of the access log (`pesto::access`) written so far.
+    pub fn access_lines(&self) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|l| l.contains("pesto::access"))
+            .map(str::to_owned)
+            .collect()
+    }
 }
 
 impl Write for Captured {
