@@ -15,7 +15,9 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use pesto::session::{conformance, Lease, RedisStore, SessionId, SessionStore};
+use pesto::session::{
+    conformance, Lease, RedisStore, SessionId, SessionStore, UpdateOutcome, Version,
+};
 use pesto::session_middleware;
 use redis::AsyncCommands;
 use support::apps::CountApp;
@@ -70,7 +72,7 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
     assert_eq!(kind, "hash");
     let fields: Vec<(String, Vec<u8>)> = conn.hgetall(key).await.expect("HGETALL");
     let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["data", "last_access_ms"]);
+    assert_eq!(names, ["data", "last_access_ms", "version"]);
     for (name, value) in &fields {
         let text = String::from_utf8_lossy(value);
         assert!(!text.contains(id.as_str()), "field {name} holds the raw id");
@@ -155,20 +157,26 @@ async fn update_never_brings_back_a_session_another_server_removed() {
         ttl: Duration::from_secs(60),
     };
     assert!(first.create(&key, b"{}", lease).await.expect("create"));
-    assert!(second
-        .update(&key, br#"{"n":1}"#, lease)
-        .await
-        .expect("update"));
+    assert_eq!(
+        second
+            .update(&key, br#"{"n":1}"#, Version::FIRST, lease)
+            .await
+            .expect("update"),
+        UpdateOutcome::Written
+    );
     assert_eq!(
         first.load(&key).await.expect("load").expect("present").data,
         br#"{"n":1}"#
     );
     // A logout through the second server, then a late save through the first.
     second.remove(&key).await.expect("remove");
-    assert!(!first
-        .update(&key, br#"{"n":2}"#, lease)
-        .await
-        .expect("update"));
+    assert_eq!(
+        first
+            .update(&key, br#"{"n":2}"#, Version::FIRST.next(), lease)
+            .await
+            .expect("update"),
+        UpdateOutcome::Absent
+    );
     assert!(first.load(&key).await.expect("load").is_none());
 }
 

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use pesto::session::{
     check_record_size, conformance, FileStore, Lease, MemoryStore, Record, Result, SessionId,
-    SessionKey, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+    SessionKey, SessionStore, UpdateOutcome, Version, DEFAULT_MAX_RECORD_SIZE,
 };
 use pesto::session_middleware;
 use support::apps::{log_in, VisitorApp};
@@ -292,6 +292,7 @@ impl SessionStore for MapStore {
         let record = Record {
             data: data.to_vec(),
             last_access: lease.now,
+            version: Version::FIRST,
         };
         map.insert(key.clone(), record);
         Ok(true)
@@ -299,12 +300,39 @@ impl SessionStore for MapStore {
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
+        let mut map = self.map();
+        let version = map.get(key).map_or(Version::FIRST, |old| old.version.next());
         let record = Record {
             data: data.to_vec(),
             last_access: lease.now,
+            version,
         };
-        self.map().insert(key.clone(), record);
+        map.insert(key.clone(), record);
         Ok(())
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> Result<UpdateOutcome> {
+        check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
+        // The comparison and the write under one lock.
+        let mut map = self.map();
+        let Some(record) = map.get_mut(key) else {
+            return Ok(UpdateOutcome::Absent);
+        };
+        if record.version != expected {
+            return Ok(UpdateOutcome::Conflict);
+        }
+        *record = Record {
+            data: data.to_vec(),
+            last_access: lease.now,
+            version: expected.next(),
+        };
+        Ok(UpdateOutcome::Written)
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {

@@ -381,6 +381,12 @@ pub(crate) struct ReturnedSession {
 }
 
 impl ReturnedSession {
+    /// The data's JSON as the request loaded it ([`DEFAULT_DATA`] for a new session, or one that
+    /// was stored before any handler saw it): the base of a merge with a concurrent save.
+    pub(crate) fn loaded(&self) -> &[u8] {
+        self.state.baseline.as_deref().unwrap_or(DEFAULT_DATA)
+    }
+
     /// The data to store: the new JSON, or what was loaded when it came back unchanged.
     pub(crate) fn data(&self) -> &[u8] {
         match (&self.json, &self.state.baseline) {

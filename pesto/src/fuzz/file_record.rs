@@ -6,10 +6,10 @@ use crate::session::file::format;
 ///
 /// Asserts: no panic; decoded data is JSON and encode(decode(file)) decodes to the same bytes.
 pub fn file_record(data: &[u8]) {
-    let Ok(json) = format::decode(data) else {
+    let Ok((json, version)) = format::decode(data) else {
         return;
     };
-    let rewritten = format::encode(&json);
+    let rewritten = format::encode(&json, version);
     assert!(
         rewritten.is_ok(),
         "decoded file data does not re-encode: {rewritten:?}"
@@ -17,7 +17,7 @@ pub fn file_record(data: &[u8]) {
     if let Ok(rewritten) = rewritten {
         assert_eq!(
             format::decode(&rewritten),
-            Ok(json.clone()),
+            Ok((json.clone(), version)),
             "file round trip"
         );
     }

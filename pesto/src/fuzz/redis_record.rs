@@ -2,11 +2,11 @@
 
 use crate::session::redis::record;
 
-/// Decodes `data` as the two fields of a session hash, then the envelope and session data.
+/// Decodes `data` as the fields of a session hash, then the envelope and session data.
 ///
-/// Layout: byte 0 says which fields exist (bit 0 `data`, bit 1 `last_access_ms`); the rest,
-/// up to the first `\n`, is `last_access_ms` (as redis-rs hands it over, so only UTF-8), and
-/// after it the `data` field. Asserts: no panic; a decoded record keeps `data` byte for byte.
+/// Layout: byte 0 says which fields exist (bit 0 `data`, bit 1 `last_access_ms`, bit 2
+/// `version`); the rest, up to the first `\n`, is `last_access_ms` and `version` alike (as
+/// redis-rs hands them over, so only UTF-8), and after it the `data` field. Asserts: no panic; a decoded record keeps `data` byte for byte.
 pub fn redis_record(data: &[u8]) {
     let Some((&present, rest)) = data.split_first() else {
         return;
@@ -20,7 +20,8 @@ pub fn redis_record(data: &[u8]) {
     };
     let data_field = (present & 1 != 0).then(|| field.to_vec());
     let stamp_field = (present & 2 != 0).then(|| stamp.to_owned());
-    match record::decode(data_field.clone(), stamp_field) {
+    let version_field = (present & 4 != 0).then(|| stamp.to_owned());
+    match record::decode(data_field.clone(), stamp_field, version_field) {
         Ok(Some(record)) => {
             assert_eq!(
                 Some(&record.data),

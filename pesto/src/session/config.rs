@@ -29,6 +29,27 @@ pub(super) struct Config {
     pub(super) absolute_timeout: Option<Duration>,
     /// Checked before the session is loaded; `None` when turned off.
     pub(super) cross_origin: Option<CrossOriginProtection>,
+    /// How long the id a `cycle_id()` replaced keeps forwarding to the new one; zero: not at all.
+    pub(super) renewal_grace: Duration,
+    pub(super) on_conflict: OnConflict,
+}
+
+/// What the middleware does when another request of the same session saved it while this one
+/// ran (the session guide, "Concurrent requests").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OnConflict {
+    /// Merge (the default): the top-level fields (`SessionMap` keys) this request changed take its
+    /// values, every other field keeps the value the other request saved; where both changed one
+    /// field, this (later) save wins and a warning is logged.
+    #[default]
+    Merge,
+    /// Save nothing and answer `409 Conflict` when the two requests changed the same field (as
+    /// Django's `SessionInterrupted`); changes to different fields are still merged.
+    RefuseOverlap,
+    /// Save nothing and answer `409 Conflict` whenever another request saved the session since
+    /// this one loaded it, whatever it changed.
+    Refuse,
 }
 
 /// Session middleware settings; [`SessionMiddleware::wrap`] applies them to an app.
@@ -73,6 +94,9 @@ impl fmt::Debug for SessionMiddleware {
     }
 }
 
+/// How long, by default, the id a `cycle_id()` replaced still reaches the session.
+pub const DEFAULT_RENEWAL_GRACE: Duration = Duration::from_secs(5);
+
 /// Starts configuring session middleware over `store`, with Pesto's defaults: purge every
 /// 60 s of sessions idle for 1800 s, id in a cookie named `pesto_session`.
 pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware {
@@ -92,12 +116,38 @@ pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware {
             touch_interval: Duration::from_secs(60),
             absolute_timeout: None,
             cross_origin: Some(CrossOriginProtection::new()),
+            renewal_grace: DEFAULT_RENEWAL_GRACE,
+            on_conflict: OnConflict::Merge,
         },
         clock: Arc::new(SystemClock),
     }
 }
 
 impl SessionMiddleware {
+    /// How long the id that `cycle_id()` replaced keeps reaching the session (default
+    /// [`DEFAULT_RENEWAL_GRACE`], 5 s); zero ends it at once.
+    ///
+    /// A page's parallel requests (images, an XHR, a second tab) that left before the response
+    /// carrying the new id arrived still present the old one; during the window the old id is a
+    /// forward to the new session, so they keep it — they read and save the new session, and are
+    /// never sent the old id again as a cookie. The forward holds no session data, is stored by
+    /// hash like every key, and dies with the window, or at once when the session is
+    /// invalidated (the session guide, "Concurrent requests").
+    #[must_use]
+    pub fn renewal_grace(mut self, grace: Duration) -> Self {
+        self.config.renewal_grace = grace;
+        self
+    }
+
+    /// What to do when another request of the same session saved it while this one ran:
+    /// [`OnConflict::Merge`] (the default) or a `409` ([`OnConflict::RefuseOverlap`],
+    /// [`OnConflict::Refuse`]).
+    #[must_use]
+    pub fn on_conflict(mut self, policy: OnConflict) -> Self {
+        self.config.on_conflict = policy;
+        self
+    }
+
     /// How often the background purge runs (default 60 s); zero disables it.
     #[must_use]
     pub fn auto_purge_every(mut self, every: Duration) -> Self {

@@ -16,7 +16,8 @@
 //! use std::sync::{Mutex, MutexGuard, PoisonError};
 //! use std::time::SystemTime;
 //! use pesto::session::{
-//!     check_record_size, Lease, Record, Result, SessionKey, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+//!     check_record_size, Lease, Record, Result, SessionKey, SessionStore, UpdateOutcome, Version,
+//!     DEFAULT_MAX_RECORD_SIZE,
 //! };
 //!
 //! #[derive(Debug, Default)]
@@ -39,13 +40,33 @@
 //!         if map.contains_key(key) {
 //!             return Ok(false);
 //!         }
-//!         map.insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now });
+//!         let version = Version::FIRST;
+//!         map.insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now, version });
 //!         Ok(true)
 //!     }
 //!     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
 //!         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
-//!         self.map().insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now });
+//!         let mut map = self.map();
+//!         let version = map.get(key).map_or(Version::FIRST, |old| old.version.next());
+//!         map.insert(key.clone(), Record { data: data.to_vec(), last_access: lease.now, version });
 //!         Ok(())
+//!     }
+//!     async fn update(
+//!         &self,
+//!         key: &SessionKey,
+//!         data: &[u8],
+//!         expected: Version,
+//!         lease: Lease,
+//!     ) -> Result<UpdateOutcome> {
+//!         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
+//!         // Compare and write under one lock.
+//!         let mut map = self.map();
+//!         let Some(record) = map.get_mut(key) else { return Ok(UpdateOutcome::Absent) };
+//!         if record.version != expected {
+//!             return Ok(UpdateOutcome::Conflict);
+//!         }
+//!         *record = Record { data: data.to_vec(), last_access: lease.now, version: expected.next() };
+//!         Ok(UpdateOutcome::Written)
 //!     }
 //!     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
 //!         if let Some(record) = self.map().get_mut(key) {
@@ -80,11 +101,14 @@ use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
-use super::store::{Error, Lease, Record, Result, SessionStore};
+use super::store::{Error, Lease, Record, Result, SessionStore, UpdateOutcome, Version};
 use crate::exchange::{SessionId, SessionKey};
 
 /// How many records [`check_concurrent_stores`] writes at once.
 pub const CONCURRENT_KEYS: usize = 64;
+
+/// How many writers [`check_update_race`] races on one record.
+pub const RACERS: usize = 16;
 
 /// The suite's "now": 2023-11-14T22:13:20Z. Real sessions are newer, so the purge check never
 /// touches them on a shared backend.
@@ -101,6 +125,8 @@ pub async fn run<M: SessionStore + ?Sized>(store: &M) {
     check_create_race(store).await;
     check_store_replaces(store).await;
     check_update_only_existing(store).await;
+    check_update_compare_and_swap(store).await;
+    check_update_race(store).await;
     check_touch(store).await;
     check_absent_keys(store).await;
     check_remove(store).await;
@@ -204,22 +230,146 @@ pub async fn check_store_replaces<M: SessionStore + ?Sized>(store: &M) {
 pub async fn check_update_only_existing<M: SessionStore + ?Sized>(store: &M) {
     let c = Check("check_update_only_existing");
     let key = c.key();
-    let updated = c.ok("update", store.update(&key, DATA_A, lease(0)).await);
-    assert!(
-        !updated,
-        "check_update_only_existing: update of an absent key reported a write"
+    let outcome = c.ok(
+        "update",
+        store.update(&key, DATA_A, Version::FIRST, lease(0)).await,
     );
+    if outcome != UpdateOutcome::Absent {
+        c.fail(format_args!(
+            "update of an absent key returned {outcome:?}, expected Absent"
+        ));
+    }
     c.expect_absent(store, &key, "after update on a free key")
         .await;
     c.ok("create", store.create(&key, DATA_A, lease(0)).await);
-    let updated = c.ok("update", store.update(&key, DATA_B, lease(HOUR)).await);
-    assert!(
-        updated,
-        "check_update_only_existing: update of an existing key reported no write"
+    let version = c.version(store, &key, "after create").await;
+    let outcome = c.ok(
+        "update",
+        store.update(&key, DATA_B, version, lease(HOUR)).await,
     );
+    if outcome != UpdateOutcome::Written {
+        c.fail(format_args!(
+            "update of an existing key at its version returned {outcome:?}, expected Written"
+        ));
+    }
     c.expect_record(store, &key, DATA_B, at(HOUR), "after update")
         .await;
     c.cleanup(store, [&key]).await;
+}
+
+/// Versions: `create` writes [`Version::FIRST`], `store` and `update` the [`next`](Version::next)
+/// one, `touch` keeps it; `update` over any other version than the stored one is a `Conflict`
+/// and writes nothing, neither data nor last access.
+pub async fn check_update_compare_and_swap<M: SessionStore + ?Sized>(store: &M) {
+    let c = Check("check_update_compare_and_swap");
+    let key = c.key();
+    c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    c.expect_version(store, &key, Version::FIRST, "after create")
+        .await;
+    c.ok("touch", store.touch(&key, lease(HOUR)).await);
+    c.expect_version(store, &key, Version::FIRST, "after touch")
+        .await;
+    let outcome = c.ok(
+        "update",
+        store
+            .update(&key, DATA_B, Version::FIRST, lease(HOUR))
+            .await,
+    );
+    if outcome != UpdateOutcome::Written {
+        c.fail(format_args!("update at the stored version returned {outcome:?}"));
+    }
+    let second = Version::FIRST.next();
+    c.expect_version(store, &key, second, "after update").await;
+    // The version this request loaded is stale now: another request saved meanwhile.
+    for stale in [Version::FIRST, second.next(), Version(0)] {
+        let outcome = c.ok(
+            "update",
+            store
+                .update(&key, br#"{"lost":true}"#, stale, lease(2 * HOUR))
+                .await,
+        );
+        if outcome != UpdateOutcome::Conflict {
+            c.fail(format_args!(
+                "update at version {stale:?} of a record at {second:?} returned {outcome:?}, expected Conflict"
+            ));
+        }
+    }
+    c.expect_record(store, &key, DATA_B, at(HOUR), "after refused updates")
+        .await;
+    c.expect_version(store, &key, second, "after refused updates")
+        .await;
+    c.ok("store", store.store(&key, DATA_A, lease(HOUR)).await);
+    c.expect_version(store, &key, second.next(), "after store over it")
+        .await;
+    c.cleanup(store, [&key]).await;
+}
+
+/// Concurrent updates of one record: of [`RACERS`] updates over the same version exactly one is
+/// written; and [`RACERS`] writers that each add one to a counter, reloading and retrying on a
+/// conflict, end with the counter at [`RACERS`] — no update lost.
+pub async fn check_update_race<M: SessionStore + ?Sized>(store: &M) {
+    let c = Check("check_update_race");
+    let key = c.key();
+    c.ok("create", store.create(&key, br#"{"n":0}"#, lease(0)).await);
+    let data: Vec<Vec<u8>> = (0..RACERS)
+        .map(|i| format!(r#"{{"n":0,"writer":{i}}}"#).into_bytes())
+        .collect();
+    let racing = data
+        .iter()
+        .map(|d| store.update(&key, d, Version::FIRST, lease(0)));
+    let mut winners = Vec::new();
+    for (i, outcome) in join_all(racing).await.into_iter().enumerate() {
+        match c.ok("update", outcome) {
+            UpdateOutcome::Written => winners.push(i),
+            UpdateOutcome::Conflict => {}
+            UpdateOutcome::Absent => c.fail("a racing update found the record absent"),
+        }
+    }
+    let [winner] = winners[..] else {
+        c.fail(format_args!(
+            "{} of {RACERS} concurrent updates over one version were written (exactly one must)",
+            winners.len()
+        ));
+    };
+    c.expect_record(store, &key, &data[winner], at(0), "after the race")
+        .await;
+
+    c.ok("store", store.store(&key, br#"{"n":0}"#, lease(0)).await);
+    let increments = (0..RACERS).map(|_| increment(&c, store, &key));
+    join_all(increments).await;
+    let expected = format!(r#"{{"n":{RACERS}}}"#);
+    c.expect_record(
+        store,
+        &key,
+        expected.as_bytes(),
+        at(0),
+        "after concurrent increments with retries",
+    )
+    .await;
+    c.cleanup(store, [&key]).await;
+}
+
+/// Adds one to the counter `{"n":…}` under `key`, retrying on conflicts.
+async fn increment<M: SessionStore + ?Sized>(c: &Check, store: &M, key: &SessionKey) {
+    for _ in 0..RACERS * 4 {
+        let Some(record) = c.load(store, key).await else {
+            c.fail("the counter record vanished");
+        };
+        let n = std::str::from_utf8(&record.data)
+            .ok()
+            .and_then(|text| text.strip_prefix(r#"{"n":"#)?.strip_suffix('}')?.parse::<usize>().ok())
+            .unwrap_or_else(|| c.fail(format_args!("not a counter: {}", shorten(&record.data))));
+        let next = format!(r#"{{"n":{}}}"#, n + 1);
+        let outcome = store
+            .update(key, next.as_bytes(), record.version, lease(0))
+            .await;
+        match c.ok("update", outcome) {
+            UpdateOutcome::Written => return,
+            UpdateOutcome::Conflict => tokio::task::yield_now().await,
+            UpdateOutcome::Absent => c.fail("the counter record vanished"),
+        }
+    }
+    c.fail("an increment kept conflicting");
 }
 
 /// `touch` moves last access (forwards or backwards) and keeps the data.
@@ -398,9 +548,10 @@ pub async fn check_record_size_limit<M: SessionStore + ?Sized>(store: &M) {
     refused("store", store.store(&key, &over, lease(0)).await);
     c.expect_absent(store, &key, "after a refused store").await;
     c.ok("create", store.create(&key, DATA_A, lease(0)).await);
+    let version = c.version(store, &key, "after create").await;
     refused(
         "update",
-        store.update(&key, &over, lease(1)).await.map(drop),
+        store.update(&key, &over, version, lease(1)).await.map(drop),
     );
     c.expect_record(store, &key, DATA_A, at(0), "after a refused update")
         .await;
@@ -503,6 +654,34 @@ impl Check {
 
     async fn load<M: SessionStore + ?Sized>(&self, m: &M, key: &SessionKey) -> Option<Record> {
         self.ok("load", m.load(key).await)
+    }
+
+    /// The version of the record under `key`, which must exist.
+    async fn version<M: SessionStore + ?Sized>(
+        &self,
+        m: &M,
+        key: &SessionKey,
+        when: &str,
+    ) -> Version {
+        match self.load(m, key).await {
+            Some(record) => record.version,
+            None => self.fail(format_args!("load {when} returned none, expected a record")),
+        }
+    }
+
+    async fn expect_version<M: SessionStore + ?Sized>(
+        &self,
+        m: &M,
+        key: &SessionKey,
+        expected: Version,
+        when: &str,
+    ) {
+        let version = self.version(m, key, when).await;
+        if version != expected {
+            self.fail(format_args!(
+                "load {when} returned version {version:?}, expected {expected:?}"
+            ));
+        }
     }
 
     async fn expect_absent<M: SessionStore + ?Sized>(&self, m: &M, key: &SessionKey, when: &str) {

@@ -4,11 +4,17 @@
 //!
 //! `{"created_ms":1700000000000,"data":<the session type's JSON>}` — the data is kept byte for
 //! byte, so change detection compares exactly what the handler's data serializes to.
+//!
+//! The other record the middleware stores is the forward that `cycle_id()` leaves under the old
+//! id for the renewal grace window: `{"forward_to":"<the new id's key>","until_ms":…}`. It holds
+//! the new id's *key*, never the id, so a store's contents still yield no usable id.
 
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::exchange::SessionKey;
 
 #[derive(Deserialize)]
 struct Stored<'a> {
@@ -17,15 +23,55 @@ struct Stored<'a> {
     data: &'a RawValue,
 }
 
+#[derive(Deserialize)]
+struct StoredForward<'a> {
+    forward_to: &'a str,
+    until_ms: u64,
+}
+
+/// A forward from a renewed id to the session's new key, valid until a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// The key the session now lives under.
+    pub to: SessionKey,
+    /// The end of the grace window.
+    pub until: SystemTime,
+}
+
+/// The record bytes of a forward to `to` until `until`.
+pub fn encode_forward(to: &SessionKey, until: SystemTime) -> Vec<u8> {
+    format!(
+        r#"{{"forward_to":"{}","until_ms":{}}}"#,
+        to.as_str(),
+        millis(until)
+    )
+    .into_bytes()
+}
+
+/// The forward in `record`, or `None` for bytes that are not one.
+pub fn decode_forward(record: &[u8]) -> Option<Forward> {
+    if record.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let stored: StoredForward<'_> = serde_json::from_slice(record).ok()?;
+    Some(Forward {
+        to: SessionKey::parse(stored.forward_to)?,
+        until: SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(stored.until_ms))?,
+    })
+}
+
+/// Milliseconds since the epoch (0 before it, saturating far out).
+fn millis(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// The record bytes for session data `data` (JSON) begun at `created`.
 pub fn encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
-    let millis = created
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
     let mut out = Vec::with_capacity(data.len() + 40);
     out.extend_from_slice(b"{\"created_ms\":");
-    out.extend_from_slice(millis.to_string().as_bytes());
+    out.extend_from_slice(millis(created).to_string().as_bytes());
     out.extend_from_slice(b",\"data\":");
     out.extend_from_slice(data);
     out.push(b'}');
@@ -53,6 +99,27 @@ mod tests {
         let data = br#"{"b":[1, 2],"a":"x"}"#;
         let bytes = encode(at, data);
         assert_eq!(decode(&bytes), Some((at, data.to_vec())));
+    }
+
+    #[test]
+    fn a_forward_round_trips_and_is_no_session() {
+        let to = SessionKey::parse(&"ab".repeat(32)).expect("a key");
+        let until = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_005_000);
+        let bytes = encode_forward(&to, until);
+        assert_eq!(
+            decode_forward(&bytes),
+            Some(Forward {
+                to: to.clone(),
+                until
+            })
+        );
+        assert_eq!(decode(&bytes), None, "a forward is not a session");
+        let session = encode(until, b"{}");
+        assert_eq!(decode_forward(&session), None, "a session is not a forward");
+        assert_eq!(
+            decode_forward(br#"{"forward_to":"not a key","until_ms":1}"#),
+            None
+        );
     }
 
     #[test]

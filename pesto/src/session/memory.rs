@@ -7,7 +7,8 @@ use std::time::SystemTime;
 use lru::LruCache;
 
 use super::store::{
-    check_record_size, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+    check_record_size, Lease, Record, Result, SessionStore, UpdateOutcome, Version,
+    DEFAULT_MAX_RECORD_SIZE,
 };
 use crate::exchange::SessionKey;
 
@@ -160,6 +161,7 @@ impl SessionStore for MemoryStore {
         Ok(shard.access(key).map(|entry| Record {
             data: entry.data.clone(),
             last_access: entry.last_access,
+            version: entry.version,
         }))
     }
 
@@ -169,7 +171,7 @@ impl SessionStore for MemoryStore {
         if shard.contains(key) {
             return Ok(false);
         }
-        shard.insert_new(key.clone(), Entry::new(data, lease.now));
+        shard.insert_new(key.clone(), Entry::new(data, lease.now, Version::FIRST));
         Ok(true)
     }
 
@@ -177,22 +179,30 @@ impl SessionStore for MemoryStore {
         check_record_size(data, self.max_record_size)?;
         let mut shard = self.shard(key);
         match shard.access(key) {
-            Some(entry) => *entry = Entry::new(data, lease.now),
-            None => shard.insert_new(key.clone(), Entry::new(data, lease.now)),
+            Some(entry) => *entry = Entry::new(data, lease.now, entry.version.next()),
+            None => shard.insert_new(key.clone(), Entry::new(data, lease.now, Version::FIRST)),
         }
         Ok(())
     }
 
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> Result<UpdateOutcome> {
         check_record_size(data, self.max_record_size)?;
-        // Under the shard lock: the check and the write are one step.
-        match self.shard(key).access(key) {
-            Some(entry) => {
-                *entry = Entry::new(data, lease.now);
-                Ok(true)
+        // Under the shard's lock: the comparison and the write are one step, and requests of
+        // sessions in other shards never wait for it.
+        Ok(match self.shard(key).access(key) {
+            Some(entry) if entry.version == expected => {
+                *entry = Entry::new(data, lease.now, expected.next());
+                UpdateOutcome::Written
             }
-            None => Ok(false),
-        }
+            Some(_) => UpdateOutcome::Conflict,
+            None => UpdateOutcome::Absent,
+        })
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
@@ -223,13 +233,15 @@ impl SessionStore for MemoryStore {
 struct Entry {
     data: Vec<u8>,
     last_access: SystemTime,
+    version: Version,
 }
 
 impl Entry {
-    fn new(data: &[u8], last_access: SystemTime) -> Self {
+    fn new(data: &[u8], last_access: SystemTime, version: Version) -> Self {
         Entry {
             data: data.to_vec(),
             last_access,
+            version,
         }
     }
 }

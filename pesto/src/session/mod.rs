@@ -7,16 +7,19 @@
 #![doc = include_str!("../../../docs/sessions.md")]
 
 mod clock;
+mod concurrent;
 mod config;
 pub mod conformance;
 pub(crate) mod envelope;
 pub(crate) mod file;
 mod inspector;
 mod memory;
+mod merge;
 mod middleware;
 mod purge;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod save;
 mod shared;
 mod store;
 mod transport;
@@ -24,13 +27,16 @@ mod transport;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{session_middleware, SameSite, SessionMiddleware};
+pub use config::{
+    session_middleware, OnConflict, SameSite, SessionMiddleware, DEFAULT_RENEWAL_GRACE,
+};
 pub use file::{Durability, FileStore};
 pub use inspector::SessionInspector;
 pub use memory::MemoryStore;
 pub use middleware::SessionApp;
 pub use store::{
-    check_record_size, Error, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+    check_record_size, Error, Lease, Record, Result, SessionStore, UpdateOutcome, Version,
+    DEFAULT_MAX_RECORD_SIZE,
 };
 pub use transport::Persist;
 

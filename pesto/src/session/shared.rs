@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::clock::Clock;
 use super::config::Config;
 use super::envelope;
-use super::store::{self, Lease, SessionStore};
+use super::store::{self, Lease, SessionStore, Version};
 use super::transport::Transport;
 use crate::exchange::SessionKey;
 
@@ -25,7 +25,15 @@ pub(super) struct LiveRecord {
     pub(super) json: Vec<u8>,
     pub(super) created: SystemTime,
     pub(super) last_access: SystemTime,
+    pub(super) version: Version,
+    /// The key the session lives under when the id presented was renewed by `cycle_id()` and its
+    /// key is a forward, within the grace window; `None` when it lives under the id's own key.
+    pub(super) forwarded_to: Option<SessionKey>,
 }
+
+/// How many forwards a look-up follows: a session renewed twice within the grace window is
+/// reached from its first id through two.
+pub(super) const MAX_FORWARDS: usize = 3;
 
 /// What a look-up by key found.
 pub(super) enum Found {
@@ -55,24 +63,47 @@ impl Shared {
     }
 
     /// Loads `key` and applies the idle and absolute lifetimes at `now` (docs/security.md,
-    /// "Session lifecycle": timeouts are enforced when the session is loaded).
+    /// "Session lifecycle": timeouts are enforced when the session is loaded). A forward left by
+    /// `cycle_id()` is followed while its grace window lasts, and is dead after it.
     pub(super) async fn find(&self, key: &SessionKey, now: SystemTime) -> store::Result<Found> {
-        let Some(record) = self.store.load(key).await? else {
-            return Ok(Found::Absent);
-        };
-        let stored = envelope::decode(&record.data);
-        let expired = self.is_idle(record.last_access, now)
-            || stored
-                .as_ref()
-                .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
-        Ok(match stored {
-            Some((created, json)) if !expired => Found::Live(LiveRecord {
-                json,
-                created,
-                last_access: record.last_access,
-            }),
-            _ => Found::Dead { expired },
-        })
+        let mut forwarded_to: Option<SessionKey> = None;
+        for _ in 0..=MAX_FORWARDS {
+            let through_forward = forwarded_to.is_some();
+            let at = forwarded_to.as_ref().unwrap_or(key);
+            let Some(record) = self.store.load(at).await? else {
+                return Ok(Found::Absent);
+            };
+            let stored = envelope::decode(&record.data);
+            let expired = self.is_idle(record.last_access, now)
+                || stored
+                    .as_ref()
+                    .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
+            let found = match stored {
+                Some((created, json)) if !expired => Found::Live(LiveRecord {
+                    json,
+                    created,
+                    last_access: record.last_access,
+                    version: record.version,
+                    forwarded_to,
+                }),
+                Some(_) => Found::Dead { expired },
+                None => match envelope::decode_forward(&record.data) {
+                    Some(forward) if now <= forward.until => {
+                        forwarded_to = Some(forward.to);
+                        continue;
+                    }
+                    Some(_) => Found::Dead { expired: true },
+                    None => Found::Dead { expired },
+                },
+            };
+            // Past a forward, a dead session is the target's business (its own id removes it,
+            // or the purge does); the forward itself simply leads nowhere.
+            return Ok(match found {
+                Found::Dead { .. } if through_forward => Found::Absent,
+                found => found,
+            });
+        }
+        Ok(Found::Absent)
     }
 
     /// Whether a session begun at `created` has outlived the absolute lifetime, if one is set.

@@ -31,6 +31,41 @@ pub struct Record {
     pub data: Vec<u8>,
     /// When the session was last stored or touched (a [`Lease::now`]).
     pub last_access: SystemTime,
+    /// The version of `data`, for [`SessionStore::update`]'s compare-and-swap.
+    pub version: Version,
+}
+
+/// The version of a record's data: [`Version::FIRST`] when created, [`next`](Version::next) after
+/// every write of the data (`store`, `update`), unchanged by `touch`.
+///
+/// [`SessionStore::update`] writes only over the version the caller loaded, so that of two
+/// requests that loaded one session, the second to save learns that the first did and merges
+/// instead of overwriting it (the session guide, "Concurrent requests").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Version(pub u64);
+
+impl Version {
+    /// The version of a newly created record.
+    pub const FIRST: Version = Version(1);
+
+    /// The version after one more write.
+    #[must_use]
+    pub fn next(self) -> Version {
+        Version(self.0.wrapping_add(1))
+    }
+}
+
+/// What became of an [`update`](SessionStore::update).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum UpdateOutcome {
+    /// The record held the expected version and now holds the new data, at the next version.
+    Written,
+    /// No record under the key (the session ended): nothing was written.
+    Absent,
+    /// The record holds another version (another request saved it since it was loaded): nothing
+    /// was written.
+    Conflict,
 }
 
 /// A storage backend failure.
@@ -111,28 +146,34 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     /// Loads a record; `None` if it is absent, or unreadable or corrupt (which the store logs).
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>>;
 
-    /// Creates a record only if the key is free: `Ok(false)`, and nothing written, if it exists.
+    /// Creates a record of [`Version::FIRST`] only if the key is free: `Ok(false)`, and nothing
+    /// written, if it exists.
     ///
     /// docs/security.md, "Session ids" ("creating a session must not overwrite an existing record").
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool>;
 
-    /// Creates or replaces a record, with `last_access = lease.now`.
+    /// Creates or replaces a record, with `last_access = lease.now`: a new record gets
+    /// [`Version::FIRST`], a replaced one its version's [`next`](Version::next).
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()>;
 
-    /// Replaces an existing record only: `Ok(false)`, and nothing written, if the key is absent.
+    /// Replaces a record only if it exists and still holds version `expected`
+    /// (compare-and-swap): the data, `last_access = lease.now` and the version's
+    /// [`next`](Version::next) are written in one atomic step, or nothing is.
     ///
-    /// The middleware saves changes with it, so that a request which began before a logout
-    /// cannot bring the ended session back (docs/security.md, "Session lifecycle"; rack-session
-    /// CVE-2025-46336). The default checks with `load` and then calls `store`, which leaves a
-    /// small window between the two; override it with an atomic operation where the backend
-    /// has one (a lock, `SET … XX`).
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        if self.load(key).await?.is_none() {
-            return Ok(false);
-        }
-        self.store(key, data, lease).await?;
-        Ok(true)
-    }
+    /// The middleware saves changes with it. An absent record is never created, so that a
+    /// request which began before a logout cannot bring the ended session back (docs/security.md,
+    /// "Session lifecycle"; rack-session CVE-2025-46336); a record of another version means
+    /// another request saved the session meanwhile, and the middleware merges and retries
+    /// instead of losing that save. The check and the write must be one step against every
+    /// other writer of the backend (a lock, a script, a conditional statement):
+    /// [`conformance`](super::conformance) races them.
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> Result<UpdateOutcome>;
 
     /// Sets `last_access = lease.now` without rewriting the data; an absent key is `Ok` and stays absent.
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()>;
@@ -172,8 +213,14 @@ macro_rules! forward_session_store {
             async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
                 (**self).store(key, data, lease).await
             }
-            async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-                (**self).update(key, data, lease).await
+            async fn update(
+                &self,
+                key: &SessionKey,
+                data: &[u8],
+                expected: Version,
+                lease: Lease,
+            ) -> Result<UpdateOutcome> {
+                (**self).update(key, data, expected, lease).await
             }
             async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
                 (**self).touch(key, lease).await

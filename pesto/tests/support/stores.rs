@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
-use pesto::session::{Lease, MemoryStore, Record, SessionId, SessionKey, SessionStore};
+use pesto::session::{
+    Lease, MemoryStore, Record, SessionId, SessionKey, SessionStore, UpdateOutcome, Version,
+};
 
 /// The store key of a fresh random session id.
 pub fn new_key() -> SessionKey {
@@ -23,7 +25,7 @@ pub struct Counting {
 }
 
 impl Counting {
-    /// How many records were created or stored.
+    /// How many records were created, stored or updated.
     pub fn writes(&self) -> usize {
         self.writes.load(Ordering::SeqCst)
     }
@@ -66,6 +68,20 @@ impl SessionStore for Counting {
         }
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.inner.store(key, data, lease).await
+    }
+
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> pesto::session::Result<UpdateOutcome> {
+        if self.fail_save.load(Ordering::SeqCst) {
+            return Err(self.down());
+        }
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        self.inner.update(key, data, expected, lease).await
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> pesto::session::Result<()> {

@@ -138,6 +138,23 @@ pub(super) fn write_temp(
     }
 }
 
+/// An exclusive `flock(2)` on a directory, released when dropped (the descriptor closes).
+///
+/// Writers of the file store take it on a shard directory around a compare-and-swap; `flock`
+/// locks are shared by every process that opens the directory, so this serializes writers of all
+/// processes using the tree, and the kernel releases it if the holder dies.
+pub(super) struct DirLock(#[allow(dead_code)] File);
+
+/// Takes the [`DirLock`] of `dir`, waiting for it.
+pub(super) fn lock_dir(dir: &Path) -> io::Result<DirLock> {
+    let dir = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_DIRECTORY)
+        .open(dir)?;
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(DirLock(dir))
+}
+
 /// `fsync(2)` on a directory, so that the names created, renamed or removed in it survive a power loss.
 pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::store::{
-    check_record_size, Error, Lease, Record, Result, SessionStore, DEFAULT_MAX_RECORD_SIZE,
+    check_record_size, Error, Lease, Record, Result, SessionStore, UpdateOutcome, Version,
+    DEFAULT_MAX_RECORD_SIZE,
 };
 use crate::exchange::SessionKey;
 
@@ -31,10 +32,13 @@ mod purge;
 mod tests;
 
 use cap::RecordCap;
-use format::{encode, OVERHEAD};
+use format::{check_json, frame, OVERHEAD};
 use fs::{check_root, context, exchange, sync_dir, DIR_MODE};
 pub use ops::Durability;
-use ops::{load_file, remove_file, shard_path, touch_file, update_file, write_file, Landing};
+use ops::{
+    load_file, remove_file, shard_path, store_file, touch_file, update_file, write_file, Landing,
+    WriteOptions,
+};
 
 /// The directory created inside the one given to [`FileStore::new`] (Pesto's name).
 const SESSION_DIR: &str = "_pesto_sessions";
@@ -56,7 +60,7 @@ const SESSION_DIR: &str = "_pesto_sessions";
 ///   fsynced, so a logout (or the old id after `cycle_id()`) is never undone by a crash;
 /// - with [`Durability::Everything`] also: a new file's content and mtime are fsynced before it
 ///   becomes the session, and once [`store`](SessionStore::store), [`create`](SessionStore::create)
-///   (when it returns `true`) or [`update`](SessionStore::update) (when it returns `true`) has
+///   (when it returns `true`) or [`update`](SessionStore::update) (when it returns `Written`) has
 ///   returned `Ok` the shard directory has been fsynced; a shard directory made for the write has
 ///   been recorded in `_pesto_sessions` the same way, and `_pesto_sessions` itself in its parent
 ///   when [`new`](Self::new) made it (the parents of that directory are not synced);
@@ -76,10 +80,12 @@ const SESSION_DIR: &str = "_pesto_sessions";
 /// # Requirements
 ///
 /// The filesystem must support hard links (create-only writes rely on `link(2)` failing when the
-/// target exists). [`update`](SessionStore::update) is atomic where `renameat2(RENAME_EXCHANGE)`
+/// target exists) and `flock(2)` (writers serialize on the shard directory; where the lock does not
+/// reach other hosts, processes on different hosts sharing one tree can lose an update).
+/// [`update`](SessionStore::update) is atomic against a `remove` where `renameat2(RENAME_EXCHANGE)`
 /// is supported (Linux on the common local filesystems: ext4, xfs, btrfs, tmpfs, f2fs; APFS through
 /// `RENAME_SWAP` on macOS). Where it is not (NFS, other systems) `update` checks that the file exists
-/// and then renames over it, as the trait's default does, which leaves a small window in which a
+/// and then renames over it, which leaves a small window in which a
 /// concurrent `remove` can be undone; this is logged once at debug level. Surrounding whitespace of
 /// the stored JSON is not preserved.
 #[derive(Debug, Clone)]
@@ -216,10 +222,24 @@ impl FileStore {
 }
 
 impl FileStore {
-    /// A record as file content, refused when over the size limit.
-    fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
+    /// Refuses data over the size limit or that is not JSON, which the file format embeds as is.
+    fn check(&self, data: &[u8]) -> Result<()> {
         check_record_size(data, self.max_record_size)?;
-        encode(data)
+        check_json(data)
+    }
+
+    /// The largest file content a load reads: the record size limit and the format's frame.
+    fn max_content(&self) -> u64 {
+        (self.max_record_size as u64).saturating_add(OVERHEAD)
+    }
+
+    /// How a write at `lease` is made.
+    fn write_options(&self, lease: Lease) -> WriteOptions {
+        WriteOptions {
+            now: lease.now,
+            durability: self.durability,
+            max_content: self.max_content(),
+        }
     }
 
     /// Runs `op` for `key` on the blocking pool, off the async worker threads.
@@ -236,13 +256,14 @@ impl FileStore {
 #[async_trait::async_trait]
 impl SessionStore for FileStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-        let max_content = (self.max_record_size as u64).saturating_add(OVERHEAD);
+        let max_content = self.max_content();
         self.on_key(key, move |root, key| load_file(root, key, max_content))
             .await
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let (content, durability) = (self.encode(data)?, self.durability);
+        self.check(data)?;
+        let (content, durability) = (frame(data, Version::FIRST), self.durability);
         let cap = self.cap.clone();
         let created = self
             .on_key(key, move |root, key| {
@@ -265,19 +286,27 @@ impl SessionStore for FileStore {
     /// Not counted against [`with_max_records`](Self::with_max_records): `store` is the
     /// administrative overwrite (seeding in tests), never a visitor's new session.
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        let (content, durability) = (self.encode(data)?, self.durability);
-        self.on_key(key, move |root, key| {
-            write_file(root, key, &content, lease.now, Landing::Replace, durability).map(|_| ())
-        })
-        .await
+        self.check(data)?;
+        let (data, options) = (data.to_vec(), self.write_options(lease));
+        self.on_key(key, move |root, key| store_file(root, key, &data, options))
+            .await
     }
 
-    /// Atomic where the filesystem supports `renameat2(RENAME_EXCHANGE)`: the new file is swapped
-    /// with the existing one, and the swap fails if a `remove` (of any process) got there first.
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let (content, durability) = (self.encode(data)?, self.durability);
+    /// A compare-and-swap under the shard directory's `flock(2)`, shared by every process on the
+    /// tree; atomic against a `remove` too where the filesystem supports
+    /// `renameat2(RENAME_EXCHANGE)`: the new file is swapped with the existing one, and the swap
+    /// fails if a `remove` (of any process) got there first.
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> Result<UpdateOutcome> {
+        self.check(data)?;
+        let (data, options) = (data.to_vec(), self.write_options(lease));
         self.on_key(key, move |root, key| {
-            update_file(root, key, &content, lease.now, exchange, durability)
+            update_file(root, key, &data, expected, options, exchange)
         })
         .await
     }

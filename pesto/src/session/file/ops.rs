@@ -1,10 +1,13 @@
 //! The operations on one session's file, synchronous, run on the blocking pool: where the file
 //! lives (its shard directory), and load, write (create-only or replace), update, touch and remove.
 //!
-//! `update` swaps the new file with the existing one in a single `renameat2(RENAME_EXCHANGE)`,
-//! which fails if the target is gone, so a request that began before a logout (a `remove`, from
-//! this process or another sharing the directory) cannot bring the session back (docs/security.md,
-//! Session lifecycle; rack-session CVE-2025-46336).
+//! `update` is a compare-and-swap: under an exclusive `flock(2)` on the shard directory (held by
+//! writers of every process sharing the tree, for one read and one rename) it reads the current
+//! version, and only if it is the expected one swaps the new file with the existing one in a
+//! single `renameat2(RENAME_EXCHANGE)`. The exchange fails if the target is gone, so a request
+//! that began before a logout (a `remove`, which takes no lock, from this process or another)
+//! cannot bring the session back (docs/security.md, Session lifecycle; rack-session
+//! CVE-2025-46336).
 //!
 //! Durability (see [`Durability`]): a remove always fsyncs the directory before it returns, so a
 //! power loss never undoes a logout. With [`Durability::Everything`], a file's content and mtime
@@ -19,12 +22,13 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use super::format::decode;
+use super::format::{decode, frame};
 use super::fs::{
-    exchange_unsupported, is_session_file, not_a_dir, open_nofollow, sync_dir, write_temp, DIR_MODE,
+    exchange_unsupported, is_session_file, lock_dir, not_a_dir, open_nofollow, sync_dir,
+    write_temp, DIR_MODE,
 };
 use crate::exchange::SessionKey;
-use crate::session::store::Record;
+use crate::session::store::{Record, UpdateOutcome, Version};
 
 /// The shard directory of a key, `<root>/<first 2 chars of key>`, whether it exists or not.
 pub(super) fn shard_path(root: &Path, key: &SessionKey) -> PathBuf {
@@ -121,7 +125,11 @@ pub(super) fn load_file(
         Err(e) => return unreadable(key, e),
     };
     match decode(&content) {
-        Ok(data) => Ok(Some(Record { data, last_access })),
+        Ok((data, version)) => Ok(Some(Record {
+            data,
+            last_access,
+            version,
+        })),
         Err(why) => {
             tracing::warn!(
                 key = key.short(),
@@ -202,36 +210,79 @@ pub(super) fn write_file(
     Ok(landed)
 }
 
-/// Replaces an existing session file only; `false`, and nothing left behind, if it is absent.
+/// How a data write is made: the record's new last access, what is synced, and the largest file
+/// a load reads (for the version check).
+#[derive(Clone, Copy)]
+pub(super) struct WriteOptions {
+    pub(super) now: SystemTime,
+    pub(super) durability: Durability,
+    pub(super) max_content: u64,
+}
+
+/// Creates or replaces a session file with `data` (checked JSON), at the version after the one it
+/// replaces, or [`Version::FIRST`]. Under the shard lock, so that no update's compare-and-swap
+/// runs between the read of the old version and the rename.
+pub(super) fn store_file(
+    root: &Path,
+    key: &SessionKey,
+    data: &[u8],
+    options: WriteOptions,
+) -> io::Result<()> {
+    let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    let _lock = lock_dir(&dir)?;
+    let version = match load_file(root, key, options.max_content)? {
+        Some(record) => record.version.next(),
+        None => Version::FIRST,
+    };
+    let content = frame(data, version);
+    write_file(
+        root,
+        key,
+        &content,
+        options.now,
+        Landing::Replace,
+        options.durability,
+    )
+    .map(drop)
+}
+
+/// Replaces an existing session file of version `expected` only (compare-and-swap): `Absent`, and
+/// nothing left behind, if the file is gone, `Conflict` if it holds another version.
 ///
-/// The new content is written to a temp file, which `swap` exchanges with the target in one step: if
-/// the target was unlinked (a logout) before that step the exchange fails with `ENOENT`, and after it
-/// a `remove` unlinks the new file, so a removed session is never recreated. The temp name then holds
+/// The version is read and the file replaced under the shard directory's lock, which every
+/// writer of the tree takes, so no other write lands in between. The new content is written to a
+/// temp file, which `swap` exchanges with the target in one step: if the target was unlinked (a
+/// logout, which takes no lock) before that step the exchange fails with `ENOENT`, and after it a
+/// `remove` unlinks the new file, so a removed session is never recreated. The temp name then holds
 /// the old record, which is unlinked. Where the filesystem cannot exchange, it checks and renames.
 pub(super) fn update_file(
     root: &Path,
     key: &SessionKey,
-    content: &[u8],
-    now: SystemTime,
+    data: &[u8],
+    expected: Version,
+    options: WriteOptions,
     swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
-    durability: Durability,
-) -> io::Result<bool> {
+) -> io::Result<UpdateOutcome> {
     // No shard directory, no session; update never creates one.
     let Some(dir) = shard_dir(root, key, false)? else {
-        return Ok(false);
+        return Ok(UpdateOutcome::Absent);
     };
     let target = dir.join(key.as_str());
-    // Cheap early answer (a symlink or a directory is no record, as for load); the exchange below is
-    // what guarantees it.
-    if !is_session_file(&target)? {
-        return Ok(false);
+    let _lock = lock_dir(&dir)?;
+    // A symlink, a directory or a corrupt file is no record, as for load.
+    match load_file(root, key, options.max_content)? {
+        None => return Ok(UpdateOutcome::Absent),
+        Some(record) if record.version != expected => return Ok(UpdateOutcome::Conflict),
+        Some(_) => {}
     }
-    let temp = write_temp(&dir, content, now, durability.syncs_writes())?;
+    let content = frame(data, expected.next());
+    let sync = options.durability.syncs_writes();
+    let temp = write_temp(&dir, &content, options.now, sync)?;
     let updated = match swap(&temp, &target) {
         // The temp name now holds the old record; discard_temp unlinks it.
-        Ok(()) => Ok(true),
+        Ok(()) => Ok(UpdateOutcome::Written),
         // Removed meanwhile: it stays removed.
-        Err(e) if e == rustix::io::Errno::NOENT => Ok(false),
+        Err(e) if e == rustix::io::Errno::NOENT => Ok(UpdateOutcome::Absent),
         Err(e) if exchange_unsupported(e) => {
             static LOGGED: std::sync::Once = std::sync::Once::new();
             LOGGED.call_once(|| {
@@ -242,18 +293,18 @@ pub(super) fn update_file(
                      updates check then rename, which is not atomic against a concurrent remove"
                 );
             });
-            // The trait's default behaviour, with its small window between the check and the rename.
+            // Still atomic against other writers (the lock), not against a concurrent remove.
             if is_session_file(&target)? {
-                fs::rename(&temp, &target).map(|()| true)
+                fs::rename(&temp, &target).map(|()| UpdateOutcome::Written)
             } else {
-                Ok(false)
+                Ok(UpdateOutcome::Absent)
             }
         }
         Err(e) => Err(e.into()),
     };
     discard_temp(&temp, key);
     let updated = updated?;
-    if updated && durability.syncs_writes() {
+    if updated == UpdateOutcome::Written && sync {
         // The new file in place and the old one gone, on disk, before the caller relies on it.
         sync_dir(&dir)?;
     }

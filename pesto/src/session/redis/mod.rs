@@ -51,7 +51,9 @@ use std::time::{Duration, SystemTime};
 use redis::{FromRedisValue, RedisError, Script, Value};
 use tokio::sync::OnceCell;
 
-use super::store::{check_record_size, Error, Lease, Record, Result, SessionStore};
+use super::store::{
+    check_record_size, Error, Lease, Record, Result, SessionStore, UpdateOutcome, Version,
+};
 use crate::exchange::SessionKey;
 
 mod connection;
@@ -180,7 +182,7 @@ impl RedisStore {
         key: &SessionKey,
         args: Args<'_>,
     ) -> Result<i64> {
-        if let Args::Write { data, .. } = &args {
+        if let Args::Write { data, .. } | Args::Update { data, .. } = &args {
             check_record_size(data, self.max_record_size)?;
         }
         let redis_key = self.redis_key(key);
@@ -188,6 +190,12 @@ impl RedisStore {
             let mut invocation = script.key(redis_key);
             match args {
                 Args::Write { data, stamp, ttl } => invocation.arg(data).arg(stamp).arg(ttl),
+                Args::Update {
+                    data,
+                    stamp,
+                    ttl,
+                    expected,
+                } => invocation.arg(data).arg(stamp).arg(ttl).arg(expected),
                 Args::Touch { stamp, ttl } => invocation.arg(stamp).arg(ttl),
             };
             invocation.invoke_async(&mut c).await
@@ -202,6 +210,12 @@ enum Args<'a> {
         data: &'a [u8],
         stamp: i64,
         ttl: i64,
+    },
+    Update {
+        data: &'a [u8],
+        stamp: i64,
+        ttl: i64,
+        expected: u64,
     },
     Touch {
         stamp: i64,
@@ -244,8 +258,10 @@ impl SessionStore for RedisStore {
             _ => Vec::new(),
         };
         let decoded =
-            match <(Option<Vec<u8>>, Option<String>)>::from_redis_value(Value::Array(fields)) {
-                Ok((data, stamp)) => record::decode(data, stamp),
+            match <(Option<Vec<u8>>, Option<String>, Option<String>)>::from_redis_value(
+                Value::Array(fields),
+            ) {
+                Ok((data, stamp, version)) => record::decode(data, stamp, version),
                 Err(_) => Err(NotASession::Foreign),
             };
         match decoded {
@@ -279,14 +295,25 @@ impl SessionStore for RedisStore {
         self.script("store", &STORE, key, args).await.map(drop)
     }
 
-    async fn update(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        // One atomic script: no window between the existence check and the write.
-        let args = Args::Write {
+    async fn update(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        expected: Version,
+        lease: Lease,
+    ) -> Result<UpdateOutcome> {
+        // One atomic script: no window between the checks and the write.
+        let args = Args::Update {
             data,
             stamp: to_millis(lease.now),
             ttl: ttl_millis(lease.ttl),
+            expected: expected.0,
         };
-        Ok(self.script("update", &UPDATE, key, args).await? == 1)
+        match self.script("update", &UPDATE, key, args).await? {
+            1 => Ok(UpdateOutcome::Written),
+            2 => Ok(UpdateOutcome::Conflict),
+            _ => Ok(UpdateOutcome::Absent),
+        }
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {

@@ -5,8 +5,9 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
-/// `load`: the session's data and stamp, unless the data is over the size limit. `KEYS[1]` key;
-/// `ARGV[1]` the limit in bytes. Replies `{data, stamp}` (both nil when the key is absent), the
+/// `load`: the session's data, stamp and version, unless the data is over the size limit.
+/// `KEYS[1]` key; `ARGV[1]` the limit in bytes. Replies `{data, stamp, version}` (all nil when the
+/// key is absent; the version nil for a record written before versions), the
 /// data's size when it is over the limit (so an oversized record never crosses the network), or
 /// -1 when the key holds something other than a hash.
 pub(super) static LOAD: LazyLock<Script> = LazyLock::new(|| {
@@ -14,37 +15,46 @@ pub(super) static LOAD: LazyLock<Script> = LazyLock::new(|| {
         r"local size = redis.pcall('HSTRLEN', KEYS[1], 'data')
 if type(size) == 'table' then return -1 end
 if size > tonumber(ARGV[1]) then return size end
-return redis.call('HMGET', KEYS[1], 'data', 'last_access_ms')",
+return redis.call('HMGET', KEYS[1], 'data', 'last_access_ms', 'version')",
     )
 });
 
-/// `create`: writes only if the key is free. `KEYS[1]` key; `ARGV` data, stamp, ttl (ms).
+/// `create`: writes version 1 only if the key is free. `KEYS[1]` key; `ARGV` data, stamp, ttl (ms).
 pub(super) static CREATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2], 'version', 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1",
     )
 });
 
-/// `store`: replaces whatever the key held. Same arguments as [`CREATE`].
+/// `store`: replaces whatever the key held, at the next version (1 for a new key, or for a key
+/// that is not a session hash). Same arguments as [`CREATE`].
 pub(super) static STORE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        r"redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+        r"local version = redis.pcall('HGET', KEYS[1], 'version')
+version = (type(version) == 'string' and tonumber(version) or 0) + 1
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2], 'version', version)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1",
     )
 });
 
-/// `update`: replaces the record only if the key exists (so that a request which began before a
-/// logout, possibly on another server, cannot bring the session back). Same arguments as [`CREATE`].
+/// `update`: compare-and-swap. Replaces the record only if the key exists (so that a request
+/// which began before a logout, possibly on another server, cannot bring the session back) and
+/// holds version `ARGV[4]` (so that a save of another request since this one loaded is not
+/// lost); one script, so one round trip and atomic. `ARGV` data, stamp, ttl (ms), expected
+/// version. Replies 1 (written), 0 (absent) or 2 (another version).
 pub(super) static UPDATE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local version = redis.pcall('HGET', KEYS[1], 'version')
+version = type(version) == 'string' and tonumber(version) or 0
+if version ~= tonumber(ARGV[4]) then return 2 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2])
+redis.call('HSET', KEYS[1], 'data', ARGV[1], 'last_access_ms', ARGV[2], 'version', version + 1)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1",
     )

@@ -7,7 +7,7 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use super::{at, key, lease, mode, store};
 use crate::session::file::format::{decode, encode};
 use crate::session::file::{FileStore, SESSION_DIR};
-use crate::session::store::{Error, SessionStore};
+use crate::session::store::{Error, SessionStore, UpdateOutcome, Version};
 
 #[tokio::test]
 async fn layout_and_private_permissions() {
@@ -25,7 +25,7 @@ async fn layout_and_private_permissions() {
     assert_eq!(mode(file.parent().expect("shard")), 0o700);
     assert_eq!(mode(&file), 0o600);
     let content = fs::read_to_string(&file).expect("read");
-    assert_eq!(content, r#"{"v":1,"data":{"user":"alice"}}"#);
+    assert_eq!(content, r#"{"v":1,"version":1,"data":{"user":"alice"}}"#);
     assert_eq!(
         fs::metadata(&file).expect("stat").modified().ok(),
         Some(at(0))
@@ -205,8 +205,14 @@ fn format_round_trip() {
         b"null",
         b"7",
     ] {
-        let content = encode(data).expect("encode");
-        assert_eq!(decode(&content).expect("decode"), data.to_vec());
+        let content = encode(data, Version(7)).expect("encode");
+        assert_eq!(decode(&content).expect("decode"), (data.to_vec(), Version(7)));
+        // A file written before versions reads as version 0.
+        let unversioned = format!(r#"{{"v":1,"data":{}}}"#, String::from_utf8_lossy(data));
+        assert_eq!(
+            decode(unversioned.as_bytes()).expect("decode"),
+            (data.to_vec(), Version(0))
+        );
     }
     assert_eq!(
         decode(br#"{"v":2,"payload":[]}"#),
@@ -282,10 +288,13 @@ async fn a_capped_store_refuses_new_records_and_keeps_the_ones_it_has() {
         .expect_err("full");
     assert!(matches!(err, Error::Full { limit: 3 }), "{err}");
     // Existing records are still written and touched; none was evicted.
-    assert!(capped
-        .update(&a, br#"{"n":1}"#, lease(1))
-        .await
-        .expect("update"));
+    assert_eq!(
+        capped
+            .update(&a, br#"{"n":1}"#, Version::FIRST, lease(1))
+            .await
+            .expect("update"),
+        UpdateOutcome::Written
+    );
     capped.touch(&b, lease(2)).await.expect("touch");
     for k in [&a, &b, &c] {
         assert!(capped.load(k).await.expect("load").is_some());

@@ -11,15 +11,35 @@ use super::{at, key, lease, mode, store};
 use crate::session::file::format::encode;
 use crate::session::file::fs::exchange;
 use crate::session::file::ops::{
-    load_file, remove_file, update_file, write_file, Durability, Landing,
+    load_file, remove_file, update_file, write_file, Durability, Landing, WriteOptions,
 };
 use crate::session::file::FileStore;
-use crate::session::store::{Error, SessionStore};
+use crate::session::store::{Error, SessionStore, UpdateOutcome, Version};
 use crate::session::SessionKey;
 
-/// Session data in the file format, as `write_file` and `update_file` take it.
+/// Session data in the file format at the first version, as `write_file` takes it.
 fn enc(data: &[u8]) -> Vec<u8> {
-    encode(data).expect("encode")
+    encode(data, Version::FIRST).expect("encode")
+}
+
+const DATA: &[u8] = br#"{"n":1}"#;
+
+/// `update_file` over whatever version the file holds now, fsyncing everything: these tests are
+/// about removes racing updates, not about versions. `true` when it wrote.
+fn update_now(
+    root: &Path,
+    k: &SessionKey,
+    data: &[u8],
+    now: std::time::SystemTime,
+    swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
+) -> std::io::Result<bool> {
+    let version = load_file(root, k, u64::MAX)?.map_or(Version::FIRST, |r| r.version);
+    let options = WriteOptions {
+        now,
+        durability: Durability::Everything,
+        max_content: u64::MAX,
+    };
+    update_file(root, k, data, version, options, swap).map(|o| o == UpdateOutcome::Written)
 }
 
 /// The names in a key's shard directory (a leftover temp file or old record shows up here).
@@ -41,18 +61,27 @@ async fn update_of_an_absent_key_writes_nothing() {
     let file = m.file_path(&k);
     let shard = file.parent().expect("shard").to_owned();
     // No shard directory: none is made.
-    assert!(!m.update(&k, b"{}", lease(0)).await.expect("update"));
+    assert_eq!(
+        m.update(&k, b"{}", Version::FIRST, lease(0)).await.expect("update"),
+        UpdateOutcome::Absent
+    );
     assert!(!shard.exists(), "update made a shard directory");
     // A shard directory without the file: nothing is written, no temp file is left.
     fs::create_dir(&shard).expect("mkdir");
-    assert!(!m.update(&k, b"{}", lease(0)).await.expect("update"));
+    assert_eq!(
+        m.update(&k, b"{}", Version::FIRST, lease(0)).await.expect("update"),
+        UpdateOutcome::Absent
+    );
     assert!(shard_names(&m, &k).is_empty());
     // A removed session stays removed.
     m.store(&k, br#"{"user":"alice"}"#, lease(0))
         .await
         .expect("store");
     m.remove(&k).await.expect("remove");
-    assert!(!m.update(&k, b"{}", lease(1)).await.expect("update"));
+    assert_eq!(
+        m.update(&k, b"{}", Version::FIRST, lease(1)).await.expect("update"),
+        UpdateOutcome::Absent
+    );
     assert!(!file.exists());
     assert_eq!(m.load(&k).await.expect("load"), None);
     assert!(shard_names(&m, &k).is_empty());
@@ -60,7 +89,10 @@ async fn update_of_an_absent_key_writes_nothing() {
     let secret = dir.path().join("secret");
     fs::write(&secret, b"secret").expect("write");
     symlink(&secret, &file).expect("symlink");
-    assert!(!m.update(&k, b"{}", lease(2)).await.expect("update"));
+    assert_eq!(
+        m.update(&k, b"{}", Version::FIRST, lease(2)).await.expect("update"),
+        UpdateOutcome::Absent
+    );
     assert!(fs::symlink_metadata(&file)
         .expect("stat")
         .file_type()
@@ -74,10 +106,12 @@ async fn update_of_an_existing_key_replaces_data_and_mtime() {
     let (_dir, m) = store();
     let k = key();
     m.store(&k, br#"{"n":1}"#, lease(0)).await.expect("store");
-    assert!(m
-        .update(&k, br#"{"n":2}"#, lease(50))
-        .await
-        .expect("update"));
+    assert_eq!(
+        m.update(&k, br#"{"n":2}"#, Version::FIRST, lease(50))
+            .await
+            .expect("update"),
+        UpdateOutcome::Written
+    );
     let record = m.load(&k).await.expect("load").expect("present");
     assert_eq!(record.data, br#"{"n":2}"#);
     assert_eq!(record.last_access, at(50));
@@ -85,13 +119,13 @@ async fn update_of_an_existing_key_replaces_data_and_mtime() {
     assert_eq!(mode(&file), 0o600);
     assert_eq!(
         fs::read_to_string(&file).expect("read"),
-        r#"{"v":1,"data":{"n":2}}"#
+        r#"{"v":1,"version":2,"data":{"n":2}}"#
     );
     // The old record (left under the temp name by the exchange) is gone.
     assert_eq!(shard_names(&m, &k), vec![k.as_str().to_owned()]);
     // Non-JSON data is refused before anything is written.
     let err = m
-        .update(&k, b"not json", lease(60))
+        .update(&k, b"not json", Version::FIRST.next(), lease(60))
         .await
         .expect_err("refused");
     assert!(matches!(err, Error::Encode(_)), "{err}");
@@ -121,14 +155,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
             Durability::Everything,
         )
         .expect("store");
-        assert!(update_file(
-            &m.root,
-            &k,
-            &enc(br#"{"n":2}"#),
-            at(5),
-            swap,
-            Durability::Everything
-        )
+        assert!(update_now(&m.root, &k, br#"{"n":2}"#, at(5), swap)
         .expect("update"));
         let record = load_file(&m.root, &k, u64::MAX)
             .expect("load")
@@ -138,14 +165,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
             (br#"{"n":2}"#.to_vec(), at(5))
         );
         remove_file(&m.root, &k).expect("remove");
-        assert!(!update_file(
-            &m.root,
-            &k,
-            &enc(b"{}"),
-            at(6),
-            swap,
-            Durability::Everything
-        )
+        assert!(!update_now(&m.root, &k, b"{}", at(6), swap)
         .expect("update"));
         assert!(shard_names(&m, &k).is_empty(), "nothing written");
     }
@@ -160,14 +180,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
         Durability::Everything,
     )
     .expect("store");
-    let err = update_file(
-        &m.root,
-        &k,
-        &enc(b"{}"),
-        at(5),
-        |_, _| Err(Errno::IO),
-        Durability::Everything,
-    )
+    let err = update_now(&m.root, &k, b"{}", at(5), |_, _| Err(Errno::IO))
     .expect_err("EIO");
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
     assert_eq!(
@@ -199,14 +212,7 @@ fn a_remove_at_any_point_of_an_update_is_final() {
         fs::remove_file(b).expect("remove");
         exchange(a, b)
     };
-    assert!(!update_file(
-        &m.root,
-        &k,
-        &data,
-        at(1),
-        remove_first,
-        Durability::Everything
-    )
+    assert!(!update_now(&m.root, &k, DATA, at(1), remove_first)
     .expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "temp file left");
@@ -226,20 +232,13 @@ fn a_remove_at_any_point_of_an_update_is_final() {
         fs::remove_file(b).expect("remove");
         swapped
     };
-    assert!(update_file(
-        &m.root,
-        &k,
-        &data,
-        at(1),
-        remove_after,
-        Durability::Everything
-    )
+    assert!(update_now(&m.root, &k, DATA, at(1), remove_after)
     .expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "old record left");
     // And after a remove has returned, a later update writes nothing.
     assert!(
-        !update_file(&m.root, &k, &data, at(2), exchange, Durability::Everything).expect("update")
+        !update_now(&m.root, &k, DATA, at(2), exchange).expect("update")
     );
     assert!(!m.file_path(&k).exists());
 }
@@ -268,7 +267,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
     .expect("store");
     let started = Instant::now();
     for _ in 0..5 {
-        update_file(&m.root, &k, &data, at(0), exchange, Durability::Everything).expect("update");
+        update_now(&m.root, &k, DATA, at(0), exchange).expect("update");
     }
     let update_takes = started.elapsed() / 5;
     remove_file(&m.root, &k).expect("remove");
@@ -286,18 +285,10 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
         .expect("store");
         let barrier = Arc::new(Barrier::new(2));
         let updater = {
-            let (root, k, data, barrier) =
-                (m.root.clone(), k.clone(), data.clone(), barrier.clone());
+            let (root, k, barrier) = (m.root.clone(), k.clone(), barrier.clone());
             std::thread::spawn(move || {
                 barrier.wait();
-                update_file(
-                    &root,
-                    &k,
-                    &data,
-                    at(u64::from(i)),
-                    exchange,
-                    Durability::Everything,
-                )
+                update_now(&root, &k, DATA, at(u64::from(i)), exchange)
             })
         };
         let remover = {
@@ -322,14 +313,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
             !m.file_path(&k).exists(),
             "iteration {i}: session came back"
         );
-        let late = update_file(
-            &m.root,
-            &k,
-            &data,
-            at(u64::from(i) + 1),
-            exchange,
-            Durability::Everything,
-        );
+        let late = update_now(&m.root, &k, DATA, at(u64::from(i) + 1), exchange);
         assert!(!late.expect("update"), "iteration {i}: late update wrote");
         assert!(
             !m.file_path(&k).exists(),
