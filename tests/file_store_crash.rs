@@ -8,7 +8,8 @@
 //! - every session file decodes as `{"v":1,"data":{"created_ms":…,"data":…}}` and loads through
 //!   the public `FileStore` API, and the tree holds nothing else but temp files;
 //! - every session whose login response arrived, and which was not logged out since, is on disk and
-//!   reaches the secure area of the restarted server, and the anonymous id it replaced is gone;
+//!   reaches the secure area of the restarted server, and the anonymous id it replaced holds no
+//!   session (removed, or a forward to the new id for the renewal grace window);
 //! - every session whose logout response arrived is gone and stays logged out;
 //! - a session whose logout was in flight at the kill is one or the other, never an error;
 //! - after the next purge no temp file remains.
@@ -63,7 +64,7 @@ struct Ledger {
     logged_in: HashSet<String>,
     /// The logout response arrived.
     logged_out: HashSet<String>,
-    /// The anonymous ids a confirmed login replaced (its `cycle_id()` removed them).
+    /// The anonymous ids a confirmed login replaced (its `cycle_id()` made them forwards).
     replaced: HashSet<String>,
     /// The logout was sent but no response came back: logged in or out.
     in_doubt: HashSet<String>,
@@ -251,7 +252,9 @@ fn is_temp(name: &str) -> bool {
     name.starts_with(".tmp-")
 }
 
-/// A session file holds `{"v":1,"data":{"created_ms":N,"data":<the Visitor or null>}}`, complete.
+/// A session file holds `{"v":1,"version":N,"data":{"created_ms":N,"data":<the Visitor or null>}}`,
+/// complete, or, under an id a login renewed, the forward to the new id's key for the grace window,
+/// `{…,"data":{"forward_to":"<key>","until_ms":N}}`.
 fn check_file(path: &Path) {
     let bytes = std::fs::read(path).expect("read a session file");
     let file: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -262,7 +265,12 @@ fn check_file(path: &Path) {
         )
     });
     assert_eq!(file["v"], 1, "{file}");
+    assert!(file["version"].is_u64(), "{file}");
     let record = &file["data"];
+    if record["forward_to"].is_string() {
+        assert!(record["until_ms"].is_u64(), "{file}");
+        return;
+    }
     assert!(record["created_ms"].is_u64(), "{file}");
     let visitor = &record["data"];
     assert!(
@@ -271,10 +279,14 @@ fn check_file(path: &Path) {
     );
 }
 
-/// Whether `id`'s session is on disk, and logged in there.
+/// Whether `id`'s session is on disk, and logged in there. A forward a renewal left under the id
+/// holds no session: `None`, as for a removed one.
 async fn stored_login(store: &FileStore, id: &str) -> Option<bool> {
     let record = store.load(&key_of(id)).await.expect("load")?;
     let stored: serde_json::Value = serde_json::from_slice(&record.data).expect("record JSON");
+    if stored["forward_to"].is_string() {
+        return None;
+    }
     Some(stored["data"]["logged_in"] == true)
 }
 
@@ -342,7 +354,7 @@ async fn sigkill_under_load_loses_no_confirmed_login_or_logout() {
             assert_eq!(
                 stored_login(&store, id).await,
                 None,
-                "round {round}: a confirmed logout (or a replaced anonymous id) stays removed"
+                "round {round}: a confirmed logout stays removed (a replaced anonymous id holds no session)"
             );
         }
 

@@ -76,7 +76,8 @@ impl Shared {
     }
 
     /// `cycle_id()`: stores the session under the new id, then turns the old id's record into a
-    /// forward to it for the renewal grace window (or removes it when the window is zero).
+    /// forward to it for the renewal grace window — or removes it, when the window is zero or
+    /// the request changed the data.
     /// `Ok(false)` when the session ended during the request: it is not renewed.
     pub(super) async fn renew(
         &self,
@@ -125,7 +126,9 @@ impl Shared {
             return Ok(true);
         }
         let grace = self.config.renewal_grace;
-        if grace.is_zero() {
+        // A forward only for a rotation: after a change of the data (a login) the old id must
+        // reach nothing, or whoever planted it would be let into the new state (fixation).
+        if grace.is_zero() || returned.changed {
             if let Err(e) = self.store.remove(old_key).await {
                 return Err(store_error(&e, old));
             }

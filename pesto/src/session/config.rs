@@ -133,6 +133,12 @@ impl SessionMiddleware {
     /// never sent the old id again as a cookie. The forward holds no session data, is stored by
     /// hash like every key, and dies with the window, or at once when the session is
     /// invalidated (the session guide, "Concurrent requests").
+    ///
+    /// A forward is left only when the renewing request did not change the session's data: a
+    /// rotation of the id. A login changes it (it records the user), and a forward would then
+    /// let whoever planted the old id in the victim's browser into the logged-in session — the
+    /// session fixation that renewing the id at login exists to stop (docs/security.md,
+    /// "Session lifecycle"). So the id a login replaced is dead at once, whatever the window.
     #[must_use]
     pub fn renewal_grace(mut self, grace: Duration) -> Self {
         self.config.renewal_grace = grace;
