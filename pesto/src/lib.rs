@@ -69,7 +69,7 @@ pub use routing::{
 };
 pub use server::{shutdown_signal, Server};
 pub use session::session_middleware;
-pub use testing::{TestApp, TestRequest, TestResponse};
+pub use testing::{HeldRequest, TestApp, TestRequest, TestResponse};
 
 pub use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 

@@ -367,3 +367,10 @@ async fn rediss_verifies_the_server_certificate_and_conforms() {
         conformance::run(&store).await;
     }
 }
+
+#[test]
+fn hundreds_of_concurrent_requests_of_one_session_lose_nothing_in_redis() {
+    // The store is made on the runtime TestApp runs requests on (its connection lives there).
+    let store = pesto::testing::block_on(shared_store("concurrent"));
+    support::concurrency::nothing_lost_under_load(store);
+}

@@ -301,7 +301,9 @@ impl SessionStore for MapStore {
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         check_record_size(data, DEFAULT_MAX_RECORD_SIZE)?;
         let mut map = self.map();
-        let version = map.get(key).map_or(Version::FIRST, |old| old.version.next());
+        let version = map
+            .get(key)
+            .map_or(Version::FIRST, |old| old.version.next());
         let record = Record {
             data: data.to_vec(),
             last_access: lease.now,

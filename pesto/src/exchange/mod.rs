@@ -17,6 +17,7 @@ pub(crate) mod origin;
 pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod save_gate;
 pub(crate) mod session;
 pub(crate) mod session_id;
 

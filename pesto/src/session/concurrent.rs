@@ -4,7 +4,10 @@
 //! Both write with the store's compare-and-swap over the version this request loaded. When
 //! another request saved the session meanwhile, the write is refused; this request then reloads
 //! what the store holds, re-applies its own changes to it ([`merge`]) and tries again, at most
-//! [`MAX_SAVE_ATTEMPTS`] times — no save is silently lost, and no request waits on a lock.
+//! [`MAX_SAVE_ATTEMPTS`] times — no save is silently lost. The first try takes no lock, so
+//! requests of one session never wait on each other while they run; only the retries of a
+//! conflict queue, per session in this process ([`RetryLocks`]), so that a hundred requests
+//! saving one session at once settle in a hundred retries rather than collide again and again.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -15,15 +18,49 @@ use super::envelope;
 use super::merge::{merge, Merged};
 use super::save::{store_error, store_full, Baseline, Created};
 use super::shared::{Shared, MAX_FORWARDS};
-use super::transport::Reply;
 use super::store::{Lease, UpdateOutcome, Version};
+use super::transport::Reply;
 use super::OnConflict;
 use crate::exchange::session::ReturnedSession;
 use crate::exchange::{Response, SessionId, SessionKey};
 
 /// How many times a save is tried before the request gives up with a 500: each retry means yet
-/// another request saved the same session within the last few milliseconds.
-pub(super) const MAX_SAVE_ATTEMPTS: usize = 8;
+/// another request saved the same session meanwhile. With [`backoff`] between them the tries
+/// span a few seconds at most, through which hundreds of concurrent saves of one session get
+/// in; two tabs settle in one retry.
+pub(super) const MAX_SAVE_ATTEMPTS: u32 = 16;
+
+/// How many locks the retries of conflicting saves are spread over (by the session's key).
+const RETRY_LOCKS: usize = 64;
+
+/// The locks conflicting saves queue on for their retries, one of [`RETRY_LOCKS`] per session
+/// by its key: held for one reload-merge-save, so a retry under it loses only to a first try
+/// or to another process.
+#[derive(Debug)]
+pub(super) struct RetryLocks(Vec<tokio::sync::Mutex<()>>);
+
+impl Default for RetryLocks {
+    fn default() -> Self {
+        RetryLocks(
+            (0..RETRY_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        )
+    }
+}
+
+impl RetryLocks {
+    /// Waits for the lock of `key`'s session.
+    async fn lock(&self, key: &SessionKey) -> tokio::sync::MutexGuard<'_, ()> {
+        // The key is a SHA-256 in hex: its first two digits are uniform.
+        let stripe = key
+            .as_str()
+            .get(..2)
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .unwrap_or(0);
+        self.0[stripe % self.0.len()].lock().await
+    }
+}
 
 /// A session as the store holds it now.
 struct Current {
@@ -48,12 +85,18 @@ impl Shared {
         let mut key = Cow::Borrowed(key);
         let mut data = Cow::Borrowed(returned.data());
         let (mut version, mut created) = (baseline.version, baseline.created);
-        for _ in 0..MAX_SAVE_ATTEMPTS {
+        let mut queued = None;
+        for attempt in 0..MAX_SAVE_ATTEMPTS {
+            backoff(attempt).await;
             let record = envelope::encode(created, &data);
             if !self.fits(&record, id) {
                 return Err(Response::internal_server_error());
             }
-            match self.store.update(&key, &record, version, self.lease(now)).await {
+            match self
+                .store
+                .update(&key, &record, version, self.lease(now))
+                .await
+            {
                 Ok(UpdateOutcome::Written) => return Ok(()),
                 Ok(UpdateOutcome::Absent) => {
                     tracing::info!(session = ?id, "session ended during the request; not saved");
@@ -63,7 +106,13 @@ impl Shared {
                 Err(e) => return Err(store_error(&e, id)),
             }
             // Another request saved the session since this one loaded it (or since the last try).
-            let Some(current) = self.current(&key, true).await.map_err(|e| store_error(&e, id))?
+            if queued.is_none() {
+                queued = Some(self.retry_locks.lock(&key).await);
+            }
+            let Some(current) = self
+                .current(&key, true)
+                .await
+                .map_err(|e| store_error(&e, id))?
             else {
                 tracing::info!(session = ?id, "session ended during the request; not saved");
                 return Ok(());
@@ -91,7 +140,10 @@ impl Shared {
         let old_key = baseline.key_of(old);
         // A logout elsewhere during this request ended the session: do not re-issue its data
         // under a new id (docs/security.md, "Session lifecycle").
-        let Some(mut current) = self.current(old_key, false).await.map_err(|e| store_error(&e, old))?
+        let Some(mut current) = self
+            .current(old_key, false)
+            .await
+            .map_err(|e| store_error(&e, old))?
         else {
             tracing::info!(session = ?old, "session ended during the request; not renewed");
             return Ok(false);
@@ -137,8 +189,14 @@ impl Shared {
         let forward = envelope::encode_forward(new.key(), now + grace);
         // The forward lives for the window only (a store with native expiry drops it then).
         let lease = Lease { now, ttl: grace };
-        for _ in 0..MAX_SAVE_ATTEMPTS {
-            match self.store.update(old_key, &forward, current.version, lease).await {
+        let mut queued = None;
+        for attempt in 0..MAX_SAVE_ATTEMPTS {
+            backoff(attempt).await;
+            match self
+                .store
+                .update(old_key, &forward, current.version, lease)
+                .await
+            {
                 Ok(UpdateOutcome::Written) => return Ok(true),
                 Ok(UpdateOutcome::Absent) => {
                     tracing::info!(session = ?old, "session ended during the request; not renewed");
@@ -153,6 +211,9 @@ impl Shared {
             }
             // Saved by another request meanwhile: bring its changes into the new session, which
             // no other request can reach yet (the forward is not written), then try again.
+            if queued.is_none() {
+                queued = Some(self.retry_locks.lock(old_key).await);
+            }
             let Some(now_current) = self
                 .current(old_key, false)
                 .await
@@ -238,6 +299,19 @@ impl Shared {
         }
         Ok(json)
     }
+}
+
+/// The pause before try `attempt` of a save: none for the first two (a conflict between two
+/// requests is settled by one retry; under the retry lock the next one is about always the
+/// last), then — the lock lost to other processes' saves — a random wait of up to 2^attempt ms (at most 512 ms),
+/// so that many requests racing one session stop colliding in lockstep.
+async fn backoff(attempt: u32) {
+    if attempt < 2 {
+        return;
+    }
+    let ceiling = 1u64 << attempt.min(9);
+    let wait = rand::random_range(0..=ceiling);
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
 }
 
 /// The answer when the app's [`OnConflict`] policy refuses a concurrent save.

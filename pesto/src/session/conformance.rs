@@ -276,7 +276,9 @@ pub async fn check_update_compare_and_swap<M: SessionStore + ?Sized>(store: &M) 
             .await,
     );
     if outcome != UpdateOutcome::Written {
-        c.fail(format_args!("update at the stored version returned {outcome:?}"));
+        c.fail(format_args!(
+            "update at the stored version returned {outcome:?}"
+        ));
     }
     let second = Version::FIRST.next();
     c.expect_version(store, &key, second, "after update").await;
@@ -357,7 +359,12 @@ async fn increment<M: SessionStore + ?Sized>(c: &Check, store: &M, key: &Session
         };
         let n = std::str::from_utf8(&record.data)
             .ok()
-            .and_then(|text| text.strip_prefix(r#"{"n":"#)?.strip_suffix('}')?.parse::<usize>().ok())
+            .and_then(|text| {
+                text.strip_prefix(r#"{"n":"#)?
+                    .strip_suffix('}')?
+                    .parse::<usize>()
+                    .ok()
+            })
             .unwrap_or_else(|| c.fail(format_args!("not a counter: {}", shorten(&record.data))));
         let next = format!(r#"{{"n":{}}}"#, n + 1);
         let outcome = store

@@ -9,6 +9,7 @@
 //! is an overlap: this request's value wins, and the caller decides whether to log or refuse.
 //! Anything else (a session that is a number, a list) is one field: `mine` wins whole.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -36,36 +37,60 @@ pub(super) fn merge(base: &[u8], mine: &[u8], theirs: &[u8]) -> Merged {
             overlaps: if overlap { vec![None] } else { Vec::new() },
         };
     };
+    let (base, mine, theirs) = (
+        Index::of(&base),
+        Index::of(&mine_fields),
+        Index::of(&their_fields),
+    );
     let mut out: Vec<(&str, &RawValue)> = Vec::new();
     let mut overlaps = Vec::new();
-    let changed_by_them = |name: &str| raw(&their_fields, name) != raw(&base, name);
+    let changed_by_them = |name: &str| theirs.raw(name) != base.raw(name);
     // This request's fields in its own order (a struct's declaration order), then theirs.
     for (name, value) in &mine_fields {
         let mine = Some(value.get());
-        if raw(&base, name) != mine {
-            if changed_by_them(name) && raw(&their_fields, name) != mine {
+        if base.raw(name) != mine {
+            if changed_by_them(name) && theirs.raw(name) != mine {
                 overlaps.push(Some(name.clone()));
             }
             out.push((name, value));
-        } else if let Some(theirs) = find(&their_fields, name) {
+        } else if let Some(theirs) = theirs.get(name) {
             out.push((name, theirs));
         }
     }
-    for (name, _) in &base {
+    for name in base.0.keys() {
         // Removed by this request: stays removed, an overlap if they changed it.
-        if find(&mine_fields, name).is_none() && changed_by_them(name) {
-            overlaps.push(Some(name.clone()));
+        if mine.get(name).is_none() && changed_by_them(name) {
+            overlaps.push(Some((*name).to_owned()));
         }
     }
     for (name, value) in &their_fields {
         // Added by them, or kept by them where this request never had it.
-        if find(&mine_fields, name).is_none() && find(&base, name).is_none() {
+        if mine.get(name).is_none() && base.get(name).is_none() {
             out.push((name, value));
         }
     }
+    // Stable order of the overlaps found by the map walk, for the log.
+    overlaps.sort();
     Merged {
         json: write_object(&out),
         overlaps,
+    }
+}
+
+/// Fields by name, for lookups in time independent of the session's size.
+struct Index<'f, 'a>(HashMap<&'f str, &'a RawValue>);
+
+impl<'f, 'a> Index<'f, 'a> {
+    fn of(fields: &'f Fields<'a>) -> Self {
+        Index(fields.iter().map(|(n, v)| (n.as_str(), *v)).collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&'a RawValue> {
+        self.0.get(name).copied()
+    }
+
+    fn raw(&self, name: &str) -> Option<&'a str> {
+        self.get(name).map(RawValue::get)
     }
 }
 
@@ -82,16 +107,13 @@ fn fields(json: &[u8]) -> Option<Fields<'_>> {
         .map(|members| members.0)
 }
 
-fn find<'a>(fields: &'a Fields<'_>, name: &str) -> Option<&'a RawValue> {
-    fields.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
-}
-
-fn raw<'a>(fields: &'a Fields<'_>, name: &str) -> Option<&'a str> {
-    find(fields, name).map(RawValue::get)
-}
-
 fn write_object(members: &[(&str, &RawValue)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(members.iter().map(|(n, v)| n.len() + v.get().len() + 4).sum());
+    let mut out = Vec::with_capacity(
+        members
+            .iter()
+            .map(|(n, v)| n.len() + v.get().len() + 4)
+            .sum(),
+    );
     out.push(b'{');
     for (i, (name, value)) in members.iter().enumerate() {
         if i > 0 {
@@ -197,7 +219,10 @@ mod tests {
     fn a_session_that_is_no_object_is_one_field() {
         assert_eq!(merged("1", "2", "1"), ("2".to_owned(), vec![]));
         assert_eq!(merged("1", "2", "3"), ("2".to_owned(), vec![None]));
-        assert_eq!(merged("[1]", "[1,2]", r#"{"a":1}"#), ("[1,2]".to_owned(), vec![None]));
+        assert_eq!(
+            merged("[1]", "[1,2]", r#"{"a":1}"#),
+            ("[1,2]".to_owned(), vec![None])
+        );
     }
 
     #[test]

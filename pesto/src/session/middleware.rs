@@ -19,6 +19,7 @@ use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::StatusCode;
 
+use super::concurrent::RetryLocks;
 use super::config::SessionMiddleware;
 use super::inspector::SessionInspector;
 use super::purge::PurgeTask;
@@ -27,6 +28,7 @@ use super::shared::{Found, Shared};
 use super::store::{self, SessionStore};
 use super::transport::Reply;
 use crate::endpoint::{AppCheck, Endpoint};
+use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
 use crate::exchange::{IntoResponse, RawRequest, Response, SessionId};
 
@@ -61,6 +63,7 @@ impl SessionMiddleware {
                 config: self.config,
                 transport,
                 clock: self.clock,
+                retry_locks: RetryLocks::default(),
             }),
             purge: PurgeTask::default(),
             inner: app,
@@ -133,6 +136,8 @@ impl<E: Endpoint> SessionApp<E> {
                 return refused.into_response();
             }
         }
+        // A test holding this request between its handler and its save (TestApp).
+        let gate = parts.extensions.remove::<SaveGate>();
         let ids = transport.incoming_ids(&mut parts);
         let loaded = match shared.load(ids, now).await {
             Ok(loaded) => loaded,
@@ -161,6 +166,9 @@ impl<E: Endpoint> SessionApp<E> {
             .call(http::Request::from_parts(parts, body))
             .await;
 
+        if let Some(gate) = gate {
+            gate.hold().await;
+        }
         let outcome = slot.outcome();
         let lost = matches!(outcome, SlotOutcome::Lost);
         let response = match outcome {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::clock::Clock;
+use super::concurrent::RetryLocks;
 use super::config::Config;
 use super::envelope;
 use super::store::{self, Lease, SessionStore, Version};
@@ -18,6 +19,8 @@ pub(super) struct Shared {
     pub(super) config: Config,
     pub(super) transport: Transport,
     pub(super) clock: Arc<dyn Clock>,
+    /// Where conflicting saves of one session queue in this process (`concurrent.rs`).
+    pub(super) retry_locks: RetryLocks,
 }
 
 /// A stored session that is still alive: its data (JSON), when it began and when it was last used.

@@ -5,6 +5,7 @@
 //!
 #![doc = include_str!("../../../docs/testing.md")]
 
+mod held;
 mod jar;
 mod request;
 mod response;
@@ -20,6 +21,7 @@ use tower::Layer;
 use crate::endpoint::{Endpoint, HttpService, PestoService, ServiceEndpoint};
 use crate::exchange::session::decode_data;
 use crate::session::{Persist, SessionId, SessionInspector};
+pub use held::HeldRequest;
 use jar::CookieJar;
 pub use request::TestRequest;
 pub use response::TestResponse;

@@ -8,9 +8,11 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use http_body_util::Full;
 
+use super::held::HeldRequest;
 use super::{TestApp, TestResponse};
 use crate::exchange::context::RequestContext;
 use crate::exchange::encoding::encode_pairs;
+use crate::exchange::save_gate::SaveGate;
 use crate::exchange::{box_body, Https};
 
 /// One request being built; send it with [`TestRequest::send`] or `.await` it.
@@ -28,6 +30,8 @@ pub struct TestRequest<'a> {
     follow_redirects: Option<bool>,
     /// A builder mistake (an invalid header), reported by `send` as a 400 instead of a panic.
     invalid: Option<String>,
+    /// Set by [`send_until_save`](Self::send_until_save): where the session middleware holds it.
+    gate: Option<SaveGate>,
 }
 
 impl std::fmt::Debug for TestRequest<'_> {
@@ -63,6 +67,7 @@ impl<'a> TestRequest<'a> {
             multipart: None,
             follow_redirects: None,
             invalid: None,
+            gate: None,
         }
     }
 
@@ -181,6 +186,30 @@ impl<'a> TestRequest<'a> {
         app.block_on(self.send_async())
     }
 
+    /// Sends the request and returns once its handler has answered and the session middleware
+    /// is about to save its session — holding it there, so that the test can run other
+    /// requests of the same session before [`HeldRequest::finish`] lets it save (the testing
+    /// guide, "Concurrent requests of one session").
+    ///
+    /// A request that never gets there (no session middleware, a refusal before the handler, a
+    /// 5xx) runs to its end: [`HeldRequest::is_held`] is then false.
+    ///
+    /// # Panics
+    /// Panics when called inside an async runtime (use
+    /// [`send_until_save_async`](Self::send_until_save_async) there).
+    pub fn send_until_save(self) -> HeldRequest<'a> {
+        let app = self.app;
+        app.block_on(self.send_until_save_async())
+    }
+
+    /// [`send_until_save`](Self::send_until_save), from async code.
+    pub async fn send_until_save_async(mut self) -> HeldRequest<'a> {
+        let (gate, control) = SaveGate::new();
+        self.gate = Some(gate);
+        let app = self.app;
+        HeldRequest::start(app, Box::pin(self.send_async()), control).await
+    }
+
     /// Sends the request (the same as awaiting it).
     pub async fn send_async(mut self) -> TestResponse {
         if let Some(parts) = self.multipart.take() {
@@ -285,6 +314,9 @@ impl<'a> TestRequest<'a> {
         }
         if self.https {
             req.extensions_mut().insert(Https);
+        }
+        if let Some(gate) = &self.gate {
+            req.extensions_mut().insert(gate.clone());
         }
         if !self.script_name.is_empty() {
             let (mut parts, body) = req.into_parts();

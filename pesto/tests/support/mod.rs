@@ -1,6 +1,7 @@
 //! Fixtures shared by the `pesto` integration tests, one concern per module:
 //!
 //! - [`apps`]: the apps the session tests drive (a visit counter, a login flow, the docs' example);
+//! - [`concurrency`]: hundreds of concurrent requests of one session, for every store;
 //! - [`stores`]: a store wrapper that counts writes and can be told to fail, and fresh keys;
 //! - [`time`]: fixed clock readings, leases at them, and a manual clock starting there;
 //! - [`cookies`]: reading `Set-Cookie` headers;
@@ -14,6 +15,7 @@
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod concurrency;
 pub mod cookies;
 pub mod logs;
 pub mod poll;

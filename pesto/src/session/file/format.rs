@@ -66,10 +66,9 @@ pub(crate) fn frame(data: &[u8], version: Version) -> Vec<u8> {
 pub(crate) fn decode(content: &[u8]) -> std::result::Result<(Vec<u8>, Version), String> {
     let unsupported = |v: u32| format!("unsupported format version {v}");
     match serde_json::from_slice::<FileIn<'_>>(content) {
-        Ok(file) if file.v == FORMAT_VERSION => Ok((
-            file.data.get().as_bytes().to_vec(),
-            Version(file.version),
-        )),
+        Ok(file) if file.v == FORMAT_VERSION => {
+            Ok((file.data.get().as_bytes().to_vec(), Version(file.version)))
+        }
         Ok(file) => Err(unsupported(file.v)),
         Err(e) => match serde_json::from_slice::<VersionOnly>(content) {
             Ok(only) if only.v != FORMAT_VERSION => Err(unsupported(only.v)),

@@ -257,13 +257,12 @@ impl SessionStore for RedisStore {
             // -1: another type of value under our key.
             _ => Vec::new(),
         };
-        let decoded =
-            match <(Option<Vec<u8>>, Option<String>, Option<String>)>::from_redis_value(
-                Value::Array(fields),
-            ) {
-                Ok((data, stamp, version)) => record::decode(data, stamp, version),
-                Err(_) => Err(NotASession::Foreign),
-            };
+        let decoded = match <(Option<Vec<u8>>, Option<String>, Option<String>)>::from_redis_value(
+            Value::Array(fields),
+        ) {
+            Ok((data, stamp, version)) => record::decode(data, stamp, version),
+            Err(_) => Err(NotASession::Foreign),
+        };
         match decoded {
             Ok(record) => Ok(record),
             Err(NotASession::MalformedStamp) => {

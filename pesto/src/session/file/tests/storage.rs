@@ -206,7 +206,10 @@ fn format_round_trip() {
         b"7",
     ] {
         let content = encode(data, Version(7)).expect("encode");
-        assert_eq!(decode(&content).expect("decode"), (data.to_vec(), Version(7)));
+        assert_eq!(
+            decode(&content).expect("decode"),
+            (data.to_vec(), Version(7))
+        );
         // A file written before versions reads as version 0.
         let unversioned = format!(r#"{{"v":1,"data":{}}}"#, String::from_utf8_lossy(data));
         assert_eq!(

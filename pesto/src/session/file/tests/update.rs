@@ -62,14 +62,18 @@ async fn update_of_an_absent_key_writes_nothing() {
     let shard = file.parent().expect("shard").to_owned();
     // No shard directory: none is made.
     assert_eq!(
-        m.update(&k, b"{}", Version::FIRST, lease(0)).await.expect("update"),
+        m.update(&k, b"{}", Version::FIRST, lease(0))
+            .await
+            .expect("update"),
         UpdateOutcome::Absent
     );
     assert!(!shard.exists(), "update made a shard directory");
     // A shard directory without the file: nothing is written, no temp file is left.
     fs::create_dir(&shard).expect("mkdir");
     assert_eq!(
-        m.update(&k, b"{}", Version::FIRST, lease(0)).await.expect("update"),
+        m.update(&k, b"{}", Version::FIRST, lease(0))
+            .await
+            .expect("update"),
         UpdateOutcome::Absent
     );
     assert!(shard_names(&m, &k).is_empty());
@@ -79,7 +83,9 @@ async fn update_of_an_absent_key_writes_nothing() {
         .expect("store");
     m.remove(&k).await.expect("remove");
     assert_eq!(
-        m.update(&k, b"{}", Version::FIRST, lease(1)).await.expect("update"),
+        m.update(&k, b"{}", Version::FIRST, lease(1))
+            .await
+            .expect("update"),
         UpdateOutcome::Absent
     );
     assert!(!file.exists());
@@ -90,7 +96,9 @@ async fn update_of_an_absent_key_writes_nothing() {
     fs::write(&secret, b"secret").expect("write");
     symlink(&secret, &file).expect("symlink");
     assert_eq!(
-        m.update(&k, b"{}", Version::FIRST, lease(2)).await.expect("update"),
+        m.update(&k, b"{}", Version::FIRST, lease(2))
+            .await
+            .expect("update"),
         UpdateOutcome::Absent
     );
     assert!(fs::symlink_metadata(&file)
@@ -155,8 +163,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
             Durability::Everything,
         )
         .expect("store");
-        assert!(update_now(&m.root, &k, br#"{"n":2}"#, at(5), swap)
-        .expect("update"));
+        assert!(update_now(&m.root, &k, br#"{"n":2}"#, at(5), swap).expect("update"));
         let record = load_file(&m.root, &k, u64::MAX)
             .expect("load")
             .expect("present");
@@ -165,8 +172,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
             (br#"{"n":2}"#.to_vec(), at(5))
         );
         remove_file(&m.root, &k).expect("remove");
-        assert!(!update_now(&m.root, &k, b"{}", at(6), swap)
-        .expect("update"));
+        assert!(!update_now(&m.root, &k, b"{}", at(6), swap).expect("update"));
         assert!(shard_names(&m, &k).is_empty(), "nothing written");
     }
     // Any other failure is an error, and leaves the record and no temp file.
@@ -180,8 +186,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
         Durability::Everything,
     )
     .expect("store");
-    let err = update_now(&m.root, &k, b"{}", at(5), |_, _| Err(Errno::IO))
-    .expect_err("EIO");
+    let err = update_now(&m.root, &k, b"{}", at(5), |_, _| Err(Errno::IO)).expect_err("EIO");
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
     assert_eq!(
         load_file(&m.root, &k, u64::MAX)
@@ -212,8 +217,7 @@ fn a_remove_at_any_point_of_an_update_is_final() {
         fs::remove_file(b).expect("remove");
         exchange(a, b)
     };
-    assert!(!update_now(&m.root, &k, DATA, at(1), remove_first)
-    .expect("update"));
+    assert!(!update_now(&m.root, &k, DATA, at(1), remove_first).expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "temp file left");
     // Removed just after the exchange: the remove takes the new file, the old one is unlinked.
@@ -232,14 +236,11 @@ fn a_remove_at_any_point_of_an_update_is_final() {
         fs::remove_file(b).expect("remove");
         swapped
     };
-    assert!(update_now(&m.root, &k, DATA, at(1), remove_after)
-    .expect("update"));
+    assert!(update_now(&m.root, &k, DATA, at(1), remove_after).expect("update"));
     assert!(!m.file_path(&k).exists());
     assert!(shard_names(&m, &k).is_empty(), "old record left");
     // And after a remove has returned, a later update writes nothing.
-    assert!(
-        !update_now(&m.root, &k, DATA, at(2), exchange).expect("update")
-    );
+    assert!(!update_now(&m.root, &k, DATA, at(2), exchange).expect("update"));
     assert!(!m.file_path(&k).exists());
 }
 
