@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use pesto::session::{Lease, RedisStore, SessionId, SessionKey, SessionStore};
+use pesto::session::{Lease, RedisStore, SessionId, SessionKey, SessionStore, UpdateOutcome};
 
 /// A typical small session: a user id, a flag, a CSRF token, a counter.
 const DATA: &[u8] =
@@ -42,9 +42,14 @@ fn new_key() -> SessionKey {
 async fn round_trips(store: &RedisStore, key: &SessionKey, count: u64) {
     for _ in 0..count {
         let record = store.load(key).await.expect("load");
-        assert!(record.is_some(), "session vanished during the benchmark");
-        let updated = store.update(key, DATA, lease()).await.expect("update");
-        assert!(updated, "session vanished during the benchmark");
+        let version = record
+            .expect("session vanished during the benchmark")
+            .version;
+        let updated = store
+            .update(key, DATA, version, lease())
+            .await
+            .expect("update");
+        assert_eq!(updated, UpdateOutcome::Written, "uncontended update");
     }
 }
 

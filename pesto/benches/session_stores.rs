@@ -29,7 +29,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use pesto::session::{
-    Durability, FileStore, Lease, MemoryStore, SessionId, SessionKey, SessionStore,
+    Durability, FileStore, Lease, MemoryStore, SessionId, SessionKey, SessionStore, UpdateOutcome,
+    Version,
 };
 use tokio::runtime::Runtime;
 
@@ -67,6 +68,14 @@ fn new_key() -> SessionKey {
 
 /// `count` calls of `op` on `key`.
 async fn calls<M: SessionStore>(store: &M, key: &SessionKey, op: Op, count: u64) {
+    // Each key has one writer here: every update is over the version the previous one wrote.
+    let mut version = match op {
+        Op::Update => {
+            let record = store.load(key).await.expect("load");
+            record.expect("a session to update").version
+        }
+        Op::Load => Version::default(),
+    };
     for _ in 0..count {
         match op {
             Op::Load => {
@@ -74,8 +83,12 @@ async fn calls<M: SessionStore>(store: &M, key: &SessionKey, op: Op, count: u64)
                 assert!(record.is_some(), "session vanished during the benchmark");
             }
             Op::Update => {
-                let updated = store.update(key, DATA, lease()).await.expect("update");
-                assert!(updated, "session vanished during the benchmark");
+                let updated = store
+                    .update(key, DATA, version, lease())
+                    .await
+                    .expect("update");
+                assert_eq!(updated, UpdateOutcome::Written, "uncontended update");
+                version = version.next();
             }
         }
     }

@@ -117,7 +117,7 @@ impl Shared {
                 tracing::info!(session = ?id, "session ended during the request; not saved");
                 return Ok(());
             };
-            let merged = self.judge(returned, &current, id)?;
+            let merged = self.judge(returned, &current, id).map_err(Response::from)?;
             (data, version, created) = (Cow::Owned(merged), current.version, current.created);
             key = Cow::Owned(current.key);
         }
@@ -151,7 +151,8 @@ impl Shared {
         let mut data = if current.version == baseline.version {
             returned.data().to_vec()
         } else {
-            self.judge(returned, &current, new)?
+            self.judge(returned, &current, new)
+                .map_err(Response::from)?
         };
         let mut old_removed = false;
         let mut created = self.create(new, &data, now).await;
@@ -224,7 +225,9 @@ impl Shared {
                 return Ok(false);
             };
             current = now_current;
-            data = self.judge(returned, &current, new)?;
+            data = self
+                .judge(returned, &current, new)
+                .map_err(Response::from)?;
             let record = envelope::encode(now, &data);
             if let Err(e) = self.store.store(new.key(), &record, self.lease(now)).await {
                 return Err(store_error(&e, new));
@@ -267,13 +270,13 @@ impl Shared {
     }
 
     /// This request's changes re-applied to what another request saved (`current`), or the
-    /// refusal the app's [`OnConflict`] policy asks for.
+    /// `409` the app's [`OnConflict`] policy asks for.
     fn judge(
         &self,
         returned: &ReturnedSession,
         current: &Current,
         id: &SessionId,
-    ) -> Result<Vec<u8>, Response> {
+    ) -> Result<Vec<u8>, Refused> {
         let Merged { json, overlaps } = merge(returned.loaded(), returned.data(), &current.json);
         let refuse = match self.config.on_conflict {
             OnConflict::Refuse => true,
@@ -282,7 +285,7 @@ impl Shared {
         };
         if refuse {
             tracing::info!(session = ?id, "session saved by another request meanwhile; answered 409 (OnConflict)");
-            return Err(conflict());
+            return Err(Refused);
         }
         for field in &overlaps {
             match field {
@@ -314,13 +317,17 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
 }
 
-/// The answer when the app's [`OnConflict`] policy refuses a concurrent save.
-fn conflict() -> Response {
-    Response::text(
-        "409 Conflict: another request changed this session at the same time, and nothing was \
-         saved. Reload the page and try again.\n",
-    )
-    .with_status(StatusCode::CONFLICT)
+/// A save the app's [`OnConflict`] policy refused.
+struct Refused;
+
+impl From<Refused> for Response {
+    fn from(_: Refused) -> Response {
+        Response::text(
+            "409 Conflict: another request changed this session at the same time, and nothing \
+             was saved. Reload the page and try again.\n",
+        )
+        .with_status(StatusCode::CONFLICT)
+    }
 }
 
 /// The answer when every save attempt met yet another concurrent save: a 500, never a lost save.

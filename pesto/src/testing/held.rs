@@ -23,18 +23,18 @@ type Sending<'a> = Pin<Box<dyn Future<Output = TestResponse> + Send + 'a>>;
 /// #[derive(Default, Serialize, Deserialize)]
 /// struct Prefs { theme: String, lang: String }
 ///
-/// #[route("/theme/<theme>", POST)]
-/// async fn theme(req: &mut Request<Prefs>, theme: String) -> &'static str {
-///     req.session.theme = theme;
+/// #[route("/theme/<name>", POST)]
+/// async fn set_theme(req: &mut Request<Prefs>, name: String) -> &'static str {
+///     req.session.theme = name;
 ///     "ok"
 /// }
 ///
-/// #[route("/lang/<lang>", POST)]
-/// async fn lang(req: &mut Request<Prefs>, lang: String) -> &'static str {
-///     req.session.lang = lang;
+/// #[route("/lang/<name>", POST)]
+/// async fn set_lang(req: &mut Request<Prefs>, name: String) -> &'static str {
+///     req.session.lang = name;
 ///     "ok"
 /// }
-/// dispatcher_app!(App = [theme, lang]);
+/// dispatcher_app!(App = [set_theme, set_lang]);
 ///
 /// let app = pesto::session_middleware(MemoryStore::new()).wrap(App::new());
 /// let sessions = app.inspector();
