@@ -30,6 +30,14 @@ pub struct Visitor {
     pub username: Option<String>,
     /// Whether the visitor logged in.
     pub logged_in: bool,
+    /// Pages counted by pesto's `POST /visit` (the in-process save measure); absent until then,
+    /// so the other servers' sessions are unchanged.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub visits: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The accounts an app accepts, shared with the handlers.

@@ -40,6 +40,9 @@ enum Scenario {
     D,
     /// GET /section500/items/42 on the 1,000-route app.
     E,
+    /// POST /visit, logged in: the session changes and is saved (pesto only; not a load
+    /// scenario, the references have no such page).
+    F,
 }
 
 /// Instructions per request, in process (run under callgrind by `bench/load/instructions`).
@@ -69,6 +72,7 @@ fn request(scenario: Scenario, cookie: Option<&str>) -> Request<Full<Bytes>> {
         Scenario::B => (Method::GET, "/about", ""),
         Scenario::D => (Method::POST, "/login", LOGIN_BODY),
         Scenario::E => (Method::GET, "/section500/items/42", ""),
+        Scenario::F => (Method::POST, "/visit", ""),
     };
     let mut builder = Request::builder()
         .method(method)
@@ -88,7 +92,9 @@ fn request(scenario: Scenario, cookie: Option<&str>) -> Request<Full<Bytes>> {
 /// The status each answer must have.
 fn expected(server: Server, scenario: Scenario) -> StatusCode {
     match (server, scenario) {
-        (Server::Bare, _) | (_, Scenario::A | Scenario::B | Scenario::E) => StatusCode::OK,
+        (Server::Bare, _) | (_, Scenario::A | Scenario::B | Scenario::E | Scenario::F) => {
+            StatusCode::OK
+        }
         (Server::Pesto, Scenario::C | Scenario::D) => StatusCode::FOUND,
     }
 }
@@ -137,7 +143,7 @@ async fn run(args: &Args) -> Result<(), String> {
     // Set-up, the same for N and 2N requests: scenario A logs in first (the bare service
     // gets the same login request and a cookie of the same shape).
     let mut cookie = None;
-    if args.scenario == Scenario::A {
+    if matches!(args.scenario, Scenario::A | Scenario::F) {
         let response = send(&mut sender, request(Scenario::D, None)).await?;
         let set_cookie = response
             .headers()
