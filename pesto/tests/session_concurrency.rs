@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use pesto::prelude::*;
 use pesto::session::{
-    FileStore, ManualClock, MemoryStore, OnConflict, SessionMiddleware, SessionStore,
-    DEFAULT_RENEWAL_GRACE,
+    FileStore, Lease, ManualClock, MemoryStore, OnConflict, Record, SessionKey, SessionMiddleware,
+    SessionStore, UpdateOutcome, Version, DEFAULT_RENEWAL_GRACE,
 };
 use pesto::{session_middleware, TestApp};
 use serde::{Deserialize, Serialize};
@@ -284,4 +284,71 @@ fn hundreds_of_concurrent_requests_of_one_session_lose_nothing_in_memory() {
 fn hundreds_of_concurrent_requests_of_one_session_lose_nothing_in_files() {
     let dir = tempfile::tempdir().expect("temp dir");
     support::concurrency::nothing_lost_under_load(FileStore::new(dir.path()).expect("file store"));
+}
+
+// ---- A save that never gets in ---------------------------------------------------------
+
+/// A memory store whose updates always find another version: every save conflicts.
+#[derive(Debug, Default)]
+struct AlwaysConflicting(MemoryStore);
+
+#[async_trait::async_trait]
+impl SessionStore for AlwaysConflicting {
+    async fn load(&self, key: &SessionKey) -> pesto::session::Result<Option<Record>> {
+        self.0.load(key).await
+    }
+    async fn create(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        lease: Lease,
+    ) -> pesto::session::Result<bool> {
+        self.0.create(key, data, lease).await
+    }
+    async fn store(
+        &self,
+        key: &SessionKey,
+        data: &[u8],
+        lease: Lease,
+    ) -> pesto::session::Result<()> {
+        self.0.store(key, data, lease).await
+    }
+    async fn update(
+        &self,
+        _: &SessionKey,
+        _: &[u8],
+        _: Version,
+        _: Lease,
+    ) -> pesto::session::Result<UpdateOutcome> {
+        Ok(UpdateOutcome::Conflict)
+    }
+    async fn touch(&self, key: &SessionKey, lease: Lease) -> pesto::session::Result<()> {
+        self.0.touch(key, lease).await
+    }
+    async fn remove(&self, key: &SessionKey) -> pesto::session::Result<()> {
+        self.0.remove(key).await
+    }
+    async fn purge(&self, cutoff: std::time::SystemTime) -> pesto::session::Result<u64> {
+        self.0.purge(cutoff).await
+    }
+}
+
+#[test]
+fn a_save_that_keeps_conflicting_answers_500_and_says_so_never_a_silent_loss() {
+    let (logs, _guard) = capture();
+    let client =
+        session_client(session_middleware(AlwaysConflicting::default()).wrap(TabsApp::new()));
+    assert_eq!(
+        client.post("/a").send().status(),
+        200,
+        "a new session is created"
+    );
+    let failed = client.post("/a").send();
+    assert_eq!(failed.status(), 500);
+    let text = logs.text();
+    assert!(
+        text.contains("session not saved: other requests of the same session kept saving it"),
+        "{text}"
+    );
+    assert_eq!(stored(&client).a, 1, "the stored session is the one before");
 }
