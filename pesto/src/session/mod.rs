@@ -16,6 +16,10 @@ mod inspector;
 mod memory;
 mod merge;
 mod middleware;
+#[cfg(any(feature = "redis", feature = "postgres"))]
+mod millis;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod purge;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
@@ -24,6 +28,8 @@ mod shared;
 mod store;
 mod transport;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{InvalidTableName, PostgresStore, DEFAULT_TABLE, PURGE_BATCH};
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use clock::{Clock, ManualClock, SystemClock};

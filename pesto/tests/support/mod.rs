@@ -9,7 +9,9 @@
 //! - [`server`]: an in-process server on a free port, and plain HTTP clients for it;
 //! - [`poll`]: bounded waiting, for servers to start and apps to recover;
 //! - [`redis`] (feature `redis`): the shared Redis, and Redis servers and clusters that a test
-//!   starts on free ports and kills when it ends.
+//!   starts on free ports and kills when it ends;
+//! - [`postgres`] (feature `postgres`): the shared PostgreSQL (a table per test), and servers a
+//!   test starts on a free port and stops or kills.
 //!
 //! Each test file declares `mod support;` and uses what it needs, hence `dead_code` is allowed.
 #![allow(dead_code)]
@@ -19,6 +21,8 @@ pub mod concurrency;
 pub mod cookies;
 pub mod logs;
 pub mod poll;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "redis")]
 pub mod redis;
 pub mod server;

@@ -55,6 +55,7 @@ use super::store::{
     check_record_size, Error, Lease, Record, Result, SessionStore, UpdateOutcome, Version,
 };
 use crate::exchange::SessionKey;
+use crate::session::millis::{from_millis, to_millis};
 
 mod connection;
 mod purge;
@@ -359,25 +360,6 @@ impl SessionStore for RedisStore {
 /// A redis-rs error as text, with its detail but without anything from the URL.
 fn describe(error: &RedisError) -> String {
     error.to_string()
-}
-
-/// `time` as Unix milliseconds (negative before 1970; saturating far out).
-fn to_millis(time: SystemTime) -> i64 {
-    match time.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
-    }
-}
-
-/// The inverse of [`to_millis`].
-fn from_millis(ms: i64) -> SystemTime {
-    let magnitude = Duration::from_millis(ms.unsigned_abs());
-    let time = if ms >= 0 {
-        SystemTime::UNIX_EPOCH.checked_add(magnitude)
-    } else {
-        SystemTime::UNIX_EPOCH.checked_sub(magnitude)
-    };
-    time.unwrap_or(SystemTime::UNIX_EPOCH)
 }
 
 /// A lease's TTL in milliseconds, at least 1 (`PEXPIRE 0` would delete the key at once) and at
