@@ -140,8 +140,9 @@ struct Args {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Session store: `file:DIR`, `memory`, `redis://HOST:PORT` (needs the `redis` feature), or a
-    /// Redis Cluster as a comma-separated list of its nodes' URLs, e.g.
+    /// Session store: `file:DIR`, `memory`, `postgres://USER@HOST:PORT/DB` (needs the `postgres`
+    /// feature; the `pesto_sessions` table is created if missing), `redis://HOST:PORT` (needs the
+    /// `redis` feature), or a Redis Cluster as a comma-separated list of its nodes' URLs, e.g.
     /// `redis://10.0.0.1:7000,redis://10.0.0.2:7000` (a trailing comma makes a single URL a
     /// cluster seed: `redis://10.0.0.1:7000,`).
     #[arg(long, default_value = "file:./sessions")]
@@ -222,6 +223,12 @@ async fn open_store(spec: &str, capacity: Option<usize>) -> Result<Arc<dyn Sessi
         }
         return Ok(Arc::new(store));
     }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        if capacity.is_some() {
+            return Err("--capacity applies to the memory and file stores".to_owned());
+        }
+        return open_postgres(spec).await;
+    }
     if spec.starts_with("redis://") || spec.starts_with("rediss://") {
         if capacity.is_some() {
             return Err(
@@ -232,7 +239,7 @@ async fn open_store(spec: &str, capacity: Option<usize>) -> Result<Arc<dyn Sessi
         return open_redis(spec).await;
     }
     Err(format!(
-        "unknown --store {spec:?}: expected file:DIR, memory, redis://HOST:PORT or a comma-separated list of redis:// cluster nodes"
+        "unknown --store {spec:?}: expected file:DIR, memory, postgres://…, redis://HOST:PORT or a comma-separated list of redis:// cluster nodes"
     ))
 }
 
@@ -255,6 +262,25 @@ async fn open_redis(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
             .map_err(|e| format!("redis store: {e}"))?
     };
     Ok(Arc::new(store))
+}
+
+/// `postgres://…`: sessions in the database's `pesto_sessions` table, created if missing.
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn SessionStore>, String> {
+    use pesto::session::PostgresStore;
+    let store = PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("postgres store: {e}"))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("postgres store: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str) -> Result<Arc<dyn SessionStore>, String> {
+    Err("this build has no PostgreSQL support: run with `--features postgres`".to_owned())
 }
 
 #[cfg(not(feature = "redis"))]

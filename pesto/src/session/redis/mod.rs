@@ -9,6 +9,7 @@
 //! |------------------|------------------------------------------------------------------|
 //! | `data`           | the record the middleware gives, byte for byte (the session JSON) |
 //! | `last_access_ms` | [`Lease::now`] of the last write or touch, Unix milliseconds     |
+//! | `version`        | the record's [`Version`], for `update`'s compare-and-swap         |
 //!
 //! The key's time to live is [`Lease::ttl`] (`auto_purge_olderthan`), set again by every
 //! create, store, update and touch, so an idle session disappears on its own. `touch` rewrites
