@@ -59,7 +59,13 @@ STORES = {
     "file-eager": dict(kind="file", lazy=False),
     "redis-lazy": dict(kind="redis", lazy=True),
     "redis-eager": dict(kind="redis", lazy=False),
+    "postgres-lazy": dict(kind="postgres", lazy=True),
+    "postgres-eager": dict(kind="postgres", lazy=False),
 }
+# The table pesto's PostgreSQL store uses in the bench (created by the server, emptied around runs).
+POSTGRES_TABLE = "pesto_bench_sessions"
+# The processes whose CPU a store kind adds beside the server's: the store's own server.
+STORE_PROCESSES = {"redis": {"redis-server"}, "postgres": {"postgres"}}
 DEFAULT_STORES = ["memory-lazy", "memory-eager", "file-lazy", "redis-lazy"]
 SERVERS = ["pesto", "axum", "actix"]
 # Which store kinds each reference has (pesto has all).
@@ -74,6 +80,7 @@ STORE_LABELS = {
     ("pesto", "memory"): "MemoryStore",
     ("pesto", "file"): "FileStore (temp dir)",
     ("pesto", "redis"): "RedisStore",
+    ("pesto", "postgres"): "PostgresStore",
     ("axum", "memory"): "MemoryStore",
     ("actix", "memory"): "HashMap store (bench's)",
     ("actix", "redis"): "RedisSessionStore",
@@ -111,7 +118,7 @@ def build(skip):
     if skip and all(os.path.exists(os.path.join(RELEASE, b)) for b in bins):
         return
     env = dict(os.environ, CARGO_TARGET_DIR=TARGET)
-    cmd = ["cargo", "build", "--release", "--features", "redis",
+    cmd = ["cargo", "build", "--release", "--features", "redis,postgres",
            "--manifest-path", os.path.join(HERE, "Cargo.toml")]
     log("building:", " ".join(cmd))
     if subprocess.run(cmd, env=env).returncode != 0:
@@ -306,7 +313,41 @@ class Server:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def server_argv(server, scenario, store, redis_url):
+def postgres_empty_bench_table(url):
+    """Empties the bench's session table, if it exists (the server creates it)."""
+    sql = (f"DO $$ BEGIN IF to_regclass('{POSTGRES_TABLE}') IS NOT NULL THEN "
+           f"TRUNCATE {POSTGRES_TABLE}; END IF; END $$;")
+    proc = subprocess.run(["psql", "-q", "-X", url, "-c", sql], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise HarnessError(f"psql {url}: {proc.stderr.strip()}")
+
+
+def postgres_ready(url):
+    return subprocess.run(["psql", "-q", "-X", url, "-c", "SELECT 1"],
+                          capture_output=True).returncode == 0
+
+
+def store_server_ticks(kind):
+    """utime + stime of every process of the store's own server (all PostgreSQL backends), in
+    clock ticks; 0 for stores without one."""
+    names = STORE_PROCESSES.get(kind, set())
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.find("(") + 1:text.rfind(")")]
+        if comm in names:
+            rest = text.rsplit(")", 1)[1].split()
+            total += int(rest[11]) + int(rest[12])
+    return total
+
+
+def server_argv(server, scenario, store, redis_url, postgres_url=None):
     """The command line of `server` for `scenario` and `store`, and a temp dir to remove."""
     if server == "baseline":
         return [os.path.join(RELEASE, "hyper_baseline")], None
@@ -320,6 +361,8 @@ def server_argv(server, scenario, store, redis_url):
     elif kind == "file":
         tmpdir = tempfile.mkdtemp(prefix="pesto-load-sessions-")
         spec = f"file:{tmpdir}"
+    elif kind == "postgres":
+        spec = postgres_url
     else:
         spec = redis_url
     argv = [binary, "--app", "secure", "--store", spec]
@@ -481,10 +524,13 @@ def wrk(srv, scenario, cookie, seconds, connections):
 
 
 def measured_run(server, scenario, store, args, cookie_for_baseline=None):
-    argv, tmpdir = server_argv(server, scenario, store, args.redis)
-    redis = server != "baseline" and store is not None and STORES[store]["kind"] == "redis"
+    argv, tmpdir = server_argv(server, scenario, store, args.redis, args.postgres)
+    kind = STORES[store]["kind"] if server != "baseline" and store is not None else None
+    redis, postgres = kind == "redis", kind == "postgres"
     if redis:
         redis_flush_bench_keys(args.redis)
+    if postgres:
+        postgres_empty_bench_table(args.postgres)
     srv = Server(server, argv, tmpdir)
     try:
         cookie = None
@@ -493,8 +539,10 @@ def measured_run(server, scenario, store, args, cookie_for_baseline=None):
         check(srv, server, scenario, None if server == "baseline" else store, cookie)
         wrk(srv, scenario, cookie, args.warmup, args.connections)
         u0, s0 = srv.cpu_ticks()
+        store0 = store_server_ticks(kind)
         result = wrk(srv, scenario, cookie, args.duration, args.connections)
         u1, s1 = srv.cpu_ticks()
+        store1 = store_server_ticks(kind)
         if not srv.alive():
             raise HarnessError(f"{server} died during the run: {srv.errors()}")
         hz = os.sysconf("SC_CLK_TCK")
@@ -507,11 +555,16 @@ def measured_run(server, scenario, store, args, cookie_for_baseline=None):
         n = max(result["requests"], 1)
         result["user_us_per_req"] = result["user_s"] * 1e6 / n
         result["sys_us_per_req"] = result["sys_s"] * 1e6 / n
+        # The store server's user + system CPU (Redis, all PostgreSQL backends), beside pesto's.
+        result["store_us_per_req"] = (store1 - store0) / hz * 1e6 / n if kind in STORE_PROCESSES \
+            else None
         return result
     finally:
         srv.stop()
         if redis:
             redis_flush_bench_keys(args.redis)
+        if postgres:
+            postgres_empty_bench_table(args.postgres)
 
 
 def rows_to_run(args):
@@ -549,6 +602,7 @@ def summarize(pairs):
     for key in ("rps", "p50_us", "p99_us", "peak_rss_kib", "user_us_per_req", "sys_us_per_req"):
         out[key] = median([t[key] for t in target])
         out["baseline_" + key] = median([b[key] for b in base])
+    out["store_us_per_req"] = median([t.get("store_us_per_req") for t in target])
     out["rps_ratio"] = median(rps_ratios)
     out["rps_ratio_range"] = (min(rps_ratios), max(rps_ratios)) if rps_ratios else None
     out["user_multiple"] = median(user_multiples)
@@ -587,6 +641,12 @@ def run_load(args):
         notes.append(f"Redis did not answer at {args.redis}: its rows were skipped.")
         log(notes[-1])
         args.stores = [s for s in args.stores if STORES[s]["kind"] != "redis"]
+    if any(STORES[s]["kind"] == "postgres" for s in args.stores):
+        ensure_tool("psql", "postgresql-client")
+        if not postgres_ready(args.postgres):
+            notes.append(f"PostgreSQL did not answer at {args.postgres}: its rows were skipped.")
+            log(notes[-1])
+            args.stores = [s for s in args.stores if STORES[s]["kind"] != "postgres"]
     rows = rows_to_run(args)
     log(f"{len(rows)} rows × {args.pairs} pairs (baseline + server), "
         f"{args.warmup} s warm-up + {args.duration} s each")
@@ -653,6 +713,10 @@ def fmt_us(us):
     return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} µs"
 
 
+def fmt_store_cpu(us):
+    return "–" if us is None else f"{us:.1f}"
+
+
 def fmt_mib(kib):
     return "–" if kib is None else f"{kib / 1024:.1f} MiB"
 
@@ -682,8 +746,9 @@ def row_label(r):
 
 def load_table(report):
     head = ("| scenario | server | store | req/s | × baseline req/s | p50 | p99 | peak RSS "
-            "| user CPU µs/req | sys CPU µs/req | **user CPU × baseline** | non-2xx/3xx |")
-    lines = [head, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+            "| user CPU µs/req | sys CPU µs/req | **user CPU × baseline** | store server CPU µs/req "
+            "| non-2xx/3xx |")
+    lines = [head, "|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     last_scenario = None
     for r in report["results"]:
         server, store = row_label(r)
@@ -698,12 +763,12 @@ def load_table(report):
                 f"{fmt_us(median([b['p99_us'] for b in runs]))} | "
                 f"{fmt_mib(median([b['peak_rss_kib'] for b in runs]))} | "
                 f"{median([b['user_us_per_req'] for b in runs]):.1f} | "
-                f"{median([b['sys_us_per_req'] for b in runs]):.1f} | 1 | "
+                f"{median([b['sys_us_per_req'] for b in runs]):.1f} | 1 | – | "
                 f"{sum(b['non2xx3xx'] + b['socket_errors'] for b in runs)} |")
             last_scenario = r["scenario"]
         if "error" in r:
             lines.append(f"| {r['scenario']} | {server} | {store} | failed: {r['error'][:120]} "
-                         "| | | | | | | | |")
+                         "| | | | | | | | | |")
             continue
         s = r["summary"]
         lines.append(
@@ -711,7 +776,8 @@ def load_table(report):
             f"{fmt_range(s['rps_ratio'], s['rps_ratio_range'])} | {fmt_us(s['p50_us'])} | "
             f"{fmt_us(s['p99_us'])} | {fmt_mib(s['peak_rss_kib'])} | "
             f"{s['user_us_per_req']:.1f} | {s['sys_us_per_req']:.1f} | "
-            f"**{fmt_range(s['user_multiple'], s['user_multiple_range'], 1)}** | {s['errors']} |")
+            f"**{fmt_range(s['user_multiple'], s['user_multiple_range'], 1)}** | "
+            f"{fmt_store_cpu(s.get('store_us_per_req'))} | {s['errors']} |")
     return "\n".join(lines)
 
 
@@ -1053,7 +1119,7 @@ def csv_list(allowed):
             key = item.upper() if all(k.isupper() for k in allowed) else item
             if key in allowed:
                 expanded.append(key)
-            elif item in ("memory", "file", "redis") and f"{item}-lazy" in allowed:
+            elif item in ("memory", "file", "redis", "postgres") and f"{item}-lazy" in allowed:
                 expanded += [k for k in allowed if k.startswith(item + "-")]
             else:
                 raise argparse.ArgumentTypeError(f"{item!r}: expected some of {', '.join(allowed)}")
@@ -1080,12 +1146,16 @@ def main():
                        help="some of A,B,C,D,E (all)")
         p.add_argument("--stores", type=csv_list(list(STORES)), default=DEFAULT_STORES,
                        help="stores for A-D: memory-lazy, memory-eager, file-lazy, file-eager, "
-                            "redis-lazy, redis-eager, or memory/file/redis for both modes "
+                            "redis-lazy, redis-eager, postgres-lazy, postgres-eager, or "
+                            "memory/file/redis/postgres for both modes "
                             f"({','.join(DEFAULT_STORES)})")
         p.add_argument("--servers", type=csv_list(SERVERS), default=SERVERS,
                        help="some of pesto,axum,actix (all; bare hyper always runs)")
         p.add_argument("--redis", default="redis://127.0.0.1:6379",
                        help="Redis URL for the redis stores, on 127.0.0.1 (redis://127.0.0.1:6379)")
+        p.add_argument("--postgres", default="postgres://127.0.0.1/test",
+                       help="PostgreSQL URL for the postgres stores, on 127.0.0.1 "
+                            "(postgres://127.0.0.1/test; the table is pesto_bench_sessions)")
         p.add_argument("--quick", action="store_true",
                        help="a smoke test: 1 s runs after 1 s of warm-up, 3 pairs")
         p.add_argument("--no-docs", action="store_true",

@@ -105,8 +105,9 @@ mod routes {
     }
 }
 
-/// A pesto session store from its command-line spelling: `memory`, `file:DIR` or
-/// `redis://HOST:PORT` (needs the `redis` feature; keys go under [`crate::REDIS_PREFIX`]).
+/// A pesto session store from its command-line spelling: `memory`, `file:DIR`,
+/// `redis://HOST:PORT` (needs the `redis` feature; keys go under [`crate::REDIS_PREFIX`]) or
+/// `postgres://…` (needs the `postgres` feature; table [`POSTGRES_TABLE`]).
 ///
 /// # Errors
 /// A message when the store cannot be opened.
@@ -123,9 +124,34 @@ pub async fn open_store(spec: &str) -> Result<Arc<dyn SessionStore>, String> {
     if spec.starts_with("redis://") {
         return open_redis(spec).await;
     }
+    if spec.starts_with("postgres://") {
+        return open_postgres(spec).await;
+    }
     Err(format!(
-        "unknown store {spec:?}: expected memory, file:DIR or redis://HOST:PORT"
+        "unknown store {spec:?}: expected memory, file:DIR, redis://HOST:PORT or postgres://…"
     ))
+}
+
+/// The table the bench's sessions go in (the harness empties it around each run).
+pub const POSTGRES_TABLE: &str = "pesto_bench_sessions";
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn SessionStore>, String> {
+    let store = pesto::session::PostgresStore::connect(url)
+        .await
+        .map_err(|e| format!("postgres store: {e}"))?
+        .with_table(POSTGRES_TABLE)
+        .map_err(|e| e.to_string())?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("postgres store: {e}"))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str) -> Result<Arc<dyn SessionStore>, String> {
+    Err("built without the `postgres` feature".to_owned())
 }
 
 #[cfg(feature = "redis")]

@@ -161,6 +161,7 @@ async fn login(
     let visitor = Visitor {
         username: Some(form.username),
         logged_in: true,
+        ..Visitor::default()
     };
     if session.insert(KEY, visitor).is_err() {
         return HttpResponse::InternalServerError().finish();

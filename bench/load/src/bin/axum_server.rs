@@ -79,6 +79,7 @@ async fn login(
     let visitor = Visitor {
         username: Some(form.username),
         logged_in: true,
+        ..Visitor::default()
     };
     if session.insert(KEY, visitor).await.is_err() || session.cycle_id().await.is_err() {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();

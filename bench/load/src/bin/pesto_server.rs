@@ -18,7 +18,8 @@ struct Args {
     /// Which app to serve.
     #[arg(long, value_enum, default_value = "secure")]
     app: AppKind,
-    /// Session store: `memory`, `file:DIR` or `redis://HOST:PORT` (feature `redis`).
+    /// Session store: `memory`, `file:DIR`, `redis://HOST:PORT` (feature `redis`) or
+    /// `postgres://…` (feature `postgres`).
     #[arg(long, default_value = "memory")]
     store: String,
     /// Lazy sessions (created only once data is written); eager (pesto's default) otherwise.
