@@ -65,24 +65,27 @@ where
 {
     let created = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
     let json = serde_json::to_vec(&session).expect("serializes");
-    let record = envelope_encode(created, &json);
+    let record = envelope_encode(created, &json, &[]);
     // The round trip gives the session back, and an unchanged session is seen as unchanged.
-    let (at, data) = envelope_decode(&record).expect("a record");
-    assert_eq!(at, created);
-    assert_eq!(decode_data::<S>(&data).expect("decodes"), session);
+    let decoded = envelope_decode(&record).expect("a record");
+    assert_eq!(decoded.created, created);
+    assert_eq!(decode_data::<S>(&decoded.data).expect("decodes"), session);
     assert!(serializes_to(&session, &json).expect("serializes"));
 
     let mut group = c.benchmark_group(format!("session_data_{name}"));
     group.bench_function("decode", |b| {
         b.iter(|| {
-            let (created, data) = envelope_decode(black_box(&record)).expect("a record");
-            (created, decode_data::<S>(&data).expect("decodes"))
+            let decoded = envelope_decode(black_box(&record)).expect("a record");
+            (
+                decoded.created,
+                decode_data::<S>(&decoded.data).expect("decodes"),
+            )
         })
     });
     group.bench_function("encode", |b| {
         b.iter(|| {
             let json = serde_json::to_vec(black_box(&session)).expect("serializes");
-            envelope_encode(created, &json)
+            envelope_encode(created, &json, &[])
         })
     });
     group.bench_function("unchanged_check", |b| {

@@ -27,8 +27,9 @@
 //!
 //! The guides: [routing and handlers](crate::routing) (patterns, request guards, fallbacks,
 //! early answers with `?`, tower layers), [sessions](crate::session), [testing],
-//! [state and databases](crate::guide::state_and_databases), [security](crate::guide::security)
-//! and [performance](crate::guide::performance).
+//! [state and databases](crate::guide::state_and_databases), [server-rendered
+//! pages](crate::guide::pages) (flash messages, CSRF tokens, private pages),
+//! [security](crate::guide::security) and [performance](crate::guide::performance).
 #![deny(rustdoc::broken_intra_doc_links)]
 
 // The layers, bottom up: each imports only from the layers before it (see ARCHITECTURE.md).
@@ -54,6 +55,8 @@ pub mod guide {
     pub mod performance {}
     #[doc = include_str!("../../docs/state-and-databases.md")]
     pub mod state_and_databases {}
+    #[doc = include_str!("../../docs/pages.md")]
+    pub mod pages {}
 }
 
 pub use endpoint::{
@@ -61,11 +64,12 @@ pub use endpoint::{
     Endpoint, HttpService, Mount, Mounts, PestoService, ServiceEndpoint, ServiceFuture,
 };
 pub use exchange::{
-    box_body, html_escape, BoxError, ErrAnswer, Error, Https, IntoResponse, Limits, MultiDict,
-    RawBody, RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
+    box_body, html_escape, BoxError, ErrAnswer, Error, Flash, FlashLevel, Https, IntoResponse,
+    Limits, MultiDict, RawBody, RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
 pub use routing::{
-    Converter, Dispatcher, Form, FromRequest, Json, Query, RouteError, State, Unmatched, Url,
+    Converter, CsrfRefused, CsrfToken, CsrfVerified, Dispatcher, Form, FromRequest, Json, Query,
+    RouteError, State, Unmatched, Url,
 };
 pub use server::{shutdown_signal, Server};
 pub use session::session_middleware;
@@ -97,8 +101,8 @@ pub mod middleware {
 pub mod prelude {
     pub use crate::session::SessionMap;
     pub use crate::{
-        dispatcher_app, html_escape, route, IntoResponse, Method, Request, Response, Session,
-        StatusCode, Url,
+        dispatcher_app, html_escape, route, FlashLevel, IntoResponse, Method, Request, Response,
+        Session, StatusCode, Url,
     };
 }
 

@@ -235,3 +235,12 @@ fn hundreds_of_concurrent_requests_of_one_session_lose_nothing_in_postgres() {
     support::concurrency::nothing_lost_under_load(store.clone());
     pesto::testing::block_on(drop_table(&store));
 }
+
+#[test]
+fn flash_messages_round_trip_through_postgres() {
+    let store = pesto::testing::block_on(fresh_store("flash"));
+    let client =
+        session_client(session_middleware(store.clone()).wrap(support::flash::FlashApp::new()));
+    support::flash::shown_once_after_a_redirect(&client);
+    pesto::testing::block_on(drop_table(&store));
+}

@@ -374,3 +374,11 @@ fn hundreds_of_concurrent_requests_of_one_session_lose_nothing_in_redis() {
     let store = pesto::testing::block_on(shared_store("concurrent"));
     support::concurrency::nothing_lost_under_load(store);
 }
+
+#[test]
+fn flash_messages_round_trip_through_redis() {
+    let store = pesto::testing::block_on(shared_store("flash"));
+    let client =
+        support::session_client(session_middleware(store).wrap(support::flash::FlashApp::new()));
+    support::flash::shown_once_after_a_redirect(&client);
+}

@@ -10,6 +10,7 @@ pub(crate) mod context;
 pub(crate) mod cookies;
 pub(crate) mod encoding;
 pub(crate) mod error;
+pub(crate) mod flash;
 pub(crate) mod headers;
 pub(crate) mod location;
 pub(crate) mod multidict;
@@ -23,6 +24,7 @@ pub(crate) mod session_id;
 
 pub use body::{Limits, UploadedFile};
 pub use error::Error;
+pub use flash::{Flash, FlashLevel};
 pub use multidict::MultiDict;
 pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
 pub use request::Request;

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::flash::{Flash, FlashLevel};
 use super::session_id::{RandomError, SessionId};
 
 /// What a session type must be: serde both ways, a default for new sessions.
@@ -43,6 +44,10 @@ pub(crate) struct SessionState {
     baseline: Option<Vec<u8>>,
     /// Querystring mode: the id generated URLs carry, kept current by `cycle_id()` and `invalidate()`.
     live: Option<LiveSessionId>,
+    /// The flash messages not shown yet: those stored, and those added by this request.
+    pub(crate) flashes: Vec<Flash>,
+    /// Whether this request added or took flash messages (then the session is saved).
+    pub(crate) flashes_changed: bool,
 }
 
 impl<S> Session<S> {
@@ -72,6 +77,37 @@ impl<S> Session<S> {
         }
     }
 
+    /// Adds a flash message for the next page that shows them (the request's own included); it
+    /// is stored with the session, so it survives a redirect. A flash on a visitor without a
+    /// session (lazy mode) creates one; after [`invalidate`](Self::invalidate), it starts the new
+    /// session that carries it. A detached session (no session middleware) drops it.
+    pub fn flash(&mut self, level: FlashLevel, message: impl Into<String>) {
+        if let Some(state) = &mut self.state {
+            state.flashes.push(Flash {
+                level,
+                message: message.into(),
+            });
+            state.flashes_changed = true;
+        }
+    }
+
+    /// Takes every flash message not shown yet, oldest first: they are gone from the session
+    /// once this request saves it, so each is shown exactly once.
+    pub fn take_flashes(&mut self) -> Vec<Flash> {
+        match &mut self.state {
+            Some(state) if !state.flashes.is_empty() => {
+                state.flashes_changed = true;
+                std::mem::take(&mut state.flashes)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// The flash messages not shown yet, without taking them.
+    pub fn flashes(&self) -> &[Flash] {
+        self.state.as_ref().map_or(&[], |state| &state.flashes)
+    }
+
     /// Ends the session: at the end of the request it is removed from the store and, in cookie mode,
     /// the cookie is expired. The data is reset to its default.
     ///
@@ -86,6 +122,8 @@ impl<S> Session<S> {
         if let Some(state) = &mut self.state {
             state.invalidated = true;
             state.force_save = false;
+            // The ended session's messages end with it; one added after this starts the new one.
+            state.flashes.clear();
             if let Some(live) = &state.live {
                 live.set(None);
             }
@@ -203,6 +241,8 @@ impl<S: SessionData> Session<S> {
                 invalidated: false,
                 baseline,
                 live: lent.live,
+                flashes: lent.flashes,
+                flashes_changed: false,
             }),
         })
     }
@@ -367,6 +407,8 @@ pub(crate) struct LentSession {
     pub(crate) id: SessionId,
     pub(crate) json: Option<Vec<u8>>,
     pub(crate) live: Option<LiveSessionId>,
+    /// The stored flash messages.
+    pub(crate) flashes: Vec<Flash>,
 }
 
 /// What the handler layer gives back: the session's state and its data as JSON.
@@ -381,6 +423,16 @@ pub(crate) struct ReturnedSession {
 }
 
 impl ReturnedSession {
+    /// Whether anything of the session must be written: its data, or its flash messages.
+    pub(crate) fn has_changes(&self) -> bool {
+        self.changed || self.state.flashes_changed
+    }
+
+    /// The flash messages to store with the session.
+    pub(crate) fn flashes(&self) -> &[Flash] {
+        &self.state.flashes
+    }
+
     /// The data's JSON as the request loaded it ([`DEFAULT_DATA`] for a new session, or one that
     /// was stored before any handler saw it): the base of a merge with a concurrent save.
     pub(crate) fn loaded(&self) -> &[u8] {

@@ -9,14 +9,18 @@ use crate::session::SessionMap;
 /// Decodes `record` as a store's `Record::data` is decoded on load, down to a `SessionMap`.
 ///
 /// Asserts: no panic; a record that decodes re-encodes to one that decodes to the same
-/// creation time and data, byte for byte.
+/// creation time, data (byte for byte) and flash messages.
 pub(super) fn check(record: &[u8]) {
-    let Some((created, data)) = envelope::decode(record) else {
+    let Some(decoded) = envelope::decode(record) else {
         return;
     };
-    let again = envelope::decode(&envelope::encode(created, &data));
-    assert_eq!(again, Some((created, data.clone())), "envelope round trip");
-    assert!(created >= SystemTime::UNIX_EPOCH);
+    let again = envelope::decode(&envelope::encode(
+        decoded.created,
+        &decoded.data,
+        &decoded.flashes,
+    ));
+    assert_eq!(again.as_ref(), Some(&decoded), "envelope round trip");
+    assert!(decoded.created >= SystemTime::UNIX_EPOCH);
     // What the handler would see: a map, or the error that starts a fresh session.
-    let _ = decode_data::<SessionMap>(&data);
+    let _ = decode_data::<SessionMap>(&decoded.data);
 }

@@ -19,7 +19,8 @@ pub use convert::Converter;
 pub use dispatch::Dispatcher;
 pub use fallback::Unmatched;
 pub use guards::{
-    Form, FormRejection, FromRequest, Json, JsonRejection, Provided, Query, QueryRejection, State,
+    CsrfRefused, CsrfToken, CsrfVerified, Form, FormRejection, FromRequest, Json, JsonRejection,
+    Provided, Query, QueryRejection, State, CSRF_FIELD, CSRF_HEADER,
 };
 pub use route::RouteInfo;
 pub use table::{RouteEntry, RouteError};

@@ -22,7 +22,7 @@ use super::store::{Lease, UpdateOutcome, Version};
 use super::transport::Reply;
 use super::OnConflict;
 use crate::exchange::session::ReturnedSession;
-use crate::exchange::{Response, SessionId, SessionKey};
+use crate::exchange::{Flash, Response, SessionId, SessionKey};
 
 /// How many times a save is tried before the request gives up with a 500: each retry means yet
 /// another request saved the same session meanwhile. With [`backoff`] between them the tries
@@ -66,6 +66,7 @@ impl RetryLocks {
 struct Current {
     key: SessionKey,
     json: Vec<u8>,
+    flashes: Vec<Flash>,
     created: SystemTime,
     version: Version,
 }
@@ -84,11 +85,12 @@ impl Shared {
         let id = &returned.state.id;
         let mut key = Cow::Borrowed(key);
         let mut data = Cow::Borrowed(returned.data());
+        let mut flashes = Cow::Borrowed(returned.flashes());
         let (mut version, mut created) = (baseline.version, baseline.created);
         let mut queued = None;
         for attempt in 0..MAX_SAVE_ATTEMPTS {
             backoff(attempt).await;
-            let record = envelope::encode(created, &data);
+            let record = envelope::encode(created, &data, &flashes);
             if !self.fits(&record, id) {
                 return Err(Response::internal_server_error());
             }
@@ -118,6 +120,7 @@ impl Shared {
                 return Ok(());
             };
             let merged = self.judge(returned, &current, id).map_err(Response::from)?;
+            flashes = Cow::Owned(merged_flashes(returned, &current));
             (data, version, created) = (Cow::Owned(merged), current.version, current.created);
             key = Cow::Owned(current.key);
         }
@@ -148,14 +151,16 @@ impl Shared {
             tracing::info!(session = ?old, "session ended during the request; not renewed");
             return Ok(false);
         };
-        let mut data = if current.version == baseline.version {
-            returned.data().to_vec()
+        let (mut data, mut flashes) = if current.version == baseline.version {
+            (returned.data().to_vec(), returned.flashes().to_vec())
         } else {
-            self.judge(returned, &current, new)
-                .map_err(Response::from)?
+            let data = self
+                .judge(returned, &current, new)
+                .map_err(Response::from)?;
+            (data, merged_flashes(returned, &current))
         };
         let mut old_removed = false;
-        let mut created = self.create(new, &data, now).await;
+        let mut created = self.create(new, &data, &flashes, now).await;
         if let Ok(Created::Full) = created {
             // A renewal leaves the count unchanged: make the room the old record takes, then
             // create again, so a full store never blocks a login's cycle_id(). No forward then.
@@ -163,7 +168,7 @@ impl Shared {
                 return Err(store_error(&e, old));
             }
             old_removed = true;
-            created = self.create(new, &data, now).await;
+            created = self.create(new, &data, &flashes, now).await;
         }
         match created {
             Ok(Created::Yes) => {}
@@ -228,7 +233,8 @@ impl Shared {
             data = self
                 .judge(returned, &current, new)
                 .map_err(Response::from)?;
-            let record = envelope::encode(now, &data);
+            flashes = merged_flashes(returned, &current);
+            let record = envelope::encode(now, &data, &flashes);
             if let Err(e) = self.store.store(new.key(), &record, self.lease(now)).await {
                 return Err(store_error(&e, new));
             }
@@ -253,11 +259,12 @@ impl Shared {
             let Some(record) = self.store.load(&key).await? else {
                 return Ok(None);
             };
-            if let Some((created, json)) = envelope::decode(&record.data) {
+            if let Some(stored) = envelope::decode(&record.data) {
                 return Ok(Some(Current {
                     key,
-                    json,
-                    created,
+                    json: stored.data,
+                    flashes: stored.flashes,
+                    created: stored.created,
                     version: record.version,
                 }));
             }
@@ -327,6 +334,16 @@ impl From<Refused> for Response {
              was saved. Reload the page and try again.\n",
         )
         .with_status(StatusCode::CONFLICT)
+    }
+}
+
+/// The flash messages to save over a concurrent save: this request's, if it added or took any
+/// (what it showed is gone, what it added is kept), else the ones the other request left.
+fn merged_flashes(returned: &ReturnedSession, current: &Current) -> Vec<Flash> {
+    if returned.state.flashes_changed {
+        returned.flashes().to_vec()
+    } else {
+        current.flashes.clone()
     }
 }
 

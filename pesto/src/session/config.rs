@@ -32,6 +32,8 @@ pub(super) struct Config {
     /// How long the id a `cycle_id()` replaced keeps forwarding to the new one; zero: not at all.
     pub(super) renewal_grace: Duration,
     pub(super) on_conflict: OnConflict,
+    /// `Cache-Control: private, no-store` on pages made with a session that holds something.
+    pub(super) private_pages: bool,
 }
 
 /// What the middleware does when another request of the same session saved it while this one
@@ -118,6 +120,7 @@ pub fn session_middleware<M: SessionStore>(store: M) -> SessionMiddleware {
             cross_origin: Some(CrossOriginProtection::new()),
             renewal_grace: DEFAULT_RENEWAL_GRACE,
             on_conflict: OnConflict::Merge,
+            private_pages: true,
         },
         clock: Arc::new(SystemClock),
     }
@@ -151,6 +154,18 @@ impl SessionMiddleware {
     #[must_use]
     pub fn on_conflict(mut self, policy: OnConflict) -> Self {
         self.config.on_conflict = policy;
+        self
+    }
+
+    /// Whether a response made with a session that holds something — data or flash messages,
+    /// stored before the request or written by it — gets `Cache-Control: private, no-store`
+    /// (default on). Such a page is the user's own: no shared cache may keep it, and after a
+    /// logout the browser's back button must not show it from its cache. A `Cache-Control` the
+    /// handler set is left alone; pages of visitors without a session, or with an empty one, are
+    /// not touched (docs/security.md, "Cookies and caching").
+    #[must_use]
+    pub fn private_pages(mut self, on: bool) -> Self {
+        self.config.private_pages = on;
         self
     }
 

@@ -3,7 +3,9 @@
 //! timeouts enforced when the session is loaded").
 //!
 //! `{"created_ms":1700000000000,"data":<the session type's JSON>}` — the data is kept byte for
-//! byte, so change detection compares exactly what the handler's data serializes to.
+//! byte, so change detection compares exactly what the handler's data serializes to — with
+//! `,"flash":[{"level":"info","message":"Saved"}]` before the closing brace while flash messages
+//! wait to be shown. They live beside the data, not in it, so they work whatever the session type.
 //!
 //! The other record the middleware stores is the forward that `cycle_id()` leaves under the old
 //! id for the renewal grace window: `{"forward_to":"<the new id's key>","until_ms":…}`. It holds
@@ -14,13 +16,26 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::exchange::SessionKey;
+use crate::exchange::{Flash, SessionKey};
 
 #[derive(Deserialize)]
 struct Stored<'a> {
     created_ms: u64,
     #[serde(borrow)]
     data: &'a RawValue,
+    #[serde(default)]
+    flash: Vec<Flash>,
+}
+
+/// A session record, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// When the session began.
+    pub created: SystemTime,
+    /// The session data's JSON, byte for byte.
+    pub data: Vec<u8>,
+    /// The flash messages waiting to be shown.
+    pub flashes: Vec<Flash>,
 }
 
 #[derive(Deserialize)]
@@ -67,38 +82,63 @@ fn millis(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The record bytes for session data `data` (JSON) begun at `created`.
-pub fn encode(created: SystemTime, data: &[u8]) -> Vec<u8> {
+/// The record bytes for session data `data` (JSON) begun at `created`, with the flash messages
+/// waiting to be shown.
+pub fn encode(created: SystemTime, data: &[u8], flashes: &[Flash]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len() + 40);
     out.extend_from_slice(b"{\"created_ms\":");
     out.extend_from_slice(millis(created).to_string().as_bytes());
     out.extend_from_slice(b",\"data\":");
     out.extend_from_slice(data);
+    if !flashes.is_empty() {
+        out.extend_from_slice(b",\"flash\":");
+        // A list of plain structs of strings serializes into a Vec without fail.
+        let _ = serde_json::to_writer(&mut out, flashes);
+    }
     out.push(b'}');
     out
 }
 
-/// When the session began and its data (JSON), or `None` for bytes that are not a record.
-pub fn decode(record: &[u8]) -> Option<(SystemTime, Vec<u8>)> {
+/// The session in `record`, or `None` for bytes that are not a session record.
+pub fn decode(record: &[u8]) -> Option<Decoded> {
     // serde would also read a struct from a JSON array: only an object is a record.
     if record.trim_ascii_start().first() != Some(&b'{') {
         return None;
     }
     let stored: Stored<'_> = serde_json::from_slice(record).ok()?;
     let created = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(stored.created_ms))?;
-    Some((created, stored.data.get().as_bytes().to_vec()))
+    Some(Decoded {
+        created,
+        data: stored.data.get().as_bytes().to_vec(),
+        flashes: stored.flash,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::exchange::FlashLevel;
+
     #[test]
-    fn round_trip_keeps_the_data_byte_for_byte() {
+    fn round_trip_keeps_the_data_byte_for_byte_and_the_flashes() {
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         let data = br#"{"b":[1, 2],"a":"x"}"#;
-        let bytes = encode(at, data);
-        assert_eq!(decode(&bytes), Some((at, data.to_vec())));
+        let bytes = encode(at, data, &[]);
+        assert!(
+            !bytes.windows(5).any(|w| w == b"flash"),
+            "no flash member when none wait"
+        );
+        let decoded = decode(&bytes).expect("a record");
+        assert_eq!((decoded.created, decoded.data), (at, data.to_vec()));
+        assert!(decoded.flashes.is_empty());
+        let flashes = [Flash {
+            level: FlashLevel::Success,
+            message: "Saved \"it\" ✓".to_owned(),
+        }];
+        let decoded = decode(&encode(at, data, &flashes)).expect("a record");
+        assert_eq!(decoded.data, data.to_vec());
+        assert_eq!(decoded.flashes, flashes);
     }
 
     #[test]
@@ -114,7 +154,7 @@ mod tests {
             })
         );
         assert_eq!(decode(&bytes), None, "a forward is not a session");
-        let session = encode(until, b"{}");
+        let session = encode(until, b"{}", &[]);
         assert_eq!(decode_forward(&session), None, "a session is not a forward");
         assert_eq!(
             decode_forward(br#"{"forward_to":"not a key","until_ms":1}"#),

@@ -77,8 +77,8 @@ impl SessionInspector {
         })
     }
 
-    /// Stores `json` as session `id`'s data; an existing session keeps its age, a new one
-    /// begins now.
+    /// Stores `json` as session `id`'s data; an existing session keeps its age and its flash
+    /// messages, a new one begins now.
     ///
     /// # Errors
     /// The store's error.
@@ -86,13 +86,13 @@ impl SessionInspector {
         let shared = &self.shared;
         let now = shared.clock.now();
         let key = id.key();
-        let created = shared
+        let stored = shared
             .store
             .load(key)
             .await?
-            .and_then(|r| envelope::decode(&r.data))
-            .map_or(now, |(created, _)| created);
-        let record = envelope::encode(created, json);
+            .and_then(|r| envelope::decode(&r.data));
+        let (created, flashes) = stored.map_or((now, Vec::new()), |s| (s.created, s.flashes));
+        let record = envelope::encode(created, json, &flashes);
         shared.store.store(key, &record, shared.lease(now)).await
     }
 

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use futures_util::future::BoxFuture;
+use http::header::CACHE_CONTROL;
 use http::request::Parts;
+use http::HeaderValue;
 use http::StatusCode;
 
 use super::concurrent::RetryLocks;
@@ -30,7 +32,7 @@ use super::transport::Reply;
 use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
-use crate::exchange::{IntoResponse, RawRequest, Response, SessionId};
+use crate::exchange::{Flash, IntoResponse, RawRequest, Response, SessionId};
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
@@ -121,6 +123,8 @@ struct Loaded {
     id: SessionId,
     /// The stored data's JSON; `None` for a new session.
     json: Option<Vec<u8>>,
+    /// The flash messages waiting to be shown.
+    flashes: Vec<Flash>,
     baseline: Baseline,
 }
 
@@ -154,10 +158,17 @@ impl<E: Endpoint> SessionApp<E> {
         // only if the handler writes to the session: an id that was never stored is refused
         // on the next request anyway.
         let reply = Reply::new(&mut parts, transport.live_id(&loaded.id));
+        // A page made with a session that holds something is the user's own (below).
+        let arrived_private = loaded
+            .json
+            .as_deref()
+            .is_some_and(|json| json != DEFAULT_DATA)
+            || !loaded.flashes.is_empty();
         let slot = SessionSlot::lend(LentSession {
             id: loaded.id.clone(),
             json: loaded.json,
             live: reply.live.clone(),
+            flashes: loaded.flashes,
         });
         parts.extensions.insert(slot.clone());
 
@@ -171,6 +182,8 @@ impl<E: Endpoint> SessionApp<E> {
         }
         let outcome = slot.outcome();
         let lost = matches!(outcome, SlotOutcome::Lost);
+        let private = arrived_private
+            || matches!(&outcome, SlotOutcome::Returned(r) if r.has_changes() && !r.state.invalidated);
         let response = match outcome {
             // Whatever failed around the handler, a 5xx saves nothing either.
             _ if response.status().is_server_error() => response,
@@ -190,6 +203,11 @@ impl<E: Endpoint> SessionApp<E> {
             // Nothing was saved: redirects carry the id the request arrived with, if any.
             reply.restore_live_id((!is_new).then_some(&loaded.id));
         }
+        let response = if private && shared.config.private_pages {
+            keep_out_of_caches(response)
+        } else {
+            response
+        };
         transport.rewrite_location(response, &reply)
     }
 }
@@ -208,6 +226,7 @@ impl Shared {
                     let forward = record.forwarded_to.map(|to| (key.clone(), to));
                     return Ok(Loaded {
                         json: Some(record.json),
+                        flashes: record.flashes,
                         baseline: Baseline {
                             last_access: Some(record.last_access),
                             created: record.created,
@@ -235,6 +254,7 @@ impl Shared {
         Ok(Loaded {
             id,
             json: None,
+            flashes: Vec::new(),
             baseline: Baseline::new_session(now),
         })
     }
@@ -247,13 +267,25 @@ impl Shared {
         parts: &mut Parts,
         now: SystemTime,
     ) -> Response {
-        match self.create(id, DEFAULT_DATA, now).await {
+        match self.create(id, DEFAULT_DATA, &[], now).await {
             Ok(Created::Yes) => self.transport.redirect_carrying(id, parts),
             // No id to carry: the visitor cannot be served a session now.
             Ok(Created::Full) => store_full(),
             Err(response) => response,
         }
     }
+}
+
+/// Marks a page made from a session that holds something as the user's own:
+/// `Cache-Control: private, no-store`, unless the handler chose a `Cache-Control` itself. Shared
+/// caches then never serve it to someone else, and a browser does not show it again from its
+/// cache after the user logged out (docs/security.md, "Cookies and caching").
+fn keep_out_of_caches(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    }
+    response
 }
 
 impl fmt::Debug for Loaded {

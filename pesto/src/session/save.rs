@@ -12,7 +12,7 @@ use super::shared::Shared;
 use super::store::{self, Version};
 use super::transport::{Reply, Transport};
 use crate::exchange::session::{LentSession, ReturnedSession, DEFAULT_DATA};
-use crate::exchange::{Response, SessionId, SessionKey};
+use crate::exchange::{Flash, Response, SessionId, SessionKey};
 
 /// What the store held when the request began, to decide what to write afterwards.
 pub(super) struct Baseline {
@@ -82,11 +82,12 @@ impl Shared {
         &self,
         id: &SessionId,
         json: &[u8],
+        flashes: &[Flash],
         now: SystemTime,
     ) -> Result<Created, Response> {
         let key = id.key();
         // A new record, or a renewed id: its lifetime starts now.
-        let record = envelope::encode(now, json);
+        let record = envelope::encode(now, json, flashes);
         if !self.fits(&record, id) {
             return Err(Response::internal_server_error());
         }
@@ -134,7 +135,8 @@ impl Shared {
                 .cycled_from
                 .clone()
                 .or_else(|| (!state.is_new).then(|| state.id.clone()));
-            if returned.changed {
+            // `invalidate()` cleared the flash messages: any left were added after it.
+            if returned.changed || !returned.flashes().is_empty() {
                 return Write::Restart { ended: stored };
             }
             return Write::Remove(stored);
@@ -143,13 +145,13 @@ impl Shared {
             return Write::Renew { old: old.clone() };
         }
         if state.is_new {
-            return if !self.config.lazy || returned.changed || state.force_save {
+            return if !self.config.lazy || returned.has_changes() || state.force_save {
                 Write::Create
             } else {
                 Write::Nothing
             };
         }
-        if state.force_save || returned.changed {
+        if state.force_save || returned.has_changes() {
             Write::Update
         } else if self.touch_due(baseline.last_access, now) {
             Write::Touch
@@ -190,7 +192,10 @@ impl Shared {
                     );
                     return Response::internal_server_error();
                 };
-                return match self.create(&fresh, returned.data(), now).await {
+                return match self
+                    .create(&fresh, returned.data(), returned.flashes(), now)
+                    .await
+                {
                     Ok(Created::Yes) => self.transport.announce(response, &fresh, reply),
                     Ok(Created::Full) => store_full(),
                     Err(response) => response,
@@ -202,8 +207,11 @@ impl Shared {
                 Err(response) => return response,
             },
             Write::Create => {
-                let anonymous = !returned.changed && !state.force_save;
-                match self.create(&state.id, returned.data(), now).await {
+                let anonymous = !returned.has_changes() && !state.force_save;
+                match self
+                    .create(&state.id, returned.data(), returned.flashes(), now)
+                    .await
+                {
                     Ok(Created::Yes) => true,
                     // A first visit that wrote nothing is served without a session.
                     Ok(Created::Full) if anonymous => {
@@ -292,7 +300,7 @@ impl Shared {
             reply.restore_live_id(None);
             return response;
         }
-        match self.create(&lent.id, DEFAULT_DATA, now).await {
+        match self.create(&lent.id, DEFAULT_DATA, &[], now).await {
             Ok(Created::Yes) => self.transport.announce(response, &lent.id, reply),
             Ok(Created::Full) => {
                 reply.restore_live_id(None);

@@ -10,7 +10,7 @@ use super::config::Config;
 use super::envelope;
 use super::store::{self, Lease, SessionStore, Version};
 use super::transport::Transport;
-use crate::exchange::SessionKey;
+use crate::exchange::{Flash, SessionKey};
 
 /// The store, settings and clock of one session app.
 #[derive(Debug)]
@@ -26,6 +26,8 @@ pub(super) struct Shared {
 /// A stored session that is still alive: its data (JSON), when it began and when it was last used.
 pub(super) struct LiveRecord {
     pub(super) json: Vec<u8>,
+    /// The flash messages waiting to be shown.
+    pub(super) flashes: Vec<Flash>,
     pub(super) created: SystemTime,
     pub(super) last_access: SystemTime,
     pub(super) version: Version,
@@ -80,11 +82,12 @@ impl Shared {
             let expired = self.is_idle(record.last_access, now)
                 || stored
                     .as_ref()
-                    .is_some_and(|(created, _)| self.is_past_lifetime(*created, now));
+                    .is_some_and(|stored| self.is_past_lifetime(stored.created, now));
             let found = match stored {
-                Some((created, json)) if !expired => Found::Live(LiveRecord {
-                    json,
-                    created,
+                Some(stored) if !expired => Found::Live(LiveRecord {
+                    json: stored.data,
+                    flashes: stored.flashes,
+                    created: stored.created,
                     last_access: record.last_access,
                     version: record.version,
                     forwarded_to,

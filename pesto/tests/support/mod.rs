@@ -5,6 +5,7 @@
 //! - [`stores`]: a store wrapper that counts writes and can be told to fail, and fresh keys;
 //! - [`time`]: fixed clock readings, leases at them, and a manual clock starting there;
 //! - [`cookies`]: reading `Set-Cookie` headers;
+//! - [`flash`]: an app that sets and shows flash messages, and the round trip every store passes;
 //! - [`logs`]: capturing what is logged through `tracing`;
 //! - [`server`]: an in-process server on a free port, and plain HTTP clients for it;
 //! - [`poll`]: bounded waiting, for servers to start and apps to recover;
@@ -19,6 +20,7 @@
 pub mod apps;
 pub mod concurrency;
 pub mod cookies;
+pub mod flash;
 pub mod logs;
 pub mod poll;
 #[cfg(feature = "postgres")]

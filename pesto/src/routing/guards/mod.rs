@@ -3,6 +3,7 @@
 //! [`Form`], [`Query`] and [`Json`] are the built-in guards; an app writes its own (a logged-in
 //! `User` whose absence redirects to the login page) in a few lines.
 
+mod csrf;
 mod form;
 mod json;
 mod query;
@@ -12,6 +13,7 @@ use std::future::Future;
 
 use crate::exchange::{ErrAnswer, Request};
 
+pub use csrf::{CsrfRefused, CsrfToken, CsrfVerified, CSRF_FIELD, CSRF_HEADER};
 pub use form::{Form, FormRejection};
 pub use json::{Json, JsonRejection};
 pub use query::{Query, QueryRejection};
