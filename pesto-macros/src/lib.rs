@@ -29,7 +29,9 @@ mod route;
 ///
 /// `#[route(PATTERN, METHOD, ...)]` takes a pattern and one or more upper-case HTTP
 /// methods (`GET`, `HEAD`, `POST`, `PUT`, `DELETE`, `PATCH`, `OPTIONS`, `CONNECT`,
-/// `TRACE`).
+/// `TRACE`). A final `cross_origin` (`#[route("/hooks/payment", POST, cross_origin)]`) lets
+/// the route take unsafe requests from other sites — a webhook — which the cross-origin
+/// protection otherwise refuses (docs/security.md, "Cross-site request forgery").
 ///
 /// # Patterns
 ///

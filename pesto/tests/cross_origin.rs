@@ -7,6 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
+use pesto::prelude::*;
 use pesto::session::MemoryStore;
 use pesto::{session_middleware, CrossOriginProtection, TestApp};
 use support::apps::VisitorApp;
@@ -121,4 +122,47 @@ fn trusted_origins_and_exempt_paths_pass_and_the_protection_can_be_turned_off() 
             "{bad}"
         );
     }
+}
+
+// ---- A route that takes requests from other sites on purpose ---------------------------
+
+#[route("/hooks/payment", POST, cross_origin)]
+async fn payment_hook(_req: &mut Request) -> &'static str {
+    "hook received"
+}
+
+#[route("/account/delete", POST)]
+async fn delete_account(_req: &mut Request) -> &'static str {
+    "deleted"
+}
+
+dispatcher_app!(HookApp = [payment_hook, delete_account]);
+
+#[test]
+fn a_route_declared_cross_origin_takes_cross_site_posts_and_its_neighbours_do_not() {
+    let direct = TestApp::new(session_middleware(MemoryStore::new()).wrap(HookApp::new()));
+    let mounted = TestApp::new(
+        session_middleware(MemoryStore::new()).wrap(pesto::mount("/shop", HookApp::new())),
+    );
+    let alone =
+        TestApp::new(CrossOriginProtection::new().wrap(pesto::mount("/shop", HookApp::new())));
+    for (client, prefix) in [(&direct, ""), (&mounted, "/shop"), (&alone, "/shop")] {
+        let hook = client
+            .post(&format!("{prefix}/hooks/payment"))
+            .header("sec-fetch-site", "cross-site")
+            .header("origin", "https://payments.example")
+            .send();
+        assert_eq!(hook.body_text(), "hook received", "{prefix}");
+        let forged = client
+            .post(&format!("{prefix}/account/delete"))
+            .header("sec-fetch-site", "cross-site")
+            .send();
+        assert_eq!(forged.status(), 403, "{prefix}");
+    }
+    // The exemption is the route's, not its path's: another method on it is still refused.
+    let put = direct
+        .put("/hooks/payment")
+        .header("sec-fetch-site", "cross-site")
+        .send();
+    assert_eq!(put.status(), 403);
 }

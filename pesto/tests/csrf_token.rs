@@ -101,7 +101,6 @@ fn a_real_browsers_form_posts_same_origin_pass_and_same_site_or_cross_site_get_4
 
 #[test]
 fn without_either_header_only_the_token_stops_a_forgery() {
-    let (logs, _guard) = capture();
     let client = session_client(session_middleware(MemoryStore::new()).wrap(App::new()));
     let (token, _) = token_and_action(&client);
     // No Sec-Fetch-Site, no Origin: the cross-origin check lets it through, the token does not.
@@ -116,9 +115,47 @@ fn without_either_header_only_the_token_stops_a_forgery() {
     assert_eq!(client.post("/submit").send().status(), 403);
     let accepted = client.post("/submit").header("x-csrf-token", &token).send();
     assert_eq!(accepted.body_text(), "accepted");
+}
+
+#[test]
+fn a_refusal_is_logged_without_any_token() {
+    // Run again in a process of its own: tracing caches per call site whether anyone listens,
+    // so another test of this file hitting the same log line while this one starts listening
+    // could hide the line from it.
+    if std::env::var_os("PESTO_CSRF_LOG_TEST").is_none() {
+        let status = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                "a_refusal_is_logged_without_any_token",
+                "--test-threads=1",
+            ])
+            .env("PESTO_CSRF_LOG_TEST", "1")
+            .status()
+            .expect("run the test alone");
+        assert!(
+            status.success(),
+            "the test failed when run alone (see its output above)"
+        );
+        return;
+    }
+    let (logs, _guard) = capture();
+    let client = session_client(session_middleware(MemoryStore::new()).wrap(App::new()));
+    let (token, _) = token_and_action(&client);
+    let forged = client
+        .post("/submit")
+        .form(&[("csrf_token", "1".repeat(64))])
+        .send();
+    assert_eq!(forged.status(), 403);
     let text = logs.text();
-    assert!(text.contains("CSRF token check failed"), "{text}");
-    assert!(!text.contains(&token), "the token is in the log:\n{text}");
+    assert!(
+        text.contains("CSRF token check failed") && text.contains("wrong token"),
+        "{text}"
+    );
+    assert!(text.contains("path=/submit"), "{text}");
+    assert!(
+        !text.contains(&token) && !text.contains(&"1".repeat(64)),
+        "a token is in the log:\n{text}"
+    );
 }
 
 #[test]

@@ -138,6 +138,7 @@ impl RouteDef<'_> {
         let pattern = self.pattern.value();
         let key = pattern::key(&self.parts);
         let methods = &self.methods;
+        let cross_origin = self.cross_origin;
         let parts = self.parts.iter().map(|part| self.part_expr(part));
         quote! {
             ::pesto::__private::RouteInfo {
@@ -145,6 +146,7 @@ impl RouteDef<'_> {
                 pattern: #pattern,
                 key: #key,
                 methods: &[#(#methods),*],
+                accepts_cross_origin: #cross_origin,
                 parts: &[#(#parts),*],
             }
         }

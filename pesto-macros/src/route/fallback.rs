@@ -48,6 +48,7 @@ pub(super) fn expand(handler: &Handler, error: syn::Error) -> TokenStream {
                 pattern: "",
                 key: "",
                 methods: &[],
+                accepts_cross_origin: false,
                 parts: &[],
             };
             fn call(

@@ -4,11 +4,16 @@ use proc_macro2::{Delimiter, Group, Ident};
 use syn::parse::{Parse, ParseStream};
 use syn::{braced, Attribute, LitStr, Signature, Token, Visibility};
 
-/// The attribute's arguments: `#[route(PATTERN, METHOD, ...)]`.
+/// The attribute's arguments: `#[route(PATTERN, METHOD, ...[, cross_origin])]`.
 pub(super) struct RouteArgs {
     pub(super) pattern: LitStr,
     pub(super) methods: Vec<Ident>,
+    /// `cross_origin`: the route accepts unsafe requests from other sites (a webhook).
+    pub(super) cross_origin: Option<Ident>,
 }
+
+/// The option that exempts a route from the cross-origin protection.
+const CROSS_ORIGIN: &str = "cross_origin";
 
 impl Parse for RouteArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -19,17 +24,34 @@ impl Parse for RouteArgs {
         }
         let pattern = input.parse()?;
         let mut methods = Vec::new();
+        let mut cross_origin = None;
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
             if input.is_empty() {
                 break;
             }
             if !input.peek(syn::Ident) {
-                return Err(input.error("expected an HTTP method such as `GET` or `POST`"));
+                return Err(input
+                    .error("expected an HTTP method such as `GET` or `POST`, or `cross_origin`"));
             }
-            methods.push(input.parse()?);
+            let ident: Ident = input.parse()?;
+            if ident == CROSS_ORIGIN {
+                if cross_origin.is_some() {
+                    return Err(syn::Error::new(
+                        ident.span(),
+                        "`cross_origin` is given more than once",
+                    ));
+                }
+                cross_origin = Some(ident);
+            } else {
+                methods.push(ident);
+            }
         }
-        Ok(RouteArgs { pattern, methods })
+        Ok(RouteArgs {
+            pattern,
+            methods,
+            cross_origin,
+        })
     }
 }
 

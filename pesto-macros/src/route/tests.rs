@@ -188,7 +188,7 @@ fn pattern_and_argument_errors() {
     );
     assert_eq!(
         errors("\"/a\", \"GET\"", "async fn f(req: &mut Request) {}"),
-        ["expected an HTTP method such as `GET` or `POST`"]
+        ["expected an HTTP method such as `GET` or `POST`, or `cross_origin`"]
     );
 }
 

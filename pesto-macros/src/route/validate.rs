@@ -20,6 +20,8 @@ pub(super) struct RouteDef<'a> {
     pub(super) pattern: &'a LitStr,
     pub(super) parts: Vec<Part>,
     pub(super) methods: Vec<String>,
+    /// Whether the route accepts unsafe requests from other sites (`cross_origin`).
+    pub(super) cross_origin: bool,
     /// `T` in the handler's first parameter `&mut T`.
     pub(super) request: &'a Type,
     /// In function order.
@@ -58,6 +60,7 @@ impl<'a> RouteDef<'a> {
                 pattern: &args.pattern,
                 parts,
                 methods,
+                cross_origin: args.cross_origin.is_some(),
                 request,
                 params,
             }),

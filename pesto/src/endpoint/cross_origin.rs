@@ -5,6 +5,7 @@
 //! The session middleware applies it by default; it also wraps any endpoint on its own.
 
 use futures_util::future::BoxFuture;
+use http::request::Parts;
 use http::{header, Method, StatusCode};
 
 use super::check::AppCheck;
@@ -181,9 +182,11 @@ pub struct CrossOriginApp<E> {
 
 impl<E: Endpoint> Endpoint for CrossOriginApp<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         if let Err(refused) = self.protection.check(&parts) {
-            return Box::pin(async move { refused.into_response() });
+            if !self.inner.accepts_cross_origin(&mut parts) {
+                return Box::pin(async move { refused.into_response() });
+            }
         }
         self.inner.call(http::Request::from_parts(parts, body))
     }
@@ -194,5 +197,9 @@ impl<E: Endpoint> Endpoint for CrossOriginApp<E> {
 
     fn check(&self, check: &mut AppCheck) {
         self.inner.check(check);
+    }
+
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        self.inner.accepts_cross_origin(parts)
     }
 }

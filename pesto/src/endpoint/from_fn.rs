@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use http::request::Parts;
 
 use super::check::AppCheck;
 use super::next::Next;
@@ -112,5 +113,9 @@ where
 
     fn check(&self, check: &mut AppCheck) {
         self.inner.check(check);
+    }
+
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        self.inner.accepts_cross_origin(parts)
     }
 }

@@ -16,6 +16,7 @@ mod service_endpoint;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
+use http::request::Parts;
 
 use crate::exchange::{RawRequest, Response};
 
@@ -51,6 +52,15 @@ pub trait Endpoint: Send + Sync + 'static {
         let _ = check;
     }
 
+    /// Whether this request would reach a route that takes unsafe requests from other sites
+    /// (`#[route(.., cross_origin)]`, a webhook, say): the cross-origin protection asks it about a
+    /// request it would refuse, and lets it through when the answer is yes. Endpoints that
+    /// wrap others ask them; the default is no.
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        let _ = parts;
+        false
+    }
+
     /// Runs [`check`](Self::check) on this endpoint as a whole app.
     ///
     /// # Errors
@@ -74,6 +84,9 @@ macro_rules! forward_endpoint {
             }
             fn check(&self, check: &mut AppCheck) {
                 (**self).check(check)
+            }
+            fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+                (**self).accepts_cross_origin(parts)
             }
         }
     )*};

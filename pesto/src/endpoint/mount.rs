@@ -1,6 +1,7 @@
 //! Mounting: an endpoint served under a path prefix (WSGI's `SCRIPT_NAME`), and several side by side.
 
 use futures_util::future::BoxFuture;
+use http::request::Parts;
 
 use super::check::AppCheck;
 use super::Endpoint;
@@ -76,6 +77,19 @@ impl<E: Endpoint> Endpoint for Mount<E> {
     fn check(&self, check: &mut AppCheck) {
         self.inner.check(check)
     }
+
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        let (uri, context) = RequestContext::of(parts);
+        if self.strip(context.path_info(uri)).is_none() {
+            return false;
+        }
+        // Asked as `call` would ask, below the prefix; then the request is as it came.
+        let script_name = context.script_name().to_owned();
+        context.mount(&self.prefix);
+        let accepts = self.inner.accepts_cross_origin(parts);
+        RequestContext::of(parts).1.set_script_name(&script_name);
+        accepts
+    }
 }
 
 /// Several endpoints side by side under different prefixes (Pesto's `combine` of mounted apps);
@@ -149,5 +163,14 @@ impl Endpoint for Mounts {
 
     fn check(&self, check: &mut AppCheck) {
         self.mounts.iter().for_each(|m| m.check(check));
+    }
+
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        let (uri, context) = RequestContext::of(parts);
+        let rest = context.path_info(uri);
+        match self.mounts.iter().position(|m| m.strip(rest).is_some()) {
+            Some(found) => self.mounts[found].accepts_cross_origin(parts),
+            None => false,
+        }
     }
 }

@@ -128,6 +128,7 @@ fn table() -> &'static Option<Table<()>> {
                     pattern: name,
                     key: name,
                     methods,
+                    accepts_cross_origin: false,
                     parts,
                 };
                 RouteEntry::from_raw(info, unreachable_handler)

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use http::request::Parts;
 use http::{header, Method, StatusCode};
 
 use super::fallback::{FallbackFn, Unmatched};
@@ -384,6 +385,16 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
             for problem in (entry.check)(&provided) {
                 app.problem(format!("handler `{}`: {problem}", entry.info().name));
             }
+        }
+    }
+
+    /// Whether the request matches a route declared `#[route(.., cross_origin)]`.
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        let (uri, context) = RequestContext::of(parts);
+        let path_info = context.path_info(uri).to_owned();
+        match self.table.lookup(&parts.method, &path_info) {
+            Lookup::Found(entry, _) => entry.info().accepts_cross_origin,
+            Lookup::MethodNotAllowed(_) | Lookup::NotFound => false,
         }
     }
 

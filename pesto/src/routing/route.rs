@@ -66,6 +66,9 @@ pub struct RouteInfo {
     pub key: &'static str,
     /// Upper-case HTTP method names, e.g. `["GET"]`.
     pub methods: &'static [&'static str],
+    /// Whether the route takes unsafe requests from other sites (`#[route(.., cross_origin)]`):
+    /// the cross-origin protection lets them through to it.
+    pub accepts_cross_origin: bool,
     /// The parsed pattern. Always starts with a literal beginning with `/`.
     pub parts: &'static [Part],
 }

@@ -116,6 +116,10 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn check(&self, check: &mut AppCheck) {
         check.with_sessions(|check| self.inner.check(check));
     }
+
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        self.inner.accepts_cross_origin(parts)
+    }
 }
 
 /// The session a request arrived with (or a fresh one), and what the store held.
@@ -135,9 +139,12 @@ impl<E: Endpoint> SessionApp<E> {
         let now = shared.clock.now();
         let (mut parts, body) = req.into_parts();
         // A forged cross-site request is refused before any session is loaded or made.
+        // A route declared `cross_origin` (a webhook) takes them all the same.
         if let Some(protection) = &shared.config.cross_origin {
             if let Err(refused) = protection.check(&parts) {
-                return refused.into_response();
+                if !self.inner.accepts_cross_origin(&mut parts) {
+                    return refused.into_response();
+                }
             }
         }
         // A test holding this request between its handler and its save (TestApp).
