@@ -15,6 +15,8 @@ pub(crate) mod headers;
 pub(crate) mod location;
 pub(crate) mod multidict;
 pub(crate) mod origin;
+#[cfg(feature = "askama")]
+pub(crate) mod page;
 pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod response;
@@ -26,6 +28,8 @@ pub use body::{Limits, UploadedFile};
 pub use error::Error;
 pub use flash::{Flash, FlashLevel};
 pub use multidict::MultiDict;
+#[cfg(feature = "askama")]
+pub use page::Page;
 pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
 pub use request::Request;
 pub use response::{html_escape, ErrAnswer, IntoResponse, Response};
