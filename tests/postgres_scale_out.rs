@@ -11,10 +11,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{secure_area_binary, send, spawn_secure_area, Running};
+use common::{secure_area_binary, spawn_secure_area, Running};
 
 const USER: &str = "--user=ada:correct horse";
-const GOOD: &str = "username=ada&password=correct+horse";
 
 fn database_url() -> String {
     std::env::var("PESTO_TEST_DATABASE_URL")
@@ -64,49 +63,5 @@ fn two_servers() -> (Running, Running) {
 #[tokio::test]
 async fn sessions_are_shared_between_two_processes_on_one_database() {
     let (a, b) = two_servers();
-
-    let page = send("GET", &a.url("/login"), None, None).await;
-    assert_eq!(page.status, 200);
-    let before = page.set_cookie("pesto_session").expect("session cookie");
-    let login = send(
-        "POST",
-        &a.url("/login"),
-        Some(&format!("pesto_session={before}")),
-        Some(GOOD),
-    )
-    .await;
-    assert_eq!(login.status, 302, "login through the first server");
-    let id = login.set_cookie("pesto_session").expect("new id on login");
-    assert_ne!(id, before);
-    let jar = format!("pesto_session={id}");
-
-    // The second process knows the session the first one created...
-    let area = send("GET", &b.url("/secure-area"), Some(&jar), None).await;
-    assert_eq!(area.status, 200, "{}", area.body);
-    assert!(
-        area.body.contains("Welcome to the secure area, ada"),
-        "{}",
-        area.body
-    );
-    // ...and that the pre-login id died at login.
-    let stale = send(
-        "GET",
-        &b.url("/secure-area"),
-        Some(&format!("pesto_session={before}")),
-        None,
-    )
-    .await;
-    assert_eq!(
-        stale.status, 302,
-        "the pre-login id must not reach the secure area"
-    );
-
-    // A logout through the second process ends the session for the first.
-    let out = send("POST", &b.url("/logout"), Some(&jar), None).await;
-    assert_eq!(out.status, 302);
-    let after = send("GET", &a.url("/secure-area"), Some(&jar), None).await;
-    assert_eq!(
-        after.status, 302,
-        "the first server still accepts a logged-out id"
-    );
+    common::scale_out::cookie_sessions_are_shared(&a, &b).await;
 }

@@ -14,11 +14,11 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::scale_out::GOOD;
 use common::{query_session, secure_area_binary, send, spawn_secure_area, Running};
 
 const REDIS: &str = "redis://127.0.0.1:6379/0";
 const USER: &str = "--user=ada:correct horse";
-const GOOD: &str = "username=ada&password=correct+horse";
 
 /// Fails with instructions unless Redis answers `PING` and the example was built with `redis`.
 fn preflight() {
@@ -84,54 +84,7 @@ fn two_servers(extra: &[&str]) -> (Running, Running) {
 #[tokio::test]
 async fn cookie_sessions_are_shared_between_two_processes() {
     let (a, b) = two_servers(&[]);
-
-    let page = send("GET", &a.url("/login"), None, None).await;
-    assert_eq!(page.status, 200);
-    let before = page.set_cookie("pesto_session").expect("session cookie");
-    let login = send(
-        "POST",
-        &a.url("/login"),
-        Some(&format!("pesto_session={before}")),
-        Some(GOOD),
-    )
-    .await;
-    assert_eq!(login.status, 302, "login through the first server");
-    let id = login.set_cookie("pesto_session").expect("new id on login");
-    assert_ne!(id, before);
-    let jar = format!("pesto_session={id}");
-
-    // The second process knows the session the first one created.
-    let area = send("GET", &b.url("/secure-area"), Some(&jar), None).await;
-    assert_eq!(area.status, 200, "{}", area.body);
-    assert!(
-        area.body.contains("Welcome to the secure area, ada"),
-        "{}",
-        area.body
-    );
-    // ...and that the pre-login id was destroyed by the first at login.
-    let stale = send(
-        "GET",
-        &b.url("/secure-area"),
-        Some(&format!("pesto_session={before}")),
-        None,
-    )
-    .await;
-    assert_eq!(
-        stale.status, 302,
-        "the pre-login id must be gone everywhere"
-    );
-
-    // Log out through the second: the first no longer accepts the id.
-    let out = send("POST", &b.url("/logout"), Some(&jar), None).await;
-    assert_eq!(out.status, 302);
-    assert_eq!(out.set_cookie("pesto_session").as_deref(), Some(""));
-    let after = send("GET", &a.url("/secure-area"), Some(&jar), None).await;
-    assert_eq!(
-        after.status, 302,
-        "the first server still accepted a logged-out id"
-    );
-    assert_eq!(after.header("location"), Some(a.url("/login").as_str()));
-    assert!(!after.body.contains("Welcome"));
+    common::scale_out::cookie_sessions_are_shared(&a, &b).await;
 }
 
 #[tokio::test]

@@ -352,3 +352,125 @@ fn a_save_that_keeps_conflicting_answers_500_and_says_so_never_a_silent_loss() {
     );
     assert_eq!(stored(&client).a, 1, "the stored session is the one before");
 }
+
+// ---- Renewals racing other requests ----------------------------------------------------
+
+#[test]
+fn a_logout_racing_a_rotation_ends_the_renewed_session_too() {
+    let client = tabs_app(|m| m);
+    client.post("/a").send();
+    let old = client.cookie("pesto_session").expect("cookie");
+    // The logout loaded the session under the old id; a rotation renews it before it saves.
+    let leaving = client.post("/logout").send_until_save();
+    client.post("/rotate").send();
+    let renewed = client.cookie("pesto_session").expect("cookie");
+    assert_ne!(renewed, old);
+    leaving.finish();
+    assert!(
+        client.session_by_id::<Tabs>(&renewed).is_none(),
+        "the renewed session outlived the logout"
+    );
+    assert!(client.session_by_id::<Tabs>(&old).is_none());
+}
+
+#[test]
+fn a_save_landing_during_a_renewal_is_merged_into_the_renewed_session() {
+    let client = tabs_app(|m| m);
+    client.post("/a").send();
+    // The rotation loaded {a: 1}; a save of b lands before the rotation saves.
+    let rotation = client.post("/rotate").send_until_save();
+    client.post("/b").send();
+    rotation.finish();
+    assert_eq!((stored(&client).a, stored(&client).b), (1, 1));
+}
+
+#[test]
+fn a_request_saving_through_a_renewal_made_meanwhile_never_sends_the_old_id_back() {
+    let clock = ManualClock::new(std::time::SystemTime::now());
+    let client = tabs_app(|m| m.clock(clock.clone()).max_age(Duration::from_secs(3600)));
+    client.post("/a").send();
+    let old = client.cookie("pesto_session").expect("cookie");
+    // Due for a cookie refresh, the slow request loaded the old id; a rotation renews it.
+    clock.advance(Duration::from_secs(120));
+    let slow = client.post("/b").send_until_save();
+    client.post("/rotate").send();
+    let renewed = client.cookie("pesto_session").expect("cookie");
+    let late = slow.finish();
+    assert_eq!(late.header("set-cookie"), None, "the old id was sent back");
+    assert_eq!(
+        client.cookie("pesto_session").as_deref(),
+        Some(renewed.as_str())
+    );
+    assert_ne!(renewed, old);
+    assert_eq!(stored(&client).b, 1);
+}
+
+#[test]
+fn in_querystring_mode_a_rotation_leaves_no_forward() {
+    let client = tabs_app(|m| m.persist(pesto::session::Persist::QueryString));
+    let page = client.get("/show").follow_redirects(true).send();
+    let old = page
+        .url()
+        .split("pesto_session=")
+        .nth(1)
+        .expect("an id in the URL")
+        .to_owned();
+    client.post(&format!("/a?pesto_session={old}")).send();
+    let rotated = client.post(&format!("/rotate?pesto_session={old}")).send();
+    assert_eq!(rotated.body_text(), "rotated");
+    let stale = client
+        .get(&format!("/show?pesto_session={old}"))
+        .follow_redirects(true)
+        .send();
+    assert_eq!(
+        stale.body_text(),
+        "a=0 b=0 note=",
+        "the old id still reached the session"
+    );
+}
+
+// ---- Flash messages of two requests at once ----------------------------------------------
+
+#[route("/flash/<text>", POST)]
+async fn add_flash(req: &mut Request<Tabs>, text: String) -> &'static str {
+    req.session.flash(pesto::FlashLevel::Info, text);
+    "added"
+}
+
+#[route("/flashes", GET)]
+async fn show_flashes(req: &mut Request<Tabs>) -> String {
+    let shown: Vec<String> = req
+        .session
+        .take_flashes()
+        .into_iter()
+        .map(|f| f.message)
+        .collect();
+    shown.join(",")
+}
+
+dispatcher_app!(FlashTabs = [add_flash, show_flashes]);
+
+#[test]
+fn a_page_showing_messages_beside_a_request_adding_one_loses_none_and_shows_none_twice() {
+    for page_saves_last in [true, false] {
+        let client = session_client(session_middleware(MemoryStore::new()).wrap(FlashTabs::new()));
+        client.post("/flash/first").send();
+        let shown = if page_saves_last {
+            let page = client.get("/flashes").send_until_save();
+            client.post("/flash/second").send();
+            page.finish().body_text()
+        } else {
+            let add = client.post("/flash/second").send_until_save();
+            let shown = client.get("/flashes").send().body_text();
+            add.finish();
+            shown
+        };
+        assert_eq!(shown, "first", "page saves last: {page_saves_last}");
+        // The message added meanwhile waits for the next page; the one shown is gone.
+        assert_eq!(
+            client.get("/flashes").send().body_text(),
+            "second",
+            "page saves last: {page_saves_last}"
+        );
+    }
+}

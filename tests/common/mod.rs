@@ -3,6 +3,8 @@
 //! background.
 #![allow(dead_code)]
 
+pub mod scale_out;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;

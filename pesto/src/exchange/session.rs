@@ -48,6 +48,10 @@ pub(crate) struct SessionState {
     pub(crate) flashes: Vec<Flash>,
     /// Whether this request added or took flash messages (then the session is saved).
     pub(crate) flashes_changed: bool,
+    /// The messages this request took, and those it added and did not take: what a merge with
+    /// a concurrent save removes from and adds to the list that request saved.
+    pub(crate) flashes_taken: Vec<Flash>,
+    pub(crate) flashes_added: Vec<Flash>,
 }
 
 impl<S> Session<S> {
@@ -83,10 +87,12 @@ impl<S> Session<S> {
     /// session that carries it. A detached session (no session middleware) drops it.
     pub fn flash(&mut self, level: FlashLevel, message: impl Into<String>) {
         if let Some(state) = &mut self.state {
-            state.flashes.push(Flash {
+            let flash = Flash {
                 level,
                 message: message.into(),
-            });
+            };
+            state.flashes.push(flash.clone());
+            state.flashes_added.push(flash);
             state.flashes_changed = true;
         }
     }
@@ -97,7 +103,12 @@ impl<S> Session<S> {
         match &mut self.state {
             Some(state) if !state.flashes.is_empty() => {
                 state.flashes_changed = true;
-                std::mem::take(&mut state.flashes)
+                // What this request added and shows itself is no longer added.
+                let taken = std::mem::take(&mut state.flashes);
+                let added = std::mem::take(&mut state.flashes_added);
+                let loaded = taken.iter().filter(|f| !added.contains(f)).cloned();
+                state.flashes_taken.extend(loaded);
+                taken
             }
             _ => Vec::new(),
         }
@@ -124,13 +135,16 @@ impl<S> Session<S> {
             state.force_save = false;
             // The ended session's messages end with it; one added after this starts the new one.
             state.flashes.clear();
+            state.flashes_added.clear();
             if let Some(live) = &state.live {
                 live.set(None);
             }
         }
     }
 
-    /// Gives the session a new id, keeping its data; the old id is removed from the store.
+    /// Gives the session a new id, keeping its data. At the end of the request the old id stops
+    /// reaching the session: at once when the request changed the data (a login), after the
+    /// renewal grace window when it did not (a rotation; see `SessionMiddleware::renewal_grace`).
     ///
     /// Call it after every privilege change (login), so that an id an attacker planted or saw
     /// before the change is worthless after it (session fixation; OWASP).
@@ -243,6 +257,8 @@ impl<S: SessionData> Session<S> {
                 live: lent.live,
                 flashes: lent.flashes,
                 flashes_changed: false,
+                flashes_taken: Vec::new(),
+                flashes_added: Vec::new(),
             }),
         })
     }

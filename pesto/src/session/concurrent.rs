@@ -4,12 +4,12 @@
 //! Both write with the store's compare-and-swap over the version this request loaded. When
 //! another request saved the session meanwhile, the write is refused; this request then reloads
 //! what the store holds, re-applies its own changes to it ([`merge`]) and tries again, at most
-//! [`MAX_SAVE_ATTEMPTS`] times — no save is silently lost. The first try takes no lock, so
+//! [`MAX_SAVE_ATTEMPTS`] times — a save either lands, merged, or answers an error; it is never
+//! silently dropped (unless the session ended meanwhile). The first try takes no lock, so
 //! requests of one session never wait on each other while they run; only the retries of a
 //! conflict queue, per session in this process ([`RetryLocks`]), so that a hundred requests
 //! saving one session at once settle in a hundred retries rather than collide again and again.
 
-use std::borrow::Cow;
 use std::time::SystemTime;
 
 use http::StatusCode;
@@ -18,8 +18,8 @@ use super::envelope;
 use super::merge::{merge, Merged};
 use super::save::{store_error, store_full, Baseline, Created};
 use super::shared::{Shared, MAX_FORWARDS};
-use super::store::{Lease, UpdateOutcome, Version};
-use super::transport::Reply;
+use super::store::{UpdateOutcome, Version};
+use super::transport::{Reply, Transport};
 use super::OnConflict;
 use crate::exchange::session::ReturnedSession;
 use crate::exchange::{Flash, Response, SessionId, SessionKey};
@@ -34,8 +34,8 @@ pub(super) const MAX_SAVE_ATTEMPTS: u32 = 16;
 const RETRY_LOCKS: usize = 64;
 
 /// The locks conflicting saves queue on for their retries, one of [`RETRY_LOCKS`] per session
-/// by its key: held for one reload-merge-save, so a retry under it loses only to a first try
-/// or to another process.
+/// by its key: held for one reload-merge-save (never through a backoff pause), so a retry under
+/// it loses only to a first try or to another process.
 #[derive(Debug)]
 pub(super) struct RetryLocks(Vec<tokio::sync::Mutex<()>>);
 
@@ -71,6 +71,15 @@ struct Current {
     version: Version,
 }
 
+/// What became of a [`Shared::save_changes`].
+pub(super) enum Saved {
+    /// Written; `renewed` when it went to where another request's `cycle_id()` moved the session
+    /// meanwhile — then the id this request carries is the old one, not to be announced again.
+    Written { renewed: bool },
+    /// The session ended during the request: nothing written.
+    Ended,
+}
+
 impl Shared {
     /// Saves a loaded session's changed data over the version this request loaded, under `key`;
     /// when another request saved it since, merges and tries again. A session ended meanwhile
@@ -81,56 +90,82 @@ impl Shared {
         returned: &ReturnedSession,
         baseline: &Baseline,
         now: SystemTime,
-    ) -> Result<(), Response> {
+    ) -> Result<Saved, Response> {
         let id = &returned.state.id;
-        let mut key = Cow::Borrowed(key);
-        let mut data = Cow::Borrowed(returned.data());
-        let mut flashes = Cow::Borrowed(returned.flashes());
-        let (mut version, mut created) = (baseline.version, baseline.created);
-        let mut queued = None;
-        for attempt in 0..MAX_SAVE_ATTEMPTS {
+        // The first try takes no lock: the save of a session nobody else is saving.
+        let record = envelope::encode(baseline.created, returned.data(), returned.flashes());
+        match self
+            .try_update(key, &record, baseline.version, id, now)
+            .await?
+        {
+            Some(saved) => return Ok(saved),
+            None => {}
+        }
+        for attempt in 1..MAX_SAVE_ATTEMPTS {
             backoff(attempt).await;
-            let record = envelope::encode(created, &data, &flashes);
-            if !self.fits(&record, id) {
-                return Err(Response::internal_server_error());
-            }
-            match self
-                .store
-                .update(&key, &record, version, self.lease(now))
-                .await
-            {
-                Ok(UpdateOutcome::Written) => return Ok(()),
-                Ok(UpdateOutcome::Absent) => {
-                    tracing::info!(session = ?id, "session ended during the request; not saved");
-                    return Ok(());
-                }
-                Ok(UpdateOutcome::Conflict) => {}
-                Err(e) => return Err(store_error(&e, id)),
-            }
-            // Another request saved the session since this one loaded it (or since the last try).
-            if queued.is_none() {
-                queued = Some(self.retry_locks.lock(&key).await);
-            }
+            // Another request saved the session since this one loaded it: reload, re-apply
+            // this request's changes, and write over what was reloaded — under the session's
+            // retry lock, so the retries of one process queue instead of colliding again.
+            let _queued = self.retry_locks.lock(key).await;
             let Some(current) = self
-                .current(&key, true)
+                .current(key, true)
                 .await
                 .map_err(|e| store_error(&e, id))?
             else {
                 tracing::info!(session = ?id, "session ended during the request; not saved");
-                return Ok(());
+                return Ok(Saved::Ended);
             };
-            let merged = self.judge(returned, &current, id).map_err(Response::from)?;
-            flashes = Cow::Owned(merged_flashes(returned, &current));
-            (data, version, created) = (Cow::Owned(merged), current.version, current.created);
-            key = Cow::Owned(current.key);
+            let data = self.judge(returned, &current, id).map_err(Response::from)?;
+            let flashes = merged_flashes(returned, &current);
+            let record = envelope::encode(current.created, &data, &flashes);
+            if let Some(saved) = self
+                .try_update(&current.key, &record, current.version, id, now)
+                .await?
+            {
+                return Ok(match saved {
+                    Saved::Written { .. } => Saved::Written {
+                        renewed: current.key != *key,
+                    },
+                    Saved::Ended => Saved::Ended,
+                });
+            }
         }
         Err(gave_up(id))
     }
 
-    /// `cycle_id()`: stores the session under the new id, then turns the old id's record into a
-    /// forward to it for the renewal grace window — or removes it, when the window is zero or
-    /// the request changed the data.
-    /// `Ok(false)` when the session ended during the request: it is not renewed.
+    /// One compare-and-swap of `record` over `version` at `key`: `None` on a conflict.
+    async fn try_update(
+        &self,
+        key: &SessionKey,
+        record: &[u8],
+        version: Version,
+        id: &SessionId,
+        now: SystemTime,
+    ) -> Result<Option<Saved>, Response> {
+        if !self.fits(record, id) {
+            return Err(Response::internal_server_error());
+        }
+        match self
+            .store
+            .update(key, record, version, self.lease(now))
+            .await
+        {
+            Ok(UpdateOutcome::Written) => Ok(Some(Saved::Written { renewed: false })),
+            Ok(UpdateOutcome::Absent) => {
+                tracing::info!(session = ?id, "session ended during the request; not saved");
+                Ok(Some(Saved::Ended))
+            }
+            Ok(UpdateOutcome::Conflict) => Ok(None),
+            Err(e) => Err(store_error(&e, id)),
+        }
+    }
+
+    /// `cycle_id()`: stores the session under the new id, then swaps the old record for a
+    /// forward to it (compare-and-swap, so no concurrent save is lost: one that lands first is
+    /// merged into the new session). The forward lasts the renewal grace window for a rotation
+    /// in cookie mode; after a change of the data (a login), or in querystring mode, it is dead
+    /// at once and removed. `Ok(false)` when the session ended during the request: it is not
+    /// renewed.
     pub(super) async fn renew(
         &self,
         old: &SessionId,
@@ -142,68 +177,108 @@ impl Shared {
         let new = &returned.state.id;
         let old_key = baseline.key_of(old);
         // A logout elsewhere during this request ended the session: do not re-issue its data
-        // under a new id (docs/security.md, "Session lifecycle").
+        // under a new id (docs/security.md, "Session lifecycle"). A rotation by another request
+        // moved it: renew from where it went.
         let Some(mut current) = self
-            .current(old_key, false)
+            .current(old_key, true)
             .await
             .map_err(|e| store_error(&e, old))?
         else {
             tracing::info!(session = ?old, "session ended during the request; not renewed");
             return Ok(false);
         };
-        let (mut data, mut flashes) = if current.version == baseline.version {
-            (returned.data().to_vec(), returned.flashes().to_vec())
-        } else {
-            let data = self
-                .judge(returned, &current, new)
-                .map_err(Response::from)?;
-            (data, merged_flashes(returned, &current))
-        };
-        let mut old_removed = false;
-        let mut created = self.create(new, &data, &flashes, now).await;
-        if let Ok(Created::Full) = created {
-            // A renewal leaves the count unchanged: make the room the old record takes, then
-            // create again, so a full store never blocks a login's cycle_id(). No forward then.
-            if let Err(e) = self.store.remove(old_key).await {
-                return Err(store_error(&e, old));
-            }
-            old_removed = true;
-            created = self.create(new, &data, &flashes, now).await;
-        }
-        match created {
+        let rotation = !returned.changed;
+        // A rotation is the same session under a new id: its absolute lifetime goes on. A login
+        // starts a new one.
+        let created = if rotation { current.created } else { now };
+        let (mut data, mut flashes) =
+            if current.version == baseline.version && current.key == *old_key {
+                (returned.data().to_vec(), returned.flashes().to_vec())
+            } else {
+                let data = self
+                    .judge(returned, &current, new)
+                    .map_err(Response::from)?;
+                (data, merged_flashes(returned, &current))
+            };
+        match self.create(new, &data, &flashes, created, now).await {
             Ok(Created::Yes) => {}
-            // Another create took the room meanwhile: the old session is gone (the safe side),
-            // so the client's id is expired along with the 503.
-            Ok(Created::Full) if old_removed => {
-                return Err(self.transport.expire(store_full(), reply))
+            Ok(Created::Full) => {
+                // A renewal leaves the count unchanged: make the room the old record takes,
+                // then create again, so a full store never blocks a login's cycle_id(). No
+                // forward then.
+                if let Err(e) = self.store.remove(&current.key).await {
+                    return Err(store_error(&e, old));
+                }
+                return match self.create(new, &data, &flashes, created, now).await {
+                    Ok(Created::Yes) => Ok(true),
+                    // Another create took the room meanwhile: the old session is gone (the safe
+                    // side), so the client's id is expired along with the 503.
+                    Ok(Created::Full) => Err(self.transport.expire(store_full(), reply)),
+                    Err(response) => Err(response),
+                };
             }
-            Ok(Created::Full) => return Err(store_full()),
             Err(response) => return Err(response),
         }
-        if old_removed {
-            return Ok(true);
-        }
+        // The old id reaches the new session only for a rotation, and only in cookie mode: a
+        // request that arrives through a forward cannot learn the new id, so in querystring
+        // mode its links would carry the old one, dead once the window ends.
         let grace = self.config.renewal_grace;
-        // A forward only for a rotation: after a change of the data (a login) the old id must
-        // reach nothing, or whoever planted it would be let into the new state (fixation).
-        if grace.is_zero() || returned.changed {
-            if let Err(e) = self.store.remove(old_key).await {
-                return Err(store_error(&e, old));
-            }
-            return Ok(true);
-        }
-        let forward = envelope::encode_forward(new.key(), now + grace);
-        // The forward lives for the window only (a store with native expiry drops it then).
-        let lease = Lease { now, ttl: grace };
-        let mut queued = None;
+        let window = (rotation
+            && !grace.is_zero()
+            && !matches!(self.transport, Transport::QueryString { .. }))
+        .then(|| now.checked_add(grace))
+        .flatten();
+        let forward = envelope::encode_forward(new.key(), window.unwrap_or(now));
         for attempt in 0..MAX_SAVE_ATTEMPTS {
-            backoff(attempt).await;
+            let _queued = if attempt > 0 {
+                backoff(attempt).await;
+                Some(self.retry_locks.lock(old_key).await)
+            } else {
+                None
+            };
+            if attempt > 0 {
+                // Saved by another request meanwhile: bring its changes into the new session,
+                // which no other request can reach yet (the forward is not written).
+                let Some(now_current) = self
+                    .current(old_key, true)
+                    .await
+                    .map_err(|e| store_error(&e, old))?
+                else {
+                    tracing::info!(session = ?old, "session ended during the request; not renewed");
+                    self.discard(new).await;
+                    return Ok(false);
+                };
+                current = now_current;
+                match self.judge(returned, &current, new) {
+                    Ok(merged) => data = merged,
+                    Err(refused) => {
+                        self.discard(new).await;
+                        return Err(refused.into());
+                    }
+                }
+                flashes = merged_flashes(returned, &current);
+                let record = envelope::encode(created, &data, &flashes);
+                if let Err(e) = self.store.store(new.key(), &record, self.lease(now)).await {
+                    self.discard(new).await;
+                    return Err(store_error(&e, new));
+                }
+            }
+            // The forward keeps the store's usual lifetime: a request that loaded the old id
+            // before the renewal still follows it to save (`current`), however slow; new
+            // requests follow it only until `until`.
             match self
                 .store
-                .update(old_key, &forward, current.version, lease)
+                .update(&current.key, &forward, current.version, self.lease(now))
                 .await
             {
-                Ok(UpdateOutcome::Written) => return Ok(true),
+                Ok(UpdateOutcome::Written) => {
+                    if window.is_none() {
+                        if let Err(e) = self.store.remove(&current.key).await {
+                            return Err(store_error(&e, old));
+                        }
+                    }
+                    return Ok(true);
+                }
                 Ok(UpdateOutcome::Absent) => {
                     tracing::info!(session = ?old, "session ended during the request; not renewed");
                     self.discard(new).await;
@@ -214,29 +289,6 @@ impl Shared {
                     self.discard(new).await;
                     return Err(store_error(&e, old));
                 }
-            }
-            // Saved by another request meanwhile: bring its changes into the new session, which
-            // no other request can reach yet (the forward is not written), then try again.
-            if queued.is_none() {
-                queued = Some(self.retry_locks.lock(old_key).await);
-            }
-            let Some(now_current) = self
-                .current(old_key, false)
-                .await
-                .map_err(|e| store_error(&e, old))?
-            else {
-                tracing::info!(session = ?old, "session ended during the request; not renewed");
-                self.discard(new).await;
-                return Ok(false);
-            };
-            current = now_current;
-            data = self
-                .judge(returned, &current, new)
-                .map_err(Response::from)?;
-            flashes = merged_flashes(returned, &current);
-            let record = envelope::encode(now, &data, &flashes);
-            if let Err(e) = self.store.store(new.key(), &record, self.lease(now)).await {
-                return Err(store_error(&e, new));
             }
         }
         self.discard(new).await;
@@ -337,14 +389,19 @@ impl From<Refused> for Response {
     }
 }
 
-/// The flash messages to save over a concurrent save: this request's, if it added or took any
-/// (what it showed is gone, what it added is kept), else the ones the other request left.
+/// The flash messages to save over a concurrent save: the ones the other request left, less
+/// those this request took (shown, so gone), plus those it added — so no message is lost or
+/// shown twice.
 fn merged_flashes(returned: &ReturnedSession, current: &Current) -> Vec<Flash> {
-    if returned.state.flashes_changed {
-        returned.flashes().to_vec()
-    } else {
-        current.flashes.clone()
+    let state = &returned.state;
+    let mut flashes = current.flashes.clone();
+    for taken in &state.flashes_taken {
+        if let Some(at) = flashes.iter().position(|f| f == taken) {
+            flashes.remove(at);
+        }
     }
+    flashes.extend(state.flashes_added.iter().cloned());
+    flashes
 }
 
 /// The answer when every save attempt met yet another concurrent save: a 500, never a lost save.

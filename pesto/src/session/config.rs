@@ -142,6 +142,9 @@ impl SessionMiddleware {
     /// let whoever planted the old id in the victim's browser into the logged-in session — the
     /// session fixation that renewing the id at login exists to stop (docs/security.md,
     /// "Session lifecycle"). So the id a login replaced is dead at once, whatever the window.
+    /// Nor is one left in querystring mode, where a request arriving with the old id would put
+    /// it in its links, which die with the window. A rotation keeps the session's absolute
+    /// lifetime; a login starts a new one.
     #[must_use]
     pub fn renewal_grace(mut self, grace: Duration) -> Self {
         self.config.renewal_grace = grace;

@@ -274,7 +274,7 @@ impl Shared {
         parts: &mut Parts,
         now: SystemTime,
     ) -> Response {
-        match self.create(id, DEFAULT_DATA, &[], now).await {
+        match self.create(id, DEFAULT_DATA, &[], now, now).await {
             Ok(Created::Yes) => self.transport.redirect_carrying(id, parts),
             // No id to carry: the visitor cannot be served a session now.
             Ok(Created::Full) => store_full(),

@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use http::StatusCode;
 
+use super::concurrent::Saved;
 use super::envelope;
-use super::shared::Shared;
+use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{self, Version};
 use super::transport::{Reply, Transport};
 use crate::exchange::session::{LentSession, ReturnedSession, DEFAULT_DATA};
@@ -76,18 +77,19 @@ pub(super) enum Created {
 }
 
 impl Shared {
-    /// Creates a record; an existing one is never overwritten (docs/security.md, "Session ids").
-    /// A store at its cap is not an error here: the caller decides what a refused session means.
+    /// Creates a record of a session begun at `created`; an existing one is never overwritten
+    /// (docs/security.md, "Session ids"). A store at its cap is not an error here: the caller
+    /// decides what a refused session means.
     pub(super) async fn create(
         &self,
         id: &SessionId,
         json: &[u8],
         flashes: &[Flash],
+        created: SystemTime,
         now: SystemTime,
     ) -> Result<Created, Response> {
         let key = id.key();
-        // A new record, or a renewed id: its lifetime starts now.
-        let record = envelope::encode(now, json, flashes);
+        let record = envelope::encode(created, json, flashes);
         if !self.fits(&record, id) {
             return Err(Response::internal_server_error());
         }
@@ -170,6 +172,9 @@ impl Shared {
         now: SystemTime,
     ) -> Response {
         let state = &returned.state;
+        // Set when the session turned out to have been renewed by another request meanwhile:
+        // the id this request carries is then the old one.
+        let mut renewed_meanwhile = false;
         let announce = match self.decide(&returned, baseline, now) {
             Write::Remove(stored) => {
                 if let Err(response) = self.end(stored.as_ref(), baseline).await {
@@ -193,7 +198,7 @@ impl Shared {
                     return Response::internal_server_error();
                 };
                 return match self
-                    .create(&fresh, returned.data(), returned.flashes(), now)
+                    .create(&fresh, returned.data(), returned.flashes(), now, now)
                     .await
                 {
                     Ok(Created::Yes) => self.transport.announce(response, &fresh, reply),
@@ -209,7 +214,7 @@ impl Shared {
             Write::Create => {
                 let anonymous = !returned.has_changes() && !state.force_save;
                 match self
-                    .create(&state.id, returned.data(), returned.flashes(), now)
+                    .create(&state.id, returned.data(), returned.flashes(), now, now)
                     .await
                 {
                     Ok(Created::Yes) => true,
@@ -224,8 +229,10 @@ impl Shared {
             }
             Write::Update => {
                 let key = baseline.key_of(&state.id);
-                if let Err(response) = self.save_changes(key, &returned, baseline, now).await {
-                    return response;
+                match self.save_changes(key, &returned, baseline, now).await {
+                    Ok(Saved::Written { renewed }) => renewed_meanwhile = renewed,
+                    Ok(Saved::Ended) => {}
+                    Err(response) => return response,
                 }
                 self.cookie_refresh_due(baseline, now)
             }
@@ -233,6 +240,10 @@ impl Shared {
                 let key = baseline.key_of(&state.id);
                 if let Err(e) = self.store.touch(key, self.lease(now)).await {
                     return store_error(&e, &state.id);
+                }
+                // A cookie refresh must not hand back an id a concurrent cycle_id() replaced.
+                if self.transport.has_max_age() && self.holds_forward(key).await {
+                    renewed_meanwhile = true;
                 }
                 self.transport.has_max_age()
             }
@@ -242,7 +253,8 @@ impl Shared {
             // Querystring mode carries the id of every live session; a cookie is sent only
             // when the id is new or its Max-Age needs refreshing — and never for an id that
             // reached its session through a forward: the browser already holds the new one.
-            let forwarded = baseline.forward.is_some() && state.cycled_from.is_none();
+            let forwarded =
+                (baseline.forward.is_some() || renewed_meanwhile) && state.cycled_from.is_none();
             match (&self.transport, announce) {
                 (Transport::Cookie(_), false) => response,
                 (Transport::Cookie(_), true) if forwarded => response,
@@ -256,21 +268,40 @@ impl Shared {
     }
 
     /// Removes an ended session, the one `stored` (the id the request arrived with) reaches,
-    /// and the forward it came through, if any.
+    /// and the forward it came through, if any — following the forwards a concurrent
+    /// `cycle_id()` may have left meanwhile, so that a logout racing a renewal ends the renewed
+    /// session too.
     async fn end(&self, stored: Option<&SessionId>, baseline: &Baseline) -> Result<(), Response> {
         let Some(id) = stored else {
             return Ok(());
         };
         let key = baseline.key_of(id);
-        if let Err(e) = self.store.remove(key).await {
-            return Err(store_error(&e, id));
-        }
         if key != id.key() {
             if let Err(e) = self.store.remove(id.key()).await {
                 return Err(store_error(&e, id));
             }
         }
+        let mut next = Some(key.clone());
+        for _ in 0..=MAX_FORWARDS {
+            let Some(key) = next.take() else { break };
+            let forward = match self.store.load(&key).await {
+                Ok(record) => record.and_then(|r| envelope::decode_forward(&r.data)),
+                Err(e) => return Err(store_error(&e, id)),
+            };
+            if let Err(e) = self.store.remove(&key).await {
+                return Err(store_error(&e, id));
+            }
+            next = forward.map(|f| f.to);
+        }
         Ok(())
+    }
+
+    /// Whether the record under `key` is a forward now (its session was renewed meanwhile).
+    async fn holds_forward(&self, key: &SessionKey) -> bool {
+        match self.store.load(key).await {
+            Ok(Some(record)) => envelope::decode_forward(&record.data).is_some(),
+            _ => false,
+        }
     }
 
     /// A session no handler layer opened (a 404 before any dispatcher, an endpoint without
@@ -290,7 +321,10 @@ impl Shared {
                 if let Err(error) = self.store.touch(key, self.lease(now)).await {
                     return store_error(&error, &lent.id);
                 }
-                if self.transport.has_max_age() && baseline.forward.is_none() {
+                if self.transport.has_max_age()
+                    && baseline.forward.is_none()
+                    && !self.holds_forward(key).await
+                {
                     return self.transport.announce(response, &lent.id, reply);
                 }
             }
@@ -300,7 +334,7 @@ impl Shared {
             reply.restore_live_id(None);
             return response;
         }
-        match self.create(&lent.id, DEFAULT_DATA, &[], now).await {
+        match self.create(&lent.id, DEFAULT_DATA, &[], now, now).await {
             Ok(Created::Yes) => self.transport.announce(response, &lent.id, reply),
             Ok(Created::Full) => {
                 reply.restore_live_id(None);

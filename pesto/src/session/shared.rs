@@ -94,7 +94,7 @@ impl Shared {
                 }),
                 Some(_) => Found::Dead { expired },
                 None => match envelope::decode_forward(&record.data) {
-                    Some(forward) if now <= forward.until => {
+                    Some(forward) if now < forward.until => {
                         forwarded_to = Some(forward.to);
                         continue;
                     }

@@ -93,7 +93,9 @@ impl Statements {
             ),
             // One statement: the UPDATE and the existence check see one snapshot, and the row
             // lock the UPDATE takes makes concurrent updates of one key queue, each checking
-            // the version the previous one left.
+            // the version the previous one left. A row deleted by a concurrent statement after
+            // that snapshot reads as a conflict rather than absent; the caller then reloads and
+            // finds the session gone, which ends the same way.
             update: format!(
                 "WITH written AS (UPDATE {table} SET data = $3, last_access_ms = $4, \
                  version = version + 1 WHERE key = $1 AND version = $2 RETURNING 1) \
