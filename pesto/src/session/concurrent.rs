@@ -94,12 +94,11 @@ impl Shared {
         let id = &returned.state.id;
         // The first try takes no lock: the save of a session nobody else is saving.
         let record = envelope::encode(baseline.created, returned.data(), returned.flashes());
-        match self
+        if let Some(saved) = self
             .try_update(key, &record, baseline.version, id, now)
             .await?
         {
-            Some(saved) => return Ok(saved),
-            None => {}
+            return Ok(saved);
         }
         for attempt in 1..MAX_SAVE_ATTEMPTS {
             backoff(attempt).await;
