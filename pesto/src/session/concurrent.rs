@@ -95,7 +95,7 @@ impl Shared {
         // The first try takes no lock: the save of a session nobody else is saving.
         let record = envelope::encode(baseline.created, returned.data(), returned.flashes());
         if let Some(saved) = self
-            .try_update(key, &record, baseline.version, id, now)
+            .try_update(key, &record, baseline.version, id, now, false)
             .await?
         {
             return Ok(saved);
@@ -117,22 +117,19 @@ impl Shared {
             let data = self.judge(returned, &current, id).map_err(Response::from)?;
             let flashes = merged_flashes(returned, &current);
             let record = envelope::encode(current.created, &data, &flashes);
+            let renewed = current.key != *key;
             if let Some(saved) = self
-                .try_update(&current.key, &record, current.version, id, now)
+                .try_update(&current.key, &record, current.version, id, now, renewed)
                 .await?
             {
-                return Ok(match saved {
-                    Saved::Written { .. } => Saved::Written {
-                        renewed: current.key != *key,
-                    },
-                    Saved::Ended => Saved::Ended,
-                });
+                return Ok(saved);
             }
         }
         Err(gave_up(id))
     }
 
-    /// One compare-and-swap of `record` over `version` at `key`: `None` on a conflict.
+    /// One compare-and-swap of `record` over `version` at `key` (`renewed`: where another
+    /// request's `cycle_id()` moved the session): `None` on a conflict.
     async fn try_update(
         &self,
         key: &SessionKey,
@@ -140,6 +137,7 @@ impl Shared {
         version: Version,
         id: &SessionId,
         now: SystemTime,
+        renewed: bool,
     ) -> Result<Option<Saved>, Response> {
         if !self.fits(record, id) {
             return Err(Response::internal_server_error());
@@ -149,7 +147,7 @@ impl Shared {
             .update(key, record, version, self.lease(now))
             .await
         {
-            Ok(UpdateOutcome::Written) => Ok(Some(Saved::Written { renewed: false })),
+            Ok(UpdateOutcome::Written) => Ok(Some(Saved::Written { renewed })),
             Ok(UpdateOutcome::Absent) => {
                 tracing::info!(session = ?id, "session ended during the request; not saved");
                 Ok(Some(Saved::Ended))
@@ -229,25 +227,25 @@ impl Shared {
         .flatten();
         let forward = envelope::encode_forward(new.key(), window.unwrap_or(now));
         for attempt in 0..MAX_SAVE_ATTEMPTS {
+            // After a conflict: another request saved the session meanwhile. Bring its changes
+            // into the new session, which no other request can reach yet (the forward is not
+            // written), under the retry lock, held until the swap below.
             let _queued = if attempt > 0 {
                 backoff(attempt).await;
-                Some(self.retry_locks.lock(old_key).await)
-            } else {
-                None
-            };
-            if attempt > 0 {
-                // Saved by another request meanwhile: bring its changes into the new session,
-                // which no other request can reach yet (the forward is not written).
-                let Some(now_current) = self
-                    .current(old_key, true)
-                    .await
-                    .map_err(|e| store_error(&e, old))?
-                else {
-                    tracing::info!(session = ?old, "session ended during the request; not renewed");
-                    self.discard(new).await;
-                    return Ok(false);
+                let queued = self.retry_locks.lock(old_key).await;
+                let reloaded = match self.current(old_key, true).await {
+                    Ok(Some(reloaded)) => reloaded,
+                    Ok(None) => {
+                        tracing::info!(session = ?old, "session ended during the request; not renewed");
+                        self.discard(new).await;
+                        return Ok(false);
+                    }
+                    Err(e) => {
+                        self.discard(new).await;
+                        return Err(store_error(&e, old));
+                    }
                 };
-                current = now_current;
+                current = reloaded;
                 match self.judge(returned, &current, new) {
                     Ok(merged) => data = merged,
                     Err(refused) => {
@@ -261,7 +259,10 @@ impl Shared {
                     self.discard(new).await;
                     return Err(store_error(&e, new));
                 }
-            }
+                Some(queued)
+            } else {
+                None
+            };
             // The forward keeps the store's usual lifetime: a request that loaded the old id
             // before the renewal still follows it to save (`current`), however slow; new
             // requests follow it only until `until`.

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::FromRequest;
+use crate::exchange::session_id::to_hex;
 use crate::exchange::{ErrAnswer, IntoResponse, Request, Response, SessionId};
 
 /// The form field the token travels in.
@@ -61,7 +62,7 @@ impl CsrfToken {
             .chain_update(b"pesto csrf token v1\0")
             .chain_update(id.as_str().as_bytes())
             .finalize();
-        CsrfToken(digest.iter().map(|b| format!("{b:02x}")).collect())
+        CsrfToken(to_hex(&digest))
     }
 
     /// The token's text: 64 hex digits.
