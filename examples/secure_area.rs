@@ -1,5 +1,6 @@
 //! The Pesto session document's example as a small real site: a login form, a secure area that
-//! greets the logged-in user, and logout.
+//! greets the logged-in user, and logout. Its pages are askama templates in
+//! `templates/secure_area/`.
 //!
 //! ```text
 //! cargo run --example secure_area -- --help
@@ -13,12 +14,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use askama::Template;
 use clap::{Parser, ValueEnum};
 use pesto::prelude::*;
 use pesto::session::{FileStore, MemoryStore};
 use pesto::session::{Persist, SessionStore};
 use pesto::session_middleware;
-use pesto::{html_escape, Endpoint, Server};
+use pesto::{Endpoint, Page, Server};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
@@ -44,27 +46,27 @@ impl Users {
     }
 }
 
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body><h1>{title}</h1>\n{body}\n</body></html>\n"
-    )
+/// The login form, with what went wrong on the last try if anything
+/// (`templates/secure_area/login.html`).
+#[derive(Template)]
+#[template(path = "secure_area/login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
 }
 
-fn login_page(message: Option<&str>) -> String {
-    let message = message
-        .map(|m| format!("<p class=\"error\">{}</p>", html_escape(m)))
-        .unwrap_or_default();
-    page(
-        "Log in",
-        &format!(
-            "{message}<form method=\"post\" action=\"{action}\">\
-             <label>User name <input name=\"username\" autocomplete=\"username\"></label>\
-             <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\"></label>\
-             <button type=\"submit\">Log in</button></form>",
-            action = html_escape(&login.url().to_string()),
-        ),
-    )
+impl LoginPage<'_> {
+    const TITLE: &'static str = "Log in";
+}
+
+/// The private page (`templates/secure_area/secure_area.html`).
+#[derive(Template)]
+#[template(path = "secure_area/secure_area.html")]
+struct SecureAreaPage<'a> {
+    name: &'a str,
+}
+
+impl SecureAreaPage<'_> {
+    const TITLE: &'static str = "Secure area";
 }
 
 #[route("/", GET)]
@@ -73,8 +75,8 @@ async fn home(_req: &mut Request<Visitor>) -> Response {
 }
 
 #[route("/login", GET)]
-async fn login_form(_req: &mut Request<Visitor>) -> Response {
-    Response::html(login_page(None))
+async fn login_form(_req: &mut Request<Visitor>) -> Page<LoginPage<'static>> {
+    Page(LoginPage { error: None })
 }
 
 #[route("/login", POST)]
@@ -85,7 +87,11 @@ async fn login(req: &mut Request<Visitor>) -> Response {
         .state::<Users>()
         .is_some_and(|users| users.is_valid(&username, password));
     if !valid {
-        return Response::html(login_page(Some("Wrong user name or password.")))
+        let page = LoginPage {
+            error: Some("Wrong user name or password."),
+        };
+        return Page(page)
+            .into_response()
             .with_status(StatusCode::UNAUTHORIZED);
     }
     req.session.username = Some(username);
@@ -104,19 +110,11 @@ async fn secure_area(req: &mut Request<Visitor>) -> Response {
         return Response::redirect(login_form.url());
     }
     let name = req.session.username.as_deref().unwrap_or_default();
-    // A private page: kept out of caches, and reloaded when the back-forward cache restores it
-    // after a logout (docs/security.md, "What remains yours to do": the Back button).
-    Response::html(page(
-        "Secure area",
-        &format!(
-            "<p>Welcome to the secure area, {}</p>\
-             <form method=\"post\" action=\"{}\"><button type=\"submit\">Log out</button></form>\
-             <script>window.addEventListener(\"pageshow\", (e) => {{ if (e.persisted) location.reload(); }});</script>",
-            html_escape(name),
-            html_escape(&logout.url().to_string()),
-        ),
-    ))
-    .with_header("cache-control", "no-store")
+    // A private page: kept out of caches (docs/security.md, "What remains yours to do": the Back
+    // button); the template reloads it when the back-forward cache restores it after a logout.
+    Page(SecureAreaPage { name })
+        .into_response()
+        .with_header("cache-control", "no-store")
 }
 
 #[route("/logout", POST)]

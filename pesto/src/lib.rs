@@ -63,12 +63,12 @@ pub use endpoint::{
     mount, AppCheck, AppCheckError, CrossOriginApp, CrossOriginProtection, CrossOriginRefused,
     Endpoint, HttpService, Mount, Mounts, PestoService, ServiceEndpoint, ServiceFuture,
 };
-#[cfg(feature = "askama")]
-pub use exchange::Page;
 pub use exchange::{
     box_body, html_escape, BoxError, ErrAnswer, Error, Flash, FlashLevel, Https, IntoResponse,
     Limits, MultiDict, RawBody, RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
 };
+#[cfg(feature = "askama")]
+pub use exchange::{HtmlEscaper, Page};
 pub use routing::{
     Converter, CsrfRefused, CsrfToken, CsrfVerified, Dispatcher, Form, FromRequest, Json, Query,
     RouteError, State, Unmatched, Url,

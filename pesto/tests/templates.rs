@@ -77,3 +77,16 @@ fn in_querystring_mode_template_links_carry_the_id() {
         .body_text();
     assert!(page.contains("action=\"/save?pesto_session="), "{page}");
 }
+
+#[test]
+fn the_html_escaper_spells_entities_as_html_escape_does() {
+    let text = "<b>Tom & 'Jerry'</b> \"é\"";
+    let escaped = askama::filters::escape(text, pesto::HtmlEscaper)
+        .map(|safe| safe.to_string())
+        .expect("escaping cannot fail");
+    assert_eq!(escaped, pesto::html_escape(text));
+    assert_eq!(
+        escaped,
+        "&lt;b&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/b&gt; &quot;é&quot;"
+    );
+}

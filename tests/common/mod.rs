@@ -185,6 +185,28 @@ pub async fn send_with_headers(method: &str, url: &str, headers: &[(&str, &str)]
     exchange(builder.body(Full::new(Bytes::new())).expect("request")).await
 }
 
+/// Posts the urlencoded `form` with `headers`; never follows redirects.
+pub async fn post_form(url: &str, headers: &[(&str, &str)], form: &str) -> Reply {
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(url)
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let raw = exchange(
+        builder
+            .body(Full::new(Bytes::from(form.to_owned())))
+            .expect("request"),
+    )
+    .await;
+    Reply {
+        status: raw.status,
+        headers: raw.headers,
+        body: String::from_utf8_lossy(&raw.body).into_owned(),
+    }
+}
+
 /// Sends `request` (bounded by 30 s) and reads the whole answer.
 async fn exchange(request: http::Request<Full<Bytes>>) -> RawReply {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();

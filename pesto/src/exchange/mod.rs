@@ -12,6 +12,7 @@ pub(crate) mod encoding;
 pub(crate) mod error;
 pub(crate) mod flash;
 pub(crate) mod headers;
+pub(crate) mod html;
 pub(crate) mod location;
 pub(crate) mod multidict;
 pub(crate) mod origin;
@@ -27,11 +28,14 @@ pub(crate) mod session_id;
 pub use body::{Limits, UploadedFile};
 pub use error::Error;
 pub use flash::{Flash, FlashLevel};
+pub use html::html_escape;
+#[cfg(feature = "askama")]
+pub use html::HtmlEscaper;
 pub use multidict::MultiDict;
 #[cfg(feature = "askama")]
 pub use page::Page;
 pub use raw::{box_body, BoxError, Https, RawBody, RawRequest, RemoteAddr};
 pub use request::Request;
-pub use response::{html_escape, ErrAnswer, IntoResponse, Response};
+pub use response::{ErrAnswer, IntoResponse, Response};
 pub use session::{Session, SessionData};
 pub use session_id::{ParseIdError, RandomError, SessionId, SessionKey};

@@ -8,6 +8,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
 use super::headers;
+use super::html::html_escape;
 
 /// An HTTP response: status, headers and a body held in memory.
 ///
@@ -312,22 +313,6 @@ impl fmt::Debug for Response {
             .field("body_len", &self.body.len())
             .finish()
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// What a handler may return.
