@@ -263,3 +263,42 @@ fn writing_after_invalidate_starts_a_new_session_in_querystring_mode_too() {
     assert_eq!(page.body_text(), "user=- flash=You are logged out");
     assert_eq!(app.session_by_id::<SessionMap>(&old), None);
 }
+
+// ---- Change detection -----------------------------------------------------------------------
+
+/// A session whose data changes through a shared reference (a `Cell`): change detection must
+/// see it, since the handler reached the data.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Hits {
+    count: std::cell::Cell<u32>,
+}
+
+#[route("/hit", GET)]
+async fn hit(req: &mut Request<Hits>) -> String {
+    let session: &Hits = &req.session;
+    session.count.set(session.count.get() + 1);
+    session.count.get().to_string()
+}
+
+#[route("/quiet", GET)]
+async fn quiet(_req: &mut Request<Hits>) -> &'static str {
+    "nothing read"
+}
+
+dispatcher_app!(HitsApp = [hit, quiet]);
+
+#[test]
+fn a_change_through_a_shared_reference_is_saved_and_an_unread_session_is_kept_as_it_was() {
+    let store = Arc::new(MemoryStore::new());
+    let app = session_client(session_middleware(Arc::clone(&store)).wrap(HitsApp::new()));
+    assert_eq!(app.get("/hit").send().body_text(), "1");
+    assert_eq!(
+        app.get("/hit").send().body_text(),
+        "2",
+        "the Cell's change was saved"
+    );
+    // A handler that never reached its session leaves it as stored.
+    assert_eq!(app.get("/quiet").send().body_text(), "nothing read");
+    assert_eq!(app.get("/hit").send().body_text(), "3");
+    assert_eq!(store.len(), 1);
+}

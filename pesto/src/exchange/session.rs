@@ -11,6 +11,7 @@
 use std::any::TypeId;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::de::DeserializeOwned;
@@ -29,6 +30,11 @@ impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for
 pub struct Session<S> {
     data: S,
     state: Option<SessionState>,
+    /// Whether the handler reached the data at all (`Deref` or `DerefMut`). Data nobody reached
+    /// cannot have changed, even through a `Cell` inside it, so it is not serialized again to
+    /// find out. An atomic, so that `&Session` stays `Sync` for handlers that hold it across an
+    /// `.await`; relaxed, as only the request's own task reads it.
+    reached: AtomicBool,
 }
 
 /// Bookkeeping about one request's attached session, handed back to the middleware.
@@ -57,7 +63,11 @@ pub(crate) struct SessionState {
 impl<S> Session<S> {
     /// A session that is not backed by any store (used when no session middleware is installed).
     pub fn detached(data: S) -> Self {
-        Session { data, state: None }
+        Session {
+            data,
+            state: None,
+            reached: AtomicBool::new(false),
+        }
     }
 
     /// The session id, or `None` for a detached session.
@@ -247,6 +257,7 @@ impl<S: SessionData> Session<S> {
         }
         Ok(Session {
             data,
+            reached: AtomicBool::new(false),
             state: Some(SessionState {
                 id,
                 is_new,
@@ -272,6 +283,9 @@ impl<S: SessionData> Session<S> {
             return Ok(());
         };
         let (json, changed) = match &state.baseline {
+            // Never reached by the handler: the data is what was loaded (or the default), and
+            // the stored JSON (`DEFAULT_DATA` for a new session) stands for it.
+            _ if !self.reached.load(Ordering::Relaxed) && !state.invalidated => (None, false),
             // Ended: what counts is whether anything was written after `invalidate()`, which
             // then starts a new session.
             _ if state.invalidated => {
@@ -338,12 +352,14 @@ pub fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Re
 impl<S> Deref for Session<S> {
     type Target = S;
     fn deref(&self) -> &S {
+        self.reached.store(true, Ordering::Relaxed);
         &self.data
     }
 }
 
 impl<S> DerefMut for Session<S> {
     fn deref_mut(&mut self) -> &mut S {
+        *self.reached.get_mut() = true;
         &mut self.data
     }
 }
@@ -431,8 +447,8 @@ pub(crate) struct LentSession {
 #[derive(Debug)]
 pub(crate) struct ReturnedSession {
     pub(crate) state: SessionState,
-    /// The data's JSON; `None` when a loaded session came back unchanged and needs no write of
-    /// its data (no `save()`, no `cycle_id()`).
+    /// The data's JSON; `None` when the data came back as it was lent (unchanged, or never
+    /// reached by the handler) and [`data`](Self::data) stands for it.
     pub(crate) json: Option<Vec<u8>>,
     /// Whether the JSON differs from what was loaded (from the default, for a new session).
     pub(crate) changed: bool,

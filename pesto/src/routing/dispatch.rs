@@ -196,12 +196,22 @@ impl<S: Send + 'static> Dispatcher<S> {
                 return Err(self.unmatched(Unmatched::NotFound, response, parts, context));
             }
         };
-        let bytes = body::read(body, &parts.headers, &self.limits)
-            .await
-            .map_err(|e| Miss::Answer(e.into_response()))?;
-        let (form, files) = body::parse_form(&parts.headers, &bytes, &self.limits)
-            .await
-            .map_err(|e| Miss::Answer(e.into_response()))?;
+        // Most requests (GET, HEAD) carry no body and say nothing of one: nothing to read, check
+        // or parse.
+        let (bytes, (form, files)) = if http_body::Body::is_end_stream(&body)
+            && !parts.headers.contains_key(header::CONTENT_TYPE)
+            && !parts.headers.contains_key(header::CONTENT_LENGTH)
+        {
+            Default::default()
+        } else {
+            let bytes = body::read(body, &parts.headers, &self.limits)
+                .await
+                .map_err(|e| Miss::Answer(e.into_response()))?;
+            let form = body::parse_form(&parts.headers, &bytes, &self.limits)
+                .await
+                .map_err(|e| Miss::Answer(e.into_response()))?;
+            (bytes, form)
+        };
         let query = context.take_query();
         let data = RequestData {
             parts,

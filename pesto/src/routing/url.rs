@@ -2,6 +2,7 @@
 //! request's context (mount path, origin and, in querystring session mode, the live session id).
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::convert::encode_literal;
 use super::route::{Part, RouteInfo};
@@ -29,9 +30,11 @@ use crate::exchange::encoding::encode_pairs;
 /// let page = app.get("/recipes/fish/7").script_name("/cook").send();
 /// assert_eq!(page.body_text(), "http://localhost/cook/recipes/fish/7?page=2#top");
 /// ```
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Url {
-    origin: String,
+    /// The request the URL was made in, whose scheme and host [`Url::absolute`] takes (worked
+    /// out only then: most URLs end up relative in a page); `None` outside a request.
+    context: Option<Arc<RequestContext>>,
     path: String,
     query: Vec<(String, String)>,
     fragment: Option<String>,
@@ -41,10 +44,15 @@ impl Url {
     /// Builds the URL of a route from its parameters' texts (in pattern order), percent-encoding
     /// each one according to its converter. Called by the code `#[route]` generates.
     pub fn for_route(info: &RouteInfo, params: Vec<String>) -> Url {
-        let ctx = RequestContext::current().unwrap_or_default();
+        let context = RequestContext::current();
         #[cfg(debug_assertions)]
-        warn_if_not_served(&ctx, info);
-        let mut path = ctx.script_name().to_owned();
+        if let Some(ctx) = &context {
+            warn_if_not_served(ctx, info);
+        }
+        let mut path = String::new();
+        if let Some(ctx) = &context {
+            path.push_str(ctx.script_name());
+        }
         let mut values = params.into_iter();
         for part in info.parts {
             match part {
@@ -55,13 +63,13 @@ impl Url {
             }
         }
         let mut query = Vec::new();
-        if let Some(live) = ctx.live_session() {
+        if let Some(live) = context.as_ref().and_then(|ctx| ctx.live_session()) {
             if let Some(id) = live.current() {
                 query.push((live.param().to_owned(), id));
             }
         }
         Url {
-            origin: ctx.origin().to_owned(),
+            context,
             path,
             query,
             fragment: None,
@@ -90,12 +98,14 @@ impl Url {
     /// The absolute form `scheme://host/mount/path?query#fragment`, from the current request
     /// (`http://localhost` outside a request).
     pub fn absolute(&self) -> String {
-        let origin = if self.origin.is_empty() {
-            "http://localhost"
-        } else {
-            &self.origin
-        };
-        format!("{origin}{self}")
+        format!("{}{self}", self.origin())
+    }
+
+    /// `scheme://host[:port]` of the request the URL was made in.
+    fn origin(&self) -> &str {
+        self.context
+            .as_deref()
+            .map_or("http://localhost", RequestContext::origin)
     }
 }
 
@@ -119,6 +129,17 @@ impl fmt::Display for Url {
         Ok(())
     }
 }
+
+impl PartialEq for Url {
+    fn eq(&self, other: &Url) -> bool {
+        self.path == other.path
+            && self.query == other.query
+            && self.fragment == other.fragment
+            && self.origin() == other.origin()
+    }
+}
+
+impl Eq for Url {}
 
 impl fmt::Debug for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

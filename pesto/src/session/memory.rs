@@ -1,6 +1,7 @@
 //! In-memory session store: sharded, optionally bounded with a scan-resistant LRU.
 
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -256,16 +257,59 @@ struct Limit {
 
 /// One shard: a segmented LRU (both segments unbounded in themselves; `limit` is enforced here).
 struct Shard {
-    probation: LruCache<SessionKey, Entry>,
-    protected: LruCache<SessionKey, Entry>,
+    probation: LruCache<SessionKey, Entry, KeyHash>,
+    protected: LruCache<SessionKey, Entry, KeyHash>,
     limit: Option<Limit>,
+}
+
+/// Hashes a [`SessionKey`] by its own digits. A key is already a SHA-256, uniformly spread, so
+/// running SipHash over its 64 characters again (three times per lookup in the two segments)
+/// buys nothing; and no client chooses what is inserted (keys of server-drawn ids only), so no
+/// flood of colliding entries can be built. Digits 5 to 20 are taken (the first four pick the
+/// shard), and a multiply spreads their 64 bits of entropy over the whole hash.
+#[derive(Clone, Copy, Default)]
+struct KeyHash;
+
+impl BuildHasher for KeyHash {
+    type Hasher = KeyDigits;
+    fn build_hasher(&self) -> KeyDigits {
+        KeyDigits(None)
+    }
+}
+
+/// The [`KeyHash`] hasher: a mix of the first write's digits 5 to 20.
+struct KeyDigits(Option<u64>);
+
+impl Hasher for KeyDigits {
+    fn write(&mut self, bytes: &[u8]) {
+        // `str`'s `Hash` writes the text, then one `0xff` byte (`write_u8`): only the text counts.
+        if self.0.is_some() {
+            return;
+        }
+        let word = |at: usize| {
+            let mut word = [0u8; 8];
+            if let Some(digits) = bytes.get(at..at + 8) {
+                word.copy_from_slice(digits);
+            }
+            u64::from_le_bytes(word)
+        };
+        // Each hex digit's byte holds its 4 bits of entropy in its low half; 16 of them fill 64.
+        let mixed = (word(4) ^ word(12).rotate_left(4)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = Some(mixed ^ (mixed >> 29));
+    }
+
+    fn write_u8(&mut self, _separator: u8) {}
+
+    fn finish(&self) -> u64 {
+        self.0.unwrap_or(0)
+    }
 }
 
 impl Shard {
     fn new(limit: Option<Limit>) -> Self {
         Shard {
-            probation: LruCache::unbounded(),
-            protected: LruCache::unbounded(),
+            probation: LruCache::unbounded_with_hasher(KeyHash),
+            protected: LruCache::unbounded_with_hasher(KeyHash),
             limit,
         }
     }
@@ -346,6 +390,36 @@ impl Shard {
 pub(super) mod tests {
     use super::*;
     use fixtures::{key, lease};
+
+    #[test]
+    fn keys_hash_by_their_digits_spread_over_the_buckets() {
+        use std::collections::HashSet;
+        use std::hash::BuildHasher;
+        let keys: Vec<SessionKey> = (0..4096)
+            .map(|_| {
+                crate::exchange::SessionId::generate()
+                    .expect("ids")
+                    .key()
+                    .clone()
+            })
+            .collect();
+        let hashes: HashSet<u64> = keys.iter().map(|k| KeyHash.hash_one(k)).collect();
+        assert_eq!(hashes.len(), keys.len(), "distinct keys, distinct hashes");
+        // hashbrown picks the bucket by the low bits and the tag by the top seven.
+        let low: HashSet<u64> = hashes.iter().map(|h| h & 0x3ff).collect();
+        let top: HashSet<u64> = hashes.iter().map(|h| h >> 57).collect();
+        assert!(
+            low.len() > 900,
+            "{} of 1024 low-bit buckets used",
+            low.len()
+        );
+        assert_eq!(top.len(), 128, "every tag value used");
+        // The same key hashes alike, whatever hasher instance.
+        assert_eq!(
+            KeyHash.hash_one(&keys[0]),
+            KeyHash.hash_one(keys[0].clone())
+        );
+    }
 
     /// Fixtures shared by the stores' unit tests (these, and the file store's in `file/tests`).
     pub(in crate::session) mod fixtures {
