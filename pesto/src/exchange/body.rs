@@ -100,7 +100,17 @@ impl BodyError {
 }
 
 fn is_multipart(headers: &HeaderMap) -> bool {
-    content_type(headers).is_some_and(|ct| ct.eq_ignore_ascii_case("multipart/form-data"))
+    media_type_is(headers, "multipart/form-data")
+}
+
+/// Whether the body's media type (without parameters) is `expected`, compared as media types
+/// are, ignoring ASCII case; no copy of the header is made.
+fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(expected))
 }
 
 /// The media type of the body, lower-cased, without parameters.
@@ -163,13 +173,13 @@ pub(crate) async fn parse_form(
     body: &Bytes,
     limits: &Limits,
 ) -> Result<Form, BodyError> {
-    match content_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => {
-            let fields = MultiDict::parse_form(body).map_err(BodyError::Malformed)?;
-            Ok((fields, Vec::new()))
-        }
-        Some("multipart/form-data") => parse_multipart(headers, body.clone(), limits).await,
-        _ => Ok((MultiDict::new(), Vec::new())),
+    if media_type_is(headers, "application/x-www-form-urlencoded") {
+        let fields = MultiDict::parse_form(body).map_err(BodyError::Malformed)?;
+        Ok((fields, Vec::new()))
+    } else if is_multipart(headers) {
+        parse_multipart(headers, body.clone(), limits).await
+    } else {
+        Ok((MultiDict::new(), Vec::new()))
     }
 }
 

@@ -118,8 +118,11 @@ impl RequestContext {
             let host = host
                 .filter(|h| origin::is_plain_host(h))
                 .unwrap_or("localhost");
-            let scheme = if self.https { "https" } else { "http" };
-            format!("{scheme}://{host}")
+            let scheme = if self.https { "https://" } else { "http://" };
+            let mut origin = String::with_capacity(scheme.len() + host.len());
+            origin.push_str(scheme);
+            origin.push_str(host);
+            origin
         })
     }
 

@@ -13,39 +13,28 @@ pub(crate) fn absolutize(response: Response, ctx: &RequestContext, path: &str) -
     let Some(location) = response.header("location") else {
         return response;
     };
-    match resolve(&format!("{}{path}", ctx.origin()), location) {
+    match resolve(ctx.origin(), path, location) {
         Some(absolute) => response.with_header(header::LOCATION, absolute),
         None => response,
     }
 }
 
-/// Resolves `location` against the request URL `base`; `None` when it is already absolute or
-/// cannot be resolved.
-fn resolve(base: &str, location: &str) -> Option<String> {
+/// Resolves `location` against the request URL, `origin` (`scheme://host[:port]`) followed by
+/// `path`; `None` when it is already absolute or cannot be resolved.
+fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
     // The common case — an absolute path of plain URL characters, as `url()` writes — resolves to
     // the origin plus the path without a URL parser (which also runs IDNA on the host).
-    if let Some(origin_end) = origin_end(base) {
-        if is_plain_absolute_path(location) {
-            let mut out = String::with_capacity(origin_end + location.len());
-            out.push_str(&base[..origin_end]);
-            out.push_str(location);
-            return Some(out);
-        }
+    if is_plain_absolute_path(location) {
+        let mut out = String::with_capacity(origin.len() + location.len());
+        out.push_str(origin);
+        out.push_str(location);
+        return Some(out);
     }
     if url::Url::parse(location).is_ok() {
         return None;
     }
-    let base = url::Url::parse(base).ok()?;
+    let base = url::Url::parse(&format!("{origin}{path}")).ok()?;
     base.join(location).ok().map(String::from)
-}
-
-/// The length of the `scheme://host[:port]` at the start of `url`.
-fn origin_end(url: &str) -> Option<usize> {
-    let after_scheme = url.find("://")? + 3;
-    let host_len = url[after_scheme..]
-        .find('/')
-        .unwrap_or(url.len() - after_scheme);
-    Some(after_scheme + host_len)
 }
 
 /// `/path[?query][#fragment]` made of characters a URL parser keeps as they are (unreserved,
@@ -71,16 +60,16 @@ mod tests {
 
     #[test]
     fn relative_locations_are_resolved_against_the_request() {
-        let base = "http://example.org/shop/cart";
+        let base = ("http://example.org", "/shop/cart");
         assert_eq!(
-            resolve(base, "/login").as_deref(),
+            resolve(base.0, base.1, "/login").as_deref(),
             Some("http://example.org/login")
         );
         assert_eq!(
-            resolve(base, "checkout").as_deref(),
+            resolve(base.0, base.1, "checkout").as_deref(),
             Some("http://example.org/shop/checkout")
         );
-        assert_eq!(resolve(base, "https://other.example/x"), None);
+        assert_eq!(resolve(base.0, base.1, "https://other.example/x"), None);
     }
 
     #[test]
@@ -114,7 +103,11 @@ mod tests {
             "/a?x#y z",
             "/a?b=c/d#e?f",
         ] {
-            assert_eq!(resolve(base, location), parsed(location), "{location}");
+            assert_eq!(
+                resolve("http://example.org:8080", "/shop/cart", location),
+                parsed(location),
+                "{location}"
+            );
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::header;
 use http::request::Parts;
+use http::HeaderValue;
 
 use crate::exchange::context::RequestContext;
 use crate::exchange::cookies;
@@ -90,12 +91,7 @@ impl CookieSettings {
     /// The session cookie carrying `value`, for a response going where `reply` says.
     fn build(&self, value: String, reply: &Reply) -> Cookie<'static> {
         let mut cookie = Cookie::new(self.name.to_string(), value);
-        let path = match &self.path {
-            Some(p) => p.clone(),
-            None if reply.script_name.is_empty() => "/".to_owned(),
-            None => reply.script_name.clone(),
-        };
-        cookie.set_path(path);
+        cookie.set_path(self.path_for(reply).to_owned());
         if let Some(domain) = &self.domain {
             cookie.set_domain(domain.clone());
         }
@@ -107,6 +103,57 @@ impl CookieSettings {
             cookie.set_max_age(cookie::time::Duration::seconds(secs));
         }
         cookie
+    }
+
+    /// The cookie's `Path`: the configured one, else where the middleware is mounted.
+    fn path_for<'r>(&'r self, reply: &'r Reply) -> &'r str {
+        match &self.path {
+            Some(path) => path,
+            None if reply.script_name.is_empty() => "/",
+            None => &reply.script_name,
+        }
+    }
+
+    /// The `Set-Cookie` value announcing `id`, written straight into one string, as the
+    /// `cookie` crate writes it (the same attributes in the same order); `None` when the name is
+    /// not plain enough to need no percent-encoding, or an attribute cannot be a header value,
+    /// and the crate is left to write it. A new session sends one on every login and first
+    /// write, and an id (hex) never needs encoding.
+    fn set_cookie_value(&self, id: &SessionId, reply: &Reply) -> Option<HeaderValue> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return None;
+        }
+        let path = self.path_for(reply);
+        let mut out = String::with_capacity(128 + path.len());
+        out.push_str(&self.name);
+        out.push('=');
+        out.push_str(id.as_str());
+        out.push_str("; HttpOnly; SameSite=");
+        out.push_str(match self.same_site {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        });
+        if self.secure.unwrap_or(reply.https) {
+            out.push_str("; Secure");
+        }
+        out.push_str("; Path=");
+        out.push_str(path);
+        if let Some(domain) = &self.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        if let Some(max_age) = self.max_age {
+            let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+            out.push_str("; Max-Age=");
+            out.push_str(&secs.to_string());
+        }
+        HeaderValue::try_from(out).ok()
     }
 }
 
@@ -228,9 +275,10 @@ impl Transport {
     /// `Location` and generated URLs carry.
     pub(super) fn announce(&self, response: Response, id: &SessionId, reply: &Reply) -> Response {
         match self {
-            Transport::Cookie(settings) => {
-                response.with_cookie(settings.build(id.to_string(), reply))
-            }
+            Transport::Cookie(settings) => match settings.set_cookie_value(id, reply) {
+                Some(value) => response.append_header(header::SET_COOKIE, value),
+                None => response.with_cookie(settings.build(id.to_string(), reply)),
+            },
             Transport::QueryString { .. } => {
                 reply.restore_live_id(Some(id));
                 response
@@ -332,6 +380,60 @@ mod tests {
             same_site: SameSite::Lax,
             max_age: None,
         })
+    }
+
+    #[test]
+    fn the_session_cookie_is_written_as_the_cookie_crate_writes_it() {
+        let id = SessionId::parse(ID).expect("an id");
+        let mut parts = parts("/", None);
+        let root = Reply::new(&mut parts, None);
+        let mut parts = parts_mounted("/shop");
+        let mounted = Reply::new(&mut parts, None);
+        let settings =
+            |same_site, secure, path: Option<&str>, domain: Option<&str>, max_age: Option<u64>| {
+                CookieSettings {
+                    name: Arc::from("pesto_session"),
+                    path: path.map(str::to_owned),
+                    domain: domain.map(str::to_owned),
+                    secure,
+                    same_site,
+                    max_age: max_age.map(Duration::from_secs),
+                }
+            };
+        let cases = [
+            settings(SameSite::Lax, None, None, None, None),
+            settings(SameSite::Strict, Some(true), Some("/app"), None, None),
+            settings(
+                SameSite::None,
+                Some(true),
+                None,
+                Some("example.org"),
+                Some(3600),
+            ),
+            settings(SameSite::None, Some(false), None, None, Some(0)),
+            settings(SameSite::Lax, None, Some(""), None, Some(u64::MAX)),
+        ];
+        for settings in &cases {
+            for reply in [&root, &mounted] {
+                let fast = settings.set_cookie_value(&id, reply).expect("a plain name");
+                let crate_written = settings.build(ID.to_owned(), reply).encoded().to_string();
+                assert_eq!(fast.to_str().ok(), Some(crate_written.as_str()));
+            }
+        }
+        let odd = CookieSettings {
+            name: Arc::from("sess;ion"),
+            ..cases[0].clone()
+        };
+        assert!(
+            odd.set_cookie_value(&id, &root).is_none(),
+            "left to the crate"
+        );
+    }
+
+    fn parts_mounted(prefix: &str) -> Parts {
+        let mut parts = parts(&format!("{prefix}/x"), None);
+        RequestContext::of(&mut parts).1.mount(prefix);
+        parts
     }
 
     fn query_mode() -> Transport {
