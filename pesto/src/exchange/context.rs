@@ -53,16 +53,7 @@ impl RequestContext {
     /// layer asks for it; with the request's URI, which most questions to the context need.
     pub(crate) fn of(parts: &mut Parts) -> (&Uri, &mut RequestContext) {
         if parts.extensions.get::<RequestContext>().is_none() {
-            let host = match (parts.uri.authority(), parts.headers.get(http::header::HOST)) {
-                (Some(authority), _) => HostSource::Authority(authority.clone()),
-                (None, Some(header)) => HostSource::Header(header.clone()),
-                (None, None) => HostSource::Missing,
-            };
-            let fresh = RequestContext {
-                https: origin::scheme(parts) == "https",
-                host,
-                ..RequestContext::default()
-            };
+            let fresh = RequestContext::fresh(parts);
             parts.extensions.insert(fresh);
         }
         (
@@ -71,13 +62,26 @@ impl RequestContext {
         )
     }
 
-    /// Detaches the context from `parts` (worked out first if no layer did), for the handler.
+    /// Detaches the context from `parts` (worked out now if no layer did), for the handler.
     pub(crate) fn take(parts: &mut Parts) -> RequestContext {
-        RequestContext::of(parts);
         parts
             .extensions
             .remove::<RequestContext>()
-            .unwrap_or_default()
+            .unwrap_or_else(|| RequestContext::fresh(parts))
+    }
+
+    /// The context of a request no layer worked out yet.
+    fn fresh(parts: &Parts) -> RequestContext {
+        let host = match (parts.uri.authority(), parts.headers.get(http::header::HOST)) {
+            (Some(authority), _) => HostSource::Authority(authority.clone()),
+            (None, Some(header)) => HostSource::Header(header.clone()),
+            (None, None) => HostSource::Missing,
+        };
+        RequestContext {
+            https: origin::scheme(parts) == "https",
+            host,
+            ..RequestContext::default()
+        }
     }
 
     /// The mount path (script name); empty at the root.

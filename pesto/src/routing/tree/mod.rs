@@ -416,6 +416,15 @@ fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, search: &mut Searc
                 Some(Piece::Lit(lit)) => Some(lit.as_str()),
                 _ => None,
             };
+            // The most common shape, a parameter that is the whole segment (`<id:int>`): one
+            // candidate, the whole text.
+            if rest.is_empty() && text.separators_before.is_empty() {
+                if !search.step() || remaining.is_empty() || !conv.matches_value(remaining) {
+                    return false;
+                }
+                search.captures.push(remaining.to_owned());
+                return true;
+            }
             // A segment parameter ends at the next real separator at the latest.
             let limit = if conv.spans_segments() || text.separators_before.is_empty() {
                 remaining.len()
