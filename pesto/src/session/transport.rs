@@ -145,8 +145,9 @@ impl CookieSettings {
         out.push_str("; Path=");
         out.push_str(path);
         if let Some(domain) = &self.domain {
+            // As the crate writes it: one leading `.` dropped (RFC 6265 ignores it anyway).
             out.push_str("; Domain=");
-            out.push_str(domain);
+            out.push_str(domain.strip_prefix('.').unwrap_or(domain));
         }
         if let Some(max_age) = self.max_age {
             let secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
@@ -412,6 +413,8 @@ mod tests {
             ),
             settings(SameSite::None, Some(false), None, None, Some(0)),
             settings(SameSite::Lax, None, Some(""), None, Some(u64::MAX)),
+            settings(SameSite::Lax, None, Some("/"), Some(".example.org"), None),
+            settings(SameSite::Lax, None, None, Some("..example.org"), None),
         ];
         for settings in &cases {
             for reply in [&root, &mounted] {
