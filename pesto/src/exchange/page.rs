@@ -49,6 +49,34 @@ use super::response::{IntoResponse, Response};
 ///     );
 /// }
 /// ```
+///
+/// A template that names a field its struct lacks does not build (here `E0609`, no such field):
+///
+/// ```compile_fail,E0609
+/// use askama::Template;
+///
+/// #[derive(Template)]
+/// #[template(source = "<h1>{{ title }}</h1><p>{{ subtitle }}</p>", ext = "html")]
+/// struct Heading { title: String }
+///
+/// let _ = pesto::Page(Heading { title: "Notes".to_owned() });
+/// ```
+///
+/// nor does a route's `url()` called with an argument of the wrong type (`E0308`):
+///
+/// ```compile_fail,E0308
+/// use askama::Template;
+/// use pesto::prelude::*;
+///
+/// #[route("/notes/<id:int>", GET)]
+/// async fn show_note(req: &mut Request, id: u32) -> String { format!("note {id}") }
+///
+/// #[derive(Template)]
+/// #[template(source = "<a href=\"{{ self::show_note.url(name) }}\">x</a>", ext = "html")]
+/// struct NoteLink { name: String }
+///
+/// fn main() {}
+/// ```
 #[derive(Debug, Clone)]
 pub struct Page<T>(pub T);
 
