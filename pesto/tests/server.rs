@@ -171,6 +171,32 @@ async fn too_many_or_too_large_headers_get_431() {
 }
 
 #[tokio::test]
+async fn by_default_a_hundred_headers_are_served_and_one_more_gets_431() {
+    // The default count is hyper's own, so the server leaves it unset (hyper's fast path).
+    let server = start(|s| s).await;
+    let addr = server.addr;
+    let head_with = |count: usize| {
+        let mut head = String::from("GET /hello/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
+        for i in 2..count {
+            head.push_str(&format!("X-H{i}: v\r\n"));
+        }
+        head.push_str("\r\n");
+        head.into_bytes()
+    };
+    let (hundred, more) = tokio::task::spawn_blocking(move || {
+        (
+            raw_exchange(addr, head_with(100)),
+            raw_exchange(addr, head_with(101)),
+        )
+    })
+    .await
+    .expect("client");
+    assert!(hundred.starts_with("HTTP/1.1 200"), "{hundred:.80}");
+    assert!(more.starts_with("HTTP/1.1 431"), "{more:.80}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_header_limit_holds_to_the_byte() {
     // hyper alone let a 111 KiB head through a 64 KiB limit (its buffer grows past the bound
     // within one read); the server's own count makes the documented limit exact.

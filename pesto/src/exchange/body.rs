@@ -167,6 +167,17 @@ pub(crate) async fn read(
 /// The parsed form of a body: fields and uploaded files.
 pub(crate) type Form = (MultiDict, Vec<UploadedFile>);
 
+/// Reads the whole body ([`read`]) and parses it when it is a form ([`parse_form`]).
+pub(crate) async fn read_with_form(
+    body: RawBody,
+    headers: &HeaderMap,
+    limits: &Limits,
+) -> Result<(Bytes, Form), BodyError> {
+    let bytes = read(body, headers, limits).await?;
+    let form = parse_form(headers, &bytes, limits).await?;
+    Ok((bytes, form))
+}
+
 /// Parses urlencoded and multipart bodies; other bodies give an empty form.
 pub(crate) async fn parse_form(
     headers: &HeaderMap,

@@ -81,6 +81,13 @@ impl<S> Request<S> {
         }
     }
 
+    /// Sets the body, read after routing, and the form parsed from it.
+    pub(crate) fn set_body(&mut self, body: Bytes, (form, files): super::body::Form) {
+        self.body = body;
+        self.form = form;
+        self.files = files;
+    }
+
     /// Records that a route parameter did not convert, so the dispatcher's fallback can answer.
     pub(crate) fn mark_unconverted(&mut self) {
         self.unconverted = true;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 use http::request::Parts;
@@ -19,7 +20,7 @@ use crate::exchange::context::RequestContext;
 use crate::exchange::location;
 use crate::exchange::request::RequestData;
 use crate::exchange::session::{is_sessionless, SessionData, SessionSlot};
-use crate::exchange::{RawRequest, Request, Response, Session};
+use crate::exchange::{MultiDict, RawBody, RawRequest, Request, Response, Session};
 
 /// A route table: finds the handler for each request and runs it. Built by `dispatcher_app!`.
 ///
@@ -170,12 +171,11 @@ impl<S: Send + 'static> Dispatcher<S> {
         self.table.entries.iter().map(RouteEntry::info)
     }
 
-    /// The route, body and form of `req`, or the response that ends the request before any
-    /// handler runs (404, 405, a canonical-path redirect, a body error).
-    async fn prepare(
-        &self,
-        req: RawRequest,
-    ) -> Result<(&RouteEntry<S>, Vec<String>, RequestData), Miss> {
+    /// The route of `req` and what the handler gets of it, with its body still to read when it
+    /// has one; or the response that ends the request before any handler runs (404, 405, a
+    /// canonical-path redirect). Nothing here waits: routing is synchronous, and a body is read
+    /// only by the caller, only for requests that carry one.
+    fn prepare(&self, req: RawRequest) -> Result<Prepared<'_, S>, Miss> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
         #[cfg(debug_assertions)]
@@ -198,31 +198,31 @@ impl<S: Send + 'static> Dispatcher<S> {
         };
         // Most requests (GET, HEAD) carry no body and say nothing of one: nothing to read, check
         // or parse.
-        let (bytes, (form, files)) = if http_body::Body::is_end_stream(&body)
-            && !parts.headers.contains_key(header::CONTENT_TYPE)
-            && !parts.headers.contains_key(header::CONTENT_LENGTH)
-        {
-            Default::default()
-        } else {
-            let bytes = body::read(body, &parts.headers, &self.limits)
-                .await
-                .map_err(|e| Miss::Answer(e.into_response()))?;
-            let form = body::parse_form(&parts.headers, &bytes, &self.limits)
-                .await
-                .map_err(|e| Miss::Answer(e.into_response()))?;
-            (bytes, form)
-        };
+        let body = (!http_body::Body::is_end_stream(&body)
+            || parts.headers.contains_key(header::CONTENT_TYPE)
+            || parts.headers.contains_key(header::CONTENT_LENGTH))
+        .then_some(body);
         let query = context.take_query();
         let data = RequestData {
             parts,
             context: Arc::new(context),
             query,
-            body: bytes,
-            form,
-            files,
+            body: Bytes::new(),
+            form: MultiDict::default(),
+            files: Vec::new(),
             state: Arc::clone(&self.state),
         };
-        Ok((entry, params, data))
+        Ok(Prepared { entry, params, data, body })
+    }
+
+    /// Reads the body of a routed request (and parses its form), or answers the body error
+    /// (400, 408, 413, 415).
+    async fn read_body(&self, req: &mut Request<S>, body: RawBody) -> Result<(), Response> {
+        let (bytes, form) = body::read_with_form(body, req.headers(), &self.limits)
+            .await
+            .map_err(|e| e.into_response())?;
+        req.set_body(bytes, form);
+        Ok(())
     }
 
     /// What an unmatched request gets: `answer` without a fallback, else the request (without
@@ -339,6 +339,15 @@ fn served_routes<S: Send + 'static>(table: &Table<S>) -> Arc<[(&'static str, &'s
         .collect()
 }
 
+/// A request routed to its handler: the route, its captured values, and what the handler gets
+/// of the request, with the body still to read when it has one.
+struct Prepared<'a, S> {
+    entry: &'a RouteEntry<S>,
+    params: Vec<String>,
+    data: RequestData,
+    body: Option<RawBody>,
+}
+
 /// Why `prepare` found no handler to run.
 enum Miss {
     /// The answer is known: a redirect, a body error, or a plain 404/405 without a fallback.
@@ -409,35 +418,57 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
     }
 
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        Box::pin(async move {
-            let slot = req.extensions().get::<SessionSlot>().cloned();
-            let session = match Session::<S>::open(slot.as_ref()) {
-                Ok(session) => session,
-                Err(error) => {
-                    tracing::error!(%error, "cannot open the request's session");
-                    return Response::internal_server_error();
-                }
-            };
-            let (entry, params, data) = match self.prepare(req).await {
-                Ok(prepared) => prepared,
-                Err(Miss::Answer(response)) => return give_back(session, slot.as_ref(), response),
-                Err(Miss::Fallback { why, answer, data }) => {
-                    let mut req = Request::new(*data, session);
+        // Routing and opening the session do not wait: they are done here, and the future
+        // holds only what the handler's call needs (a smaller future is a cheaper one to
+        // allocate and move); the rare paths' futures are boxed apart.
+        let slot = req.extensions().get::<SessionSlot>().cloned();
+        let session = match Session::<S>::open(slot.as_ref()) {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::error!(%error, "cannot open the request's session");
+                return Box::pin(std::future::ready(Response::internal_server_error()));
+            }
+        };
+        let Prepared {
+            entry,
+            params,
+            data,
+            body,
+        } = match self.prepare(req) {
+            Ok(prepared) => prepared,
+            Err(Miss::Answer(response)) => {
+                return Box::pin(std::future::ready(give_back(
+                    session,
+                    slot.as_ref(),
+                    response,
+                )))
+            }
+            Err(Miss::Fallback { why, answer, data }) => {
+                let mut req = Request::new(*data, session);
+                return Box::pin(async move {
                     let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
                         return Response::internal_server_error();
                     };
                     let response = finish(response, &req);
-                    return give_back(req.into_session(), slot.as_ref(), response);
+                    give_back(req.into_session(), slot.as_ref(), response)
+                });
+            }
+        };
+        let mut req = Request::new(data, session);
+        Box::pin(async move {
+            if let Some(body) = body {
+                // Boxed: reading a body, multipart included, takes a large state.
+                if let Err(answer) = Box::pin(self.read_body(&mut req, body)).await {
+                    return give_back(req.into_session(), slot.as_ref(), answer);
                 }
-            };
-            let mut req = Request::new(data, session);
+            }
             let Some(mut response) = Self::run(entry, params, &mut req).await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();
             };
             if req.was_unconverted() && self.fallback.is_some() {
                 let why = Unmatched::BadParameter;
-                match self.run_fallback(why, &response, &mut req).await {
+                match Box::pin(self.run_fallback(why, &response, &mut req)).await {
                     Some(answer) => response = answer,
                     None => return Response::internal_server_error(),
                 }

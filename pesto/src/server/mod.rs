@@ -26,6 +26,9 @@ use front::Front;
 
 use crate::endpoint::{Endpoint, HttpService, PestoService};
 
+/// The header count hyper allows when none is configured.
+const HYPER_MAX_HEADERS: usize = 100;
+
 /// An HTTP/1.1 server: keep-alive, graceful shutdown on Ctrl-C/SIGTERM, a header read timeout,
 /// limits on header size and count and on open connections, and one `tracing` line per request.
 ///
@@ -83,7 +86,7 @@ impl Server {
         Server {
             listener,
             header_read_timeout: Duration::from_secs(30),
-            max_headers: 100,
+            max_headers: HYPER_MAX_HEADERS,
             max_header_bytes: 64 * 1024,
             max_connections: 10_000,
             shutdown_timeout: Duration::from_secs(30),
@@ -277,9 +280,13 @@ impl<L> Server<L> {
         builder
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout)
-            .max_headers(self.max_headers)
             .max_buf_size(self.max_header_bytes)
             .keep_alive(true);
+        // hyper parses into a stack array of its default size (100) unless told a count, and
+        // then fills a vector of that count for every request: say it only when it differs.
+        if self.max_headers != HYPER_MAX_HEADERS {
+            builder.max_headers(self.max_headers);
+        }
         tokio::pin!(signal);
         let mut accept_errors = AcceptErrors::default();
         loop {

@@ -32,7 +32,7 @@ use super::transport::Reply;
 use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
-use crate::exchange::{Flash, IntoResponse, RawRequest, Response, SessionId};
+use crate::exchange::{Flash, IntoResponse, RawBody, RawRequest, Response, SessionId};
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
@@ -102,10 +102,10 @@ impl<E> SessionApp<E> {
 impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         self.purge.ensure_started(&self.shared);
-        Box::pin(async move {
-            let response = self.handle(req).await;
-            self.shared.transport.decorate(response)
-        })
+        match self.arrive(req) {
+            Ok(arrived) => self.handle(arrived),
+            Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
+        }
     }
 
     fn start(&self) {
@@ -132,90 +132,130 @@ struct Loaded {
     baseline: Baseline,
 }
 
+/// A request past the middleware's synchronous checks, with the ids it presents.
+struct Arrived {
+    parts: Parts,
+    body: RawBody,
+    ids: Vec<SessionId>,
+    /// A test holding this request between its handler and its save (TestApp).
+    gate: Option<SaveGate>,
+}
+
 impl<E: Endpoint> SessionApp<E> {
-    async fn handle(&self, req: RawRequest) -> Response {
+    /// What needs no store: a forged cross-site request is refused before any session is loaded
+    /// or made (unless its route is declared `cross_origin`, a webhook), and the ids the
+    /// request presents are read.
+    fn arrive(&self, req: RawRequest) -> Result<Arrived, Response> {
         let shared = &*self.shared;
-        let transport = &shared.transport;
-        let now = shared.clock.now();
         let (mut parts, body) = req.into_parts();
-        // A forged cross-site request is refused before any session is loaded or made.
-        // A route declared `cross_origin` (a webhook) takes them all the same.
         if let Some(protection) = &shared.config.cross_origin {
             if let Err(refused) = protection.check(&parts) {
                 if !self.inner.accepts_cross_origin(&mut parts) {
-                    return refused.into_response();
+                    return Err(refused.into_response());
                 }
             }
         }
-        // A test holding this request between its handler and its save (TestApp).
         let gate = parts.extensions.remove::<SaveGate>();
-        let ids = transport.incoming_ids(&mut parts);
-        let loaded = match shared.load(ids, now).await {
-            Ok(loaded) => loaded,
-            Err(response) => return response,
-        };
-        let is_new = loaded.json.is_none();
-        if is_new && transport.redirects_new_visitors(&parts, shared.config.lazy) {
-            return shared
-                .redirect_new_visitor(&loaded.id, &mut parts, now)
+        let ids = shared.transport.incoming_ids(&mut parts);
+        Ok(Arrived {
+            parts,
+            body,
+            ids,
+            gate,
+        })
+    }
+
+    /// The rest of the request: load, lend, call, save, and the headers every answer gets
+    /// (`Transport::decorate`). An `async` block rather than an
+    /// `async fn`, whose arguments would be stored twice in the future; the rare paths' futures
+    /// are boxed apart, so that every request's future stays small.
+    fn handle(&self, mut arrived: Arrived) -> BoxFuture<'_, Response> {
+        Box::pin(async move {
+            let shared = &*self.shared;
+            let transport = &shared.transport;
+            // `arrived`'s fields are used in place: moved out into locals, they would take
+            // their room in the future a second time.
+            let now = shared.clock.now();
+            let ids = std::mem::take(&mut arrived.ids);
+            // Boxed, and only when the request presents an id: a first visit waits for no store.
+            let loaded = match if ids.is_empty() {
+                Shared::fresh(now)
+            } else {
+                Box::pin(shared.load(ids, now)).await
+            } {
+                Ok(loaded) => loaded,
+                Err(response) => return transport.decorate(response),
+            };
+            let is_new = loaded.json.is_none();
+            if is_new && transport.redirects_new_visitors(&arrived.parts, shared.config.lazy) {
+                let redirect = Box::pin(shared.redirect_new_visitor(&loaded.id, &mut arrived.parts, now));
+                return transport.decorate(redirect.await);
+            }
+
+            // Links rendered by this request carry the id even in lazy mode, where it becomes
+            // real only if the handler writes to the session: an id that was never stored is
+            // refused on the next request anyway.
+            let reply = Reply::new(&mut arrived.parts, transport.live_id(&loaded.id));
+            // A page made with a session that holds something is the user's own (below).
+            let arrived_private = loaded
+                .json
+                .as_deref()
+                .is_some_and(|json| json != DEFAULT_DATA)
+                || !loaded.flashes.is_empty();
+            let slot = SessionSlot::lend(LentSession {
+                id: loaded.id.clone(),
+                json: loaded.json,
+                live: reply.live.clone(),
+                flashes: loaded.flashes,
+            });
+            arrived.parts.extensions.insert(slot.clone());
+
+            let mut response = self
+                .inner
+                .call(http::Request::from_parts(arrived.parts, arrived.body))
                 .await;
-        }
 
-        // Links rendered by this request carry the id even in lazy mode, where it becomes real
-        // only if the handler writes to the session: an id that was never stored is refused
-        // on the next request anyway.
-        let reply = Reply::new(&mut parts, transport.live_id(&loaded.id));
-        // A page made with a session that holds something is the user's own (below).
-        let arrived_private = loaded
-            .json
-            .as_deref()
-            .is_some_and(|json| json != DEFAULT_DATA)
-            || !loaded.flashes.is_empty();
-        let slot = SessionSlot::lend(LentSession {
-            id: loaded.id.clone(),
-            json: loaded.json,
-            live: reply.live.clone(),
-            flashes: loaded.flashes,
-        });
-        parts.extensions.insert(slot.clone());
-
-        let response = self
-            .inner
-            .call(http::Request::from_parts(parts, body))
-            .await;
-
-        if let Some(gate) = gate {
-            gate.hold().await;
-        }
-        let outcome = slot.outcome();
-        let lost = matches!(outcome, SlotOutcome::Lost);
-        let private = arrived_private
-            || matches!(&outcome, SlotOutcome::Returned(r) if r.has_changes() && !r.state.invalidated);
-        let response = match outcome {
-            // Whatever failed around the handler, a 5xx saves nothing either.
-            _ if response.status().is_server_error() => response,
-            SlotOutcome::Returned(returned) => {
-                shared
-                    .persist(response, returned, &loaded.baseline, &reply, now)
-                    .await
+            if let Some(gate) = arrived.gate {
+                Box::pin(gate.hold()).await;
             }
-            SlotOutcome::Unopened(lent) => {
-                shared
-                    .persist_unopened(response, lent, &loaded.baseline, &reply, now)
-                    .await
+            // In a block: the outcome is gone before the writes are awaited, so the future
+            // does not keep room for it.
+            let (lost, private, writes) = {
+                let outcome = slot.outcome();
+                let lost = matches!(outcome, SlotOutcome::Lost);
+                let private = arrived_private
+                    || matches!(&outcome, SlotOutcome::Returned(r) if r.has_changes() && !r.state.invalidated);
+                let writes = match outcome {
+                    // Whatever failed around the handler, a 5xx saves nothing either.
+                    _ if response.status().is_server_error() => None,
+                    SlotOutcome::Returned(returned) => {
+                        shared.persist(&mut response, returned, &loaded.baseline, &reply, now)
+                    }
+                    SlotOutcome::Unopened(lent) => shared.persist_unopened(
+                        &mut response,
+                        lent,
+                        &loaded.baseline,
+                        &reply,
+                        now,
+                    ),
+                    SlotOutcome::Lost => None,
+                };
+                (lost, private, writes)
+            };
+            if let Some(writes) = writes {
+                response = writes.await;
             }
-            SlotOutcome::Lost => response,
-        };
-        if lost || response.status().is_server_error() {
-            // Nothing was saved: redirects carry the id the request arrived with, if any.
-            reply.restore_live_id((!is_new).then_some(&loaded.id));
-        }
-        let response = if private && shared.config.private_pages {
-            keep_out_of_caches(response)
-        } else {
-            response
-        };
-        transport.rewrite_location(response, &reply)
+            if lost || response.status().is_server_error() {
+                // Nothing was saved: redirects carry the id the request arrived with, if any.
+                reply.restore_live_id((!is_new).then_some(&loaded.id));
+            }
+            let response = if private && shared.config.private_pages {
+                keep_out_of_caches(response)
+            } else {
+                response
+            };
+            transport.decorate(transport.rewrite_location(response, &reply))
+        })
     }
 }
 
@@ -254,6 +294,11 @@ impl Shared {
                 Ok(Found::Absent) => {}
             }
         }
+        Self::fresh(now)
+    }
+
+    /// A new session, under a fresh id.
+    fn fresh(now: SystemTime) -> Result<Loaded, Response> {
         let id = SessionId::generate().map_err(|error| {
             tracing::error!(%error, "cannot generate a session id");
             Response::internal_server_error()

@@ -5,6 +5,7 @@
 
 use std::time::SystemTime;
 
+use futures_util::future::BoxFuture;
 use http::StatusCode;
 
 use super::concurrent::Saved;
@@ -68,6 +69,9 @@ enum Write {
     /// Nothing to write.
     Nothing,
 }
+
+/// The store writes [`Shared::persist`] leaves to do; they answer the response to send.
+pub(super) type Writes<'a> = BoxFuture<'a, Response>;
 
 /// What became of a [`Shared::create`].
 pub(super) enum Created {
@@ -162,9 +166,33 @@ impl Shared {
         }
     }
 
-    /// Makes the store decision for `returned` and tells the client what changed.
-    pub(super) async fn persist(
+    /// Makes the store decision for `returned` and tells the client what changed in `response`:
+    /// at once when nothing is to be written (most requests), else through the returned store
+    /// writes, boxed so that their large state is not part of every request's future.
+    pub(super) fn persist<'a>(
+        &'a self,
+        response: &mut Response,
+        returned: ReturnedSession,
+        baseline: &'a Baseline,
+        reply: &'a Reply,
+        now: SystemTime,
+    ) -> Option<Writes<'a>> {
+        let answer = std::mem::take(response);
+        match self.decide(&returned, baseline, now) {
+            Write::Nothing => {
+                *response = self.tell(answer, &returned, baseline, reply, false, false);
+                None
+            }
+            write => Some(Box::pin(
+                self.write(write, answer, returned, baseline, reply, now),
+            )),
+        }
+    }
+
+    /// Carries out `write`, the store decision for `returned`, and tells the client.
+    async fn write(
         &self,
+        write: Write,
         response: Response,
         returned: ReturnedSession,
         baseline: &Baseline,
@@ -175,7 +203,7 @@ impl Shared {
         // Set when the session turned out to have been renewed by another request meanwhile:
         // the id this request carries is then the old one.
         let mut renewed_meanwhile = false;
-        let announce = match self.decide(&returned, baseline, now) {
+        let announce = match write {
             Write::Remove(stored) => {
                 if let Err(response) = self.end(stored.as_ref(), baseline).await {
                     return response;
@@ -249,6 +277,23 @@ impl Shared {
             }
             Write::Nothing => false,
         };
+        self.tell(response, &returned, baseline, reply, announce, renewed_meanwhile)
+    }
+
+    /// Tells the client what became of its session once it is stored: its id when `announce`
+    /// says so (new, or its cookie's `Max-Age` to refresh), in querystring mode the id of any
+    /// live session. `renewed_meanwhile`: another request renewed the session since this one
+    /// loaded it, so the id this request carries is the old one.
+    fn tell(
+        &self,
+        response: Response,
+        returned: &ReturnedSession,
+        baseline: &Baseline,
+        reply: &Reply,
+        announce: bool,
+        renewed_meanwhile: bool,
+    ) -> Response {
+        let state = &returned.state;
         if announce || !state.is_new {
             // Querystring mode carries the id of every live session; a cookie is sent only
             // when the id is new or its Max-Age needs refreshing — and never for an id that
@@ -307,7 +352,30 @@ impl Shared {
     /// A session no handler layer opened (a 404 before any dispatcher, an endpoint without
     /// sessions): an existing one is touched when due, a new one is stored in eager mode with the
     /// default data.
-    pub(super) async fn persist_unopened(
+    pub(super) fn persist_unopened<'a>(
+        &'a self,
+        response: &mut Response,
+        lent: LentSession,
+        baseline: &'a Baseline,
+        reply: &'a Reply,
+        now: SystemTime,
+    ) -> Option<Writes<'a>> {
+        if lent.json.is_some() && !self.touch_due(baseline.last_access, now) {
+            return None;
+        }
+        if lent.json.is_none() && self.config.lazy {
+            reply.restore_live_id(None);
+            return None;
+        }
+        let answer = std::mem::take(response);
+        Some(Box::pin(
+            self.write_unopened(answer, lent, baseline, reply, now),
+        ))
+    }
+
+    /// The store writes for an unopened session that needs one: a touch, or (eager mode) a new
+    /// session's record.
+    async fn write_unopened(
         &self,
         response: Response,
         lent: LentSession,
@@ -316,22 +384,16 @@ impl Shared {
         now: SystemTime,
     ) -> Response {
         if lent.json.is_some() {
-            if self.touch_due(baseline.last_access, now) {
-                let key = baseline.key_of(&lent.id);
-                if let Err(error) = self.store.touch(key, self.lease(now)).await {
-                    return store_error(&error, &lent.id);
-                }
-                if self.transport.has_max_age()
-                    && baseline.forward.is_none()
-                    && !self.holds_forward(key).await
-                {
-                    return self.transport.announce(response, &lent.id, reply);
-                }
+            let key = baseline.key_of(&lent.id);
+            if let Err(error) = self.store.touch(key, self.lease(now)).await {
+                return store_error(&error, &lent.id);
             }
-            return response;
-        }
-        if self.config.lazy {
-            reply.restore_live_id(None);
+            if self.transport.has_max_age()
+                && baseline.forward.is_none()
+                && !self.holds_forward(key).await
+            {
+                return self.transport.announce(response, &lent.id, reply);
+            }
             return response;
         }
         match self.create(&lent.id, DEFAULT_DATA, &[], now, now).await {
