@@ -39,6 +39,13 @@ pub trait Endpoint: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response>;
 
+    /// Answers one request on an endpoint shared behind an `Arc`, with a future that holds its
+    /// own share of the endpoint: what [`PestoService`] runs. The default boxes
+    /// [`call`](Self::call)'s future once more; an endpoint can answer in one box instead.
+    fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
+        Box::pin(async move { self.call(req).await })
+    }
+
     /// Starts the endpoint's background work (the session purge) on the current tokio runtime.
     /// [`Server`](crate::Server) calls it once before accepting connections; an endpoint that
     /// is never started starts its work with its first request.
@@ -72,7 +79,8 @@ pub trait Endpoint: Send + Sync + 'static {
     }
 }
 
-/// Forwards every method to the pointee, so shared and boxed endpoints are endpoints too.
+/// Forwards every method to the pointee, so boxed (and, below, shared) endpoints are endpoints
+/// too.
 macro_rules! forward_endpoint {
     ($($pointer:ident),*) => {$(
         impl<E: Endpoint + ?Sized> Endpoint for $pointer<E> {
@@ -92,4 +100,22 @@ macro_rules! forward_endpoint {
     )*};
 }
 
-forward_endpoint!(Arc, Box);
+forward_endpoint!(Box);
+
+impl<E: Endpoint + ?Sized> Endpoint for Arc<E> {
+    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+        (**self).call(req)
+    }
+    fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
+        Arc::clone(&*self).call_shared(req)
+    }
+    fn start(&self) {
+        (**self).start()
+    }
+    fn check(&self, check: &mut AppCheck) {
+        (**self).check(check)
+    }
+    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
+        (**self).accepts_cross_origin(parts)
+    }
+}

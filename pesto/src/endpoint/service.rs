@@ -11,7 +11,9 @@ use bytes::Bytes;
 use http_body_util::Full;
 
 use super::Endpoint;
-use crate::exchange::{box_body, BoxError};
+use futures_util::future::BoxFuture;
+
+use crate::exchange::{box_body, BoxError, Response};
 
 /// An [`Endpoint`] as a `tower::Service` (and so a hyper service through hyper-util's
 /// `TowerToHyperService`): it composes with tower-http layers and nests into other servers.
@@ -69,19 +71,12 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let inner = Arc::clone(&self.inner);
-        let req = req.map(box_body);
-        ServiceFuture(Box::pin(
-            async move { Ok(inner.call(req).await.into_http()) },
-        ))
+        ServiceFuture(Arc::clone(&self.inner).call_shared(req.map(box_body)))
     }
 }
 
-/// The output of a [`PestoService`] call.
-type ServiceResult = Result<http::Response<Full<Bytes>>, Infallible>;
-
 /// The future returned by [`PestoService`].
-pub struct ServiceFuture(Pin<Box<dyn Future<Output = ServiceResult> + Send>>);
+pub struct ServiceFuture(BoxFuture<'static, Response>);
 
 impl std::fmt::Debug for ServiceFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,6 +87,6 @@ impl std::fmt::Debug for ServiceFuture {
 impl Future for ServiceFuture {
     type Output = Result<http::Response<Full<Bytes>>, Infallible>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx)
+        self.0.as_mut().poll(cx).map(|response| Ok(response.into_http()))
     }
 }

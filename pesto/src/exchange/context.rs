@@ -51,23 +51,26 @@ tokio::task_local! {
 impl RequestContext {
     /// The context of the request `parts` belongs to, worked out and attached the first time a
     /// layer asks for it; with the request's URI, which most questions to the context need.
+    ///
+    /// The extension is the `Arc` the handler's task will share, made once: until the dispatcher
+    /// takes it, nothing else holds it, so changing it here copies nothing.
     pub(crate) fn of(parts: &mut Parts) -> (&Uri, &mut RequestContext) {
-        if parts.extensions.get::<RequestContext>().is_none() {
-            let fresh = RequestContext::fresh(parts);
+        if parts.extensions.get::<Arc<RequestContext>>().is_none() {
+            let fresh = Arc::new(RequestContext::fresh(parts));
             parts.extensions.insert(fresh);
         }
-        (
-            &parts.uri,
-            parts.extensions.get_or_insert_default::<RequestContext>(),
-        )
+        let shared = parts
+            .extensions
+            .get_or_insert_with(Arc::<RequestContext>::default);
+        (&parts.uri, Arc::make_mut(shared))
     }
 
     /// Detaches the context from `parts` (worked out now if no layer did), for the handler.
-    pub(crate) fn take(parts: &mut Parts) -> RequestContext {
+    pub(crate) fn take(parts: &mut Parts) -> Arc<RequestContext> {
         parts
             .extensions
-            .remove::<RequestContext>()
-            .unwrap_or_else(|| RequestContext::fresh(parts))
+            .remove::<Arc<RequestContext>>()
+            .unwrap_or_else(|| Arc::new(RequestContext::fresh(parts)))
     }
 
     /// The context of a request no layer worked out yet.

@@ -179,7 +179,7 @@ impl<S: Send + 'static> Dispatcher<S> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
         #[cfg(debug_assertions)]
-        context.set_served_routes(Arc::clone(&self.served));
+        Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
         let path_info = context.path_info(&parts.uri);
         let (entry, params) = match self.table.lookup(&parts.method, path_info) {
             Lookup::Found(entry, params) => (entry, params),
@@ -202,10 +202,10 @@ impl<S: Send + 'static> Dispatcher<S> {
             || parts.headers.contains_key(header::CONTENT_TYPE)
             || parts.headers.contains_key(header::CONTENT_LENGTH))
         .then_some(body);
-        let query = context.take_query();
+        let query = Arc::make_mut(&mut context).take_query();
         let data = RequestData {
             parts,
-            context: Arc::new(context),
+            context,
             query,
             body: Bytes::new(),
             form: MultiDict::default(),
@@ -232,15 +232,15 @@ impl<S: Send + 'static> Dispatcher<S> {
         why: Unmatched,
         answer: Response,
         parts: http::request::Parts,
-        mut context: RequestContext,
+        mut context: Arc<RequestContext>,
     ) -> Miss {
         if self.fallback.is_none() {
             return Miss::Answer(answer);
         }
-        let query = context.take_query();
+        let query = Arc::make_mut(&mut context).take_query();
         let data = RequestData {
             parts,
-            context: Arc::new(context),
+            context,
             query,
             body: Default::default(),
             form: Default::default(),

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use http::Method;
+use smallvec::SmallVec;
 
 use super::convert::decode_segment;
 use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
@@ -171,10 +172,13 @@ impl<S> Table<S> {
 
 /// Splits a percent-encoded path into decoded segments (borrowed where nothing was encoded);
 /// `None` if it does not start with `/` or a segment is not UTF-8 once decoded.
-pub(crate) fn decode_path(path: &str) -> Option<Vec<Cow<'_, str>>> {
+pub(crate) fn decode_path(path: &str) -> Option<PathSegments<'_>> {
     let rest = path.strip_prefix('/')?;
     rest.split('/').map(decode_segment).collect()
 }
+
+/// A path's decoded segments: on the stack for paths of up to eight segments, as nearly all are.
+pub(crate) type PathSegments<'a> = SmallVec<[Cow<'a, str>; 8]>;
 
 /// The path a GET to a non-matching `path` should be redirected to: `//` collapsed and, failing
 /// that, the trailing slash added or removed (see docs/dispatch.md, "Trailing slashes").

@@ -12,6 +12,7 @@
 //!    it — and announce a new or changed id.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -103,7 +104,16 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         self.purge.ensure_started(&self.shared);
         match self.arrive(req) {
-            Ok(arrived) => self.handle(arrived),
+            Ok(arrived) => Box::pin(self.handle(arrived)),
+            Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
+        }
+    }
+
+    fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
+        // One box for the whole request, holding its share of the app.
+        self.purge.ensure_started(&self.shared);
+        match self.arrive(req) {
+            Ok(arrived) => Box::pin(async move { self.handle(arrived).await }),
             Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
         }
     }
@@ -168,9 +178,9 @@ impl<E: Endpoint> SessionApp<E> {
     /// The rest of the request: load, lend, call, save, and the headers every answer gets
     /// (`Transport::decorate`). An `async` block rather than an
     /// `async fn`, whose arguments would be stored twice in the future; the rare paths' futures
-    /// are boxed apart, so that every request's future stays small.
-    fn handle(&self, mut arrived: Arrived) -> BoxFuture<'_, Response> {
-        Box::pin(async move {
+    /// are boxed apart, so that every request's future stays small (under 1 KiB).
+    fn handle(&self, mut arrived: Arrived) -> impl Future<Output = Response> + Send + '_ {
+        async move {
             let shared = &*self.shared;
             let transport = &shared.transport;
             // `arrived`'s fields are used in place: moved out into locals, they would take
@@ -202,8 +212,11 @@ impl<E: Endpoint> SessionApp<E> {
                 .as_deref()
                 .is_some_and(|json| json != DEFAULT_DATA)
                 || !loaded.flashes.is_empty();
+            // The id goes to the handler layer; a copy is kept only where the answer may need
+            // it again (querystring mode, below).
+            let kept_id = reply.live.is_some().then(|| loaded.id.clone());
             let slot = SessionSlot::lend(LentSession {
-                id: loaded.id.clone(),
+                id: loaded.id,
                 json: loaded.json,
                 live: reply.live.clone(),
                 flashes: loaded.flashes,
@@ -247,7 +260,7 @@ impl<E: Endpoint> SessionApp<E> {
             }
             if lost || response.status().is_server_error() {
                 // Nothing was saved: redirects carry the id the request arrived with, if any.
-                reply.restore_live_id((!is_new).then_some(&loaded.id));
+                reply.restore_live_id(kept_id.as_ref().filter(|_| !is_new));
             }
             let response = if private && shared.config.private_pages {
                 keep_out_of_caches(response)
@@ -255,7 +268,7 @@ impl<E: Endpoint> SessionApp<E> {
                 response
             };
             transport.decorate(transport.rewrite_location(response, &reply))
-        })
+        }
     }
 }
 
