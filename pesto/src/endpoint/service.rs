@@ -87,6 +87,9 @@ impl std::fmt::Debug for ServiceFuture {
 impl Future for ServiceFuture {
     type Output = Result<http::Response<Full<Bytes>>, Infallible>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.as_mut().poll(cx).map(|response| Ok(response.into_http()))
+        self.0
+            .as_mut()
+            .poll(cx)
+            .map(|response| Ok(response.into_http()))
     }
 }

@@ -118,6 +118,10 @@ pub(crate) fn encode_literal(text: &str, out: &mut String) {
 
 /// Percent-decodes one path segment; `None` if the result is not UTF-8.
 pub(crate) fn decode_segment(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+    // Nearly every segment has nothing encoded, and is text already: no byte-by-byte decoding.
+    if !raw.contains('%') {
+        return Some(std::borrow::Cow::Borrowed(raw));
+    }
     percent_encoding::percent_decode_str(raw).decode_utf8().ok()
 }
 

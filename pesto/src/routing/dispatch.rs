@@ -1,6 +1,8 @@
 //! [`Dispatcher`]: runs the matched handler for a request.
 
 use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -212,7 +214,12 @@ impl<S: Send + 'static> Dispatcher<S> {
             files: Vec::new(),
             state: Arc::clone(&self.state),
         };
-        Ok(Prepared { entry, params, data, body })
+        Ok(Prepared {
+            entry,
+            params,
+            data,
+            body,
+        })
     }
 
     /// Reads the body of a routed request (and parses its form), or answers the body error
@@ -418,64 +425,143 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
     }
 
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        // Routing and opening the session do not wait: they are done here, and the future
-        // holds only what the handler's call needs (a smaller future is a cheaper one to
-        // allocate and move); the rare paths' futures are boxed apart.
+        match self.begin(req) {
+            Begun::Answered(response) => Box::pin(std::future::ready(response)),
+            Begun::Unmatched(unmatched) => Box::pin(self.answer_unmatched(*unmatched)),
+            Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
+        }
+    }
+
+    fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
+        // As `call`, in one box that holds the dispatcher's share.
+        match self.begin(req) {
+            Begun::Answered(response) => Box::pin(std::future::ready(response)),
+            Begun::Unmatched(unmatched) => {
+                Box::pin(async move { self.answer_unmatched(*unmatched).await })
+            }
+            Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
+        }
+    }
+}
+
+/// Where `Dispatcher::begin` left a request.
+enum Begun<S> {
+    /// Answered without a handler: a redirect, a plain 404 or 405, a session that did not open.
+    Answered(Response),
+    /// For the fallback. Boxed: the rare path, and the enum stays small.
+    Unmatched(Box<UnmatchedRequest<S>>),
+    /// For the handler of its route.
+    Routed(Routed<S>),
+}
+
+/// A request for the fallback: why no route took it, what pesto would answer, the request.
+struct UnmatchedRequest<S> {
+    why: Unmatched,
+    answer: Response,
+    req: Request<S>,
+    slot: Option<SessionSlot>,
+}
+
+/// A request routed to a handler, its session open, its body still to read when it has one.
+struct Routed<S> {
+    /// The route (a copy: two function pointers and the route's static description).
+    entry: RouteEntry<S>,
+    params: Vec<String>,
+    req: Request<S>,
+    body: Option<RawBody>,
+    slot: Option<SessionSlot>,
+}
+
+impl<S: SessionData> Dispatcher<S> {
+    /// Everything up to the handler, none of which waits: the session is opened, the route
+    /// found, the request built. The future that follows then holds only what the handler's
+    /// call needs (a smaller future is a cheaper one to allocate and move).
+    fn begin(&self, req: RawRequest) -> Begun<S> {
         let slot = req.extensions().get::<SessionSlot>().cloned();
         let session = match Session::<S>::open(slot.as_ref()) {
             Ok(session) => session,
             Err(error) => {
                 tracing::error!(%error, "cannot open the request's session");
-                return Box::pin(std::future::ready(Response::internal_server_error()));
+                return Begun::Answered(Response::internal_server_error());
             }
         };
-        let Prepared {
-            entry,
-            params,
-            data,
-            body,
-        } = match self.prepare(req) {
-            Ok(prepared) => prepared,
+        match self.prepare(req) {
+            Ok(Prepared {
+                entry,
+                params,
+                data,
+                body,
+            }) => Begun::Routed(Routed {
+                entry: entry.clone(),
+                params,
+                req: Request::new(data, session),
+                body,
+                slot,
+            }),
             Err(Miss::Answer(response)) => {
-                return Box::pin(std::future::ready(give_back(
-                    session,
-                    slot.as_ref(),
-                    response,
-                )))
+                Begun::Answered(give_back(session, slot.as_ref(), response))
             }
             Err(Miss::Fallback { why, answer, data }) => {
-                let mut req = Request::new(*data, session);
-                return Box::pin(async move {
-                    let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
-                        return Response::internal_server_error();
-                    };
-                    let response = finish(response, &req);
-                    give_back(req.into_session(), slot.as_ref(), response)
-                });
+                Begun::Unmatched(Box::new(UnmatchedRequest {
+                    why,
+                    answer,
+                    req: Request::new(*data, session),
+                    slot,
+                }))
             }
-        };
-        let mut req = Request::new(data, session);
-        Box::pin(async move {
-            if let Some(body) = body {
+        }
+    }
+
+    /// Reads the body if there is one, runs the handler, and hands the session back. An `async`
+    /// block, not an `async fn`, whose argument would take its room in the future twice; the
+    /// rare paths' futures are boxed apart.
+    /// `dispatcher` is the dispatcher itself, borrowed or shared (`call_shared`): the future
+    /// holds it and `routed` once each.
+    fn answer<'a, D>(
+        dispatcher: D,
+        mut routed: Routed<S>,
+    ) -> impl Future<Output = Response> + Send + 'a
+    where
+        D: Deref<Target = Self> + Send + 'a,
+    {
+        async move {
+            let this = &*dispatcher;
+            if let Some(body) = routed.body.take() {
                 // Boxed: reading a body, multipart included, takes a large state.
-                if let Err(answer) = Box::pin(self.read_body(&mut req, body)).await {
-                    return give_back(req.into_session(), slot.as_ref(), answer);
+                if let Err(answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
+                    return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
                 }
             }
-            let Some(mut response) = Self::run(entry, params, &mut req).await else {
+            let params = std::mem::take(&mut routed.params);
+            let Some(mut response) = Self::run(&routed.entry, params, &mut routed.req).await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();
             };
-            if req.was_unconverted() && self.fallback.is_some() {
+            if routed.req.was_unconverted() && this.fallback.is_some() {
                 let why = Unmatched::BadParameter;
-                match Box::pin(self.run_fallback(why, &response, &mut req)).await {
+                match Box::pin(this.run_fallback(why, &response, &mut routed.req)).await {
                     Some(answer) => response = answer,
                     None => return Response::internal_server_error(),
                 }
             }
-            let response = finish(response, &req);
-            give_back(req.into_session(), slot.as_ref(), response)
-        })
+            let response = finish(response, &routed.req);
+            give_back(routed.req.into_session(), routed.slot.as_ref(), response)
+        }
+    }
+
+    /// Runs the fallback on an unmatched request and hands the session back.
+    async fn answer_unmatched(&self, unmatched: UnmatchedRequest<S>) -> Response {
+        let UnmatchedRequest {
+            why,
+            answer,
+            mut req,
+            slot,
+        } = unmatched;
+        let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
+            return Response::internal_server_error();
+        };
+        let response = finish(response, &req);
+        give_back(req.into_session(), slot.as_ref(), response)
     }
 }
 

@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -104,7 +105,7 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         self.purge.ensure_started(&self.shared);
         match self.arrive(req) {
-            Ok(arrived) => Box::pin(self.handle(arrived)),
+            Ok(arrived) => Box::pin(Self::handle(self, arrived)),
             Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
         }
     }
@@ -113,7 +114,7 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
         // One box for the whole request, holding its share of the app.
         self.purge.ensure_started(&self.shared);
         match self.arrive(req) {
-            Ok(arrived) => Box::pin(async move { self.handle(arrived).await }),
+            Ok(arrived) => Box::pin(Self::handle(self, arrived)),
             Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
         }
     }
@@ -179,9 +180,16 @@ impl<E: Endpoint> SessionApp<E> {
     /// (`Transport::decorate`). An `async` block rather than an
     /// `async fn`, whose arguments would be stored twice in the future; the rare paths' futures
     /// are boxed apart, so that every request's future stays small (under 1 KiB).
-    fn handle(&self, mut arrived: Arrived) -> impl Future<Output = Response> + Send + '_ {
+    ///
+    /// `app` is the app itself, borrowed or shared (`call_shared`): the future holds it and
+    /// `arrived` once each.
+    fn handle<'a, A>(app: A, mut arrived: Arrived) -> impl Future<Output = Response> + Send + 'a
+    where
+        A: Deref<Target = Self> + Send + 'a,
+    {
         async move {
-            let shared = &*self.shared;
+            let this = &*app;
+            let shared = &*this.shared;
             let transport = &shared.transport;
             // `arrived`'s fields are used in place: moved out into locals, they would take
             // their room in the future a second time.
@@ -198,7 +206,8 @@ impl<E: Endpoint> SessionApp<E> {
             };
             let is_new = loaded.json.is_none();
             if is_new && transport.redirects_new_visitors(&arrived.parts, shared.config.lazy) {
-                let redirect = Box::pin(shared.redirect_new_visitor(&loaded.id, &mut arrived.parts, now));
+                let redirect =
+                    Box::pin(shared.redirect_new_visitor(&loaded.id, &mut arrived.parts, now));
                 return transport.decorate(redirect.await);
             }
 
@@ -223,7 +232,7 @@ impl<E: Endpoint> SessionApp<E> {
             });
             arrived.parts.extensions.insert(slot.clone());
 
-            let mut response = self
+            let mut response = this
                 .inner
                 .call(http::Request::from_parts(arrived.parts, arrived.body))
                 .await;
@@ -244,13 +253,9 @@ impl<E: Endpoint> SessionApp<E> {
                     SlotOutcome::Returned(returned) => {
                         shared.persist(&mut response, returned, &loaded.baseline, &reply, now)
                     }
-                    SlotOutcome::Unopened(lent) => shared.persist_unopened(
-                        &mut response,
-                        lent,
-                        &loaded.baseline,
-                        &reply,
-                        now,
-                    ),
+                    SlotOutcome::Unopened(lent) => {
+                        shared.persist_unopened(&mut response, lent, &loaded.baseline, &reply, now)
+                    }
                     SlotOutcome::Lost => None,
                 };
                 (lost, private, writes)

@@ -277,7 +277,14 @@ impl Shared {
             }
             Write::Nothing => false,
         };
-        self.tell(response, &returned, baseline, reply, announce, renewed_meanwhile)
+        self.tell(
+            response,
+            &returned,
+            baseline,
+            reply,
+            announce,
+            renewed_meanwhile,
+        )
     }
 
     /// Tells the client what became of its session once it is stored: its id when `announce`
