@@ -89,8 +89,8 @@ async fn visit(req: &mut Request<Visitor>) -> Response {
 
 /// The page that does not touch the session.
 #[route("/about", GET)]
-async fn about(_req: &mut Request<Visitor>) -> Response {
-    Response::text(ABOUT)
+async fn about(_req: &mut Request<Visitor>) -> &'static str {
+    ABOUT
 }
 
 dispatcher_app!(SecureApp = [login_form, login, secure_area, logout, about, visit]);

@@ -345,7 +345,8 @@ impl IntoResponse for String {
 
 impl IntoResponse for &'static str {
     fn into_response(self) -> Response {
-        Response::text(self)
+        // Static text is sent from where it lies, not copied into a `String` first.
+        Response::with_body("text/plain; charset=utf-8", self)
     }
 }
 

@@ -215,22 +215,32 @@ fn is_hex64(text: &str) -> bool {
 
 /// `bytes` as lower-case hex.
 pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    // Through a buffer on the stack, 32 bytes at a time (an id or a key in one go), checked as
-    // UTF-8 once: pushing `char`s one by one, or zeroing a heap buffer first, is several times
-    // the work for an id drawn or hashed on every request.
+    // Through a buffer on the stack, 32 bytes at a time (an id or a key in one go), two digits
+    // per byte from a table, checked as UTF-8 once: pushing `char`s one by one is several times
+    // the work, for an id drawn or hashed on every request.
     let mut out = String::with_capacity(bytes.len() * 2);
     for chunk in bytes.chunks(32) {
         let mut buf = [0u8; 64];
         for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair[0] = DIGITS[usize::from(b >> 4)];
-            pair[1] = DIGITS[usize::from(b & 0x0f)];
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
         // Only ASCII digits were written, so this never fails.
         out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
     out
 }
+
+/// The two lowercase hex digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = [DIGITS[b >> 4], DIGITS[b & 0x0f]];
+        b += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {

@@ -333,12 +333,21 @@ impl Transport {
         match self {
             // Shared caches must not serve one user's session-dependent page to another
             // (Flask CVE-2023-30861).
-            Transport::Cookie(_) => response.append_header(header::VARY, "Cookie"),
+            // (Static values: a `&str` would be checked and copied on every response.)
+            Transport::Cookie(_) => {
+                response.append_header(header::VARY, HeaderValue::from_static("Cookie"))
+            }
             // An id in the URL must not leak through Referer headers or caches
             // (docs/security.md, "Querystring mode").
             Transport::QueryString { .. } => response
-                .with_header(header::REFERRER_POLICY, "no-referrer")
-                .with_header(header::CACHE_CONTROL, "private, no-store"),
+                .with_header(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                )
+                .with_header(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("private, no-store"),
+                ),
         }
     }
 }
