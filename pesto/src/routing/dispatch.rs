@@ -14,7 +14,7 @@ use http::{header, Method, StatusCode};
 
 use super::fallback::{FallbackFn, Unmatched};
 use super::guards::Provided;
-use super::route::RouteInfo;
+use super::route::{HandlerFn, RouteInfo};
 use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
 use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::body::{self, Limits};
@@ -177,6 +177,10 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// has one; or the response that ends the request before any handler runs (404, 405, a
     /// canonical-path redirect). Nothing here waits: routing is synchronous, and a body is read
     /// only by the caller, only for requests that carry one.
+    #[expect(
+        clippy::result_large_err,
+        reason = "a miss is no larger than what a hit returns, and both are moved once"
+    )]
     fn prepare(&self, req: RawRequest) -> Result<Prepared<'_, S>, Miss> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
@@ -291,23 +295,28 @@ impl<S: Send + 'static> Dispatcher<S> {
         }
     }
 
-    /// Runs the handler of `entry` on `req` in the request's context; `None` if it panicked.
-    async fn run(
-        entry: &RouteEntry<S>,
+    /// Runs `handler` (named `name`, for the log) on `req` in the request's context; `None` if
+    /// it panicked. The handler's future is made before the returned one, which holds only it
+    /// and the context.
+    fn run<'r>(
+        handler: HandlerFn<S>,
+        name: &'static str,
         params: Vec<String>,
-        req: &mut Request<S>,
-    ) -> Option<Response> {
+        req: &'r mut Request<S>,
+    ) -> impl Future<Output = Option<Response>> + Send + 'r {
         let context = Arc::clone(req.context());
-        let handler = (entry.call)(req, params);
-        match context
-            .scope(AssertUnwindSafe(handler).catch_unwind())
-            .await
-        {
-            Ok(response) => Some(response),
-            Err(panic) => {
-                let message = panic_message(&*panic);
-                tracing::error!(handler = entry.info().name, panic = %message, "handler panicked");
-                None
+        let handler = handler(req, params);
+        async move {
+            match context
+                .scope(AssertUnwindSafe(handler).catch_unwind())
+                .await
+            {
+                Ok(response) => Some(response),
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    tracing::error!(handler = name, panic = %message, "handler panicked");
+                    None
+                }
             }
         }
     }
@@ -445,6 +454,10 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
 }
 
 /// Where `Dispatcher::begin` left a request.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the routed request is the common case: boxing it would cost an allocation each"
+)]
 enum Begun<S> {
     /// Answered without a handler: a redirect, a plain 404 or 405, a session that did not open.
     Answered(Response),
@@ -464,8 +477,9 @@ struct UnmatchedRequest<S> {
 
 /// A request routed to a handler, its session open, its body still to read when it has one.
 struct Routed<S> {
-    /// The route (a copy: two function pointers and the route's static description).
-    entry: RouteEntry<S>,
+    /// The route's handler, and its name for the log.
+    handler: HandlerFn<S>,
+    name: &'static str,
     params: Vec<String>,
     req: Request<S>,
     body: Option<RawBody>,
@@ -492,7 +506,8 @@ impl<S: SessionData> Dispatcher<S> {
                 data,
                 body,
             }) => Begun::Routed(Routed {
-                entry: entry.clone(),
+                handler: entry.call,
+                name: entry.info().name,
                 params,
                 req: Request::new(data, session),
                 body,
@@ -515,8 +530,13 @@ impl<S: SessionData> Dispatcher<S> {
     /// Reads the body if there is one, runs the handler, and hands the session back. An `async`
     /// block, not an `async fn`, whose argument would take its room in the future twice; the
     /// rare paths' futures are boxed apart.
+    ///
     /// `dispatcher` is the dispatcher itself, borrowed or shared (`call_shared`): the future
     /// holds it and `routed` once each.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice in its future (rust-lang/rust#62958)"
+    )]
     fn answer<'a, D>(
         dispatcher: D,
         mut routed: Routed<S>,
@@ -533,7 +553,8 @@ impl<S: SessionData> Dispatcher<S> {
                 }
             }
             let params = std::mem::take(&mut routed.params);
-            let Some(mut response) = Self::run(&routed.entry, params, &mut routed.req).await else {
+            let run = Self::run(routed.handler, routed.name, params, &mut routed.req);
+            let Some(mut response) = run.await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();
             };
@@ -583,5 +604,59 @@ fn give_back<S: SessionData>(
             tracing::error!(%error, "session data does not serialize");
             Response::internal_server_error()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::{Begun, Dispatcher};
+    use crate::exchange::session::{LentSession, SessionSlot};
+    use crate::exchange::{box_body, Request, SessionId};
+    use crate::routing::route::{HandlerFuture, Part, RouteInfo};
+    use crate::routing::RouteEntry;
+
+    /// A session type the size of a typical app's.
+    #[derive(Default, Serialize, Deserialize)]
+    struct Visitor {
+        username: Option<String>,
+        logged_in: bool,
+        visits: u64,
+    }
+
+    fn home(_: &mut Request<Visitor>, _: Vec<String>) -> HandlerFuture<'_> {
+        Box::pin(async { crate::Response::text("home") })
+    }
+
+    #[test]
+    fn the_dispatchers_future_for_a_request_stays_under_a_kilobyte() {
+        // As the session middleware's (see its test): every request's future is boxed, and up to
+        // 1 KiB the box comes from glibc's per-thread cache. Inline body reading or fallback
+        // state would push it over.
+        let info = RouteInfo {
+            name: "home",
+            pattern: "/",
+            key: "/",
+            methods: &["GET"],
+            accepts_cross_origin: false,
+            parts: &[Part::Literal("/")],
+        };
+        let dispatcher = Dispatcher::from_routes(vec![RouteEntry::from_raw(info, home)]);
+        let mut req = http::Request::get("/")
+            .body(box_body(http_body_util::Empty::new()))
+            .expect("request");
+        req.extensions_mut().insert(SessionSlot::lend(LentSession {
+            id: SessionId::generate().expect("an id"),
+            json: None,
+            live: None,
+            flashes: Vec::new(),
+        }));
+        let Begun::Routed(routed) = dispatcher.begin(req) else {
+            panic!("GET / is routed to `home`");
+        };
+        let future = Dispatcher::answer(&dispatcher, routed);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 1024, "the dispatcher's future takes {size} bytes");
     }
 }

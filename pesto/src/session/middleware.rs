@@ -156,6 +156,10 @@ impl<E: Endpoint> SessionApp<E> {
     /// What needs no store: a forged cross-site request is refused before any session is loaded
     /// or made (unless its route is declared `cross_origin`, a webhook), and the ids the
     /// request presents are read.
+    #[expect(
+        clippy::result_large_err,
+        reason = "the refusal is no larger than the request that passes, and both are moved once"
+    )]
     fn arrive(&self, req: RawRequest) -> Result<Arrived, Response> {
         let shared = &*self.shared;
         let (mut parts, body) = req.into_parts();
@@ -177,12 +181,16 @@ impl<E: Endpoint> SessionApp<E> {
     }
 
     /// The rest of the request: load, lend, call, save, and the headers every answer gets
-    /// (`Transport::decorate`). An `async` block rather than an
-    /// `async fn`, whose arguments would be stored twice in the future; the rare paths' futures
-    /// are boxed apart, so that every request's future stays small (under 1 KiB).
+    /// (`Transport::decorate`). An `async` block rather than an `async fn`, whose arguments
+    /// would be stored twice in the future; the rare paths' futures are boxed apart, so that
+    /// every request's future stays small (under 1 KiB).
     ///
     /// `app` is the app itself, borrowed or shared (`call_shared`): the future holds it and
     /// `arrived` once each.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice in its future (rust-lang/rust#62958)"
+    )]
     fn handle<'a, A>(app: A, mut arrived: Arrived) -> impl Future<Output = Response> + Send + 'a
     where
         A: Deref<Target = Self> + Send + 'a,
@@ -316,6 +324,10 @@ impl Shared {
     }
 
     /// A new session, under a fresh id.
+    #[expect(
+        clippy::result_large_err,
+        reason = "answers as `load` does, whose result it stands in for"
+    )]
     fn fresh(now: SystemTime) -> Result<Loaded, Response> {
         let id = SessionId::generate().map_err(|error| {
             tracing::error!(%error, "cannot generate a session id");
@@ -363,5 +375,46 @@ impl fmt::Debug for Loaded {
         f.debug_struct("Loaded")
             .field("id", &self.id)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::future::BoxFuture;
+
+    use super::{Arrived, SessionApp};
+    use crate::endpoint::Endpoint;
+    use crate::exchange::{box_body, RawRequest, Response};
+    use crate::session::{session_middleware, MemoryStore};
+
+    /// An app that answers at once: the middleware's own future is what is measured.
+    struct Answer;
+
+    impl Endpoint for Answer {
+        fn call(&self, _req: RawRequest) -> BoxFuture<'_, Response> {
+            Box::pin(std::future::ready(Response::text("ok")))
+        }
+    }
+
+    #[test]
+    fn the_middlewares_future_for_a_request_stays_under_a_kilobyte() {
+        // Every request's future is boxed: up to 1 KiB, glibc serves the box from its per-thread
+        // cache, and moving the future into it copies little. Inline store writes or an
+        // argument stored twice (see `handle`) would push it over. (The app's own future is
+        // boxed apart and does not count here.)
+        let app = session_middleware(MemoryStore::new()).wrap(Answer);
+        let (parts, body) = http::Request::get("/")
+            .body(box_body(http_body_util::Empty::new()))
+            .expect("request")
+            .into_parts();
+        let arrived = Arrived {
+            parts,
+            body,
+            ids: Vec::new(),
+            gate: None,
+        };
+        let future = SessionApp::handle(&app, arrived);
+        let size = std::mem::size_of_val(&future);
+        assert!(size <= 1024, "the middleware's future takes {size} bytes");
     }
 }
