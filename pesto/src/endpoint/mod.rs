@@ -79,10 +79,10 @@ pub trait Endpoint: Send + Sync + 'static {
     }
 }
 
-/// Forwards every method to the pointee, so boxed (and, below, shared) endpoints are endpoints
-/// too.
+/// Forwards every method to the pointee, so boxed and shared endpoints are endpoints too; the
+/// methods given after the pointer's name are the pointer's own.
 macro_rules! forward_endpoint {
-    ($($pointer:ident),*) => {$(
+    ($pointer:ident $(, $own:item)*) => {
         impl<E: Endpoint + ?Sized> Endpoint for $pointer<E> {
             fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
                 (**self).call(req)
@@ -96,26 +96,16 @@ macro_rules! forward_endpoint {
             fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
                 (**self).accepts_cross_origin(parts)
             }
+            $($own)*
         }
-    )*};
+    };
 }
 
 forward_endpoint!(Box);
-
-impl<E: Endpoint + ?Sized> Endpoint for Arc<E> {
-    fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        (**self).call(req)
-    }
+// A shared endpoint hands its own share on: the pointee answers in one box, if it can.
+forward_endpoint!(
+    Arc,
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
         Arc::clone(&*self).call_shared(req)
     }
-    fn start(&self) {
-        (**self).start()
-    }
-    fn check(&self, check: &mut AppCheck) {
-        (**self).check(check)
-    }
-    fn accepts_cross_origin(&self, parts: &mut Parts) -> bool {
-        (**self).accepts_cross_origin(parts)
-    }
-}
+);
