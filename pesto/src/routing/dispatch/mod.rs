@@ -1,28 +1,31 @@
-//! [`Dispatcher`]: runs the matched handler for a request.
+//! [`Dispatcher`]: an app's route table — how it is built and how a request finds its route;
+//! `answer.rs` runs what was routed.
 
 use std::fmt;
-use std::future::Future;
-use std::ops::Deref;
-use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 use http::request::Parts;
 use http::{header, Method, StatusCode};
 
 use super::fallback::{FallbackFn, Unmatched};
 use super::guards::Provided;
-use super::route::{HandlerFn, RouteInfo};
+use super::route::RouteInfo;
 use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table};
 use crate::endpoint::{AppCheck, Endpoint};
-use crate::exchange::body::{self, Limits};
+use crate::exchange::body::Limits;
 use crate::exchange::context::RequestContext;
 use crate::exchange::location;
 use crate::exchange::request::RequestData;
-use crate::exchange::session::{is_sessionless, SessionData, SessionSlot};
-use crate::exchange::{MultiDict, RawBody, RawRequest, Request, Response, Session};
+use crate::exchange::session::{is_sessionless, SessionData};
+use crate::exchange::{MultiDict, RawBody, RawRequest, Request, Response};
+
+mod answer;
+#[cfg(test)]
+mod tests;
+
+use answer::Begun;
 
 /// A route table: finds the handler for each request and runs it. Built by `dispatcher_app!`.
 ///
@@ -208,8 +211,18 @@ impl<S: Send + 'static> Dispatcher<S> {
             || parts.headers.contains_key(header::CONTENT_TYPE)
             || parts.headers.contains_key(header::CONTENT_LENGTH))
         .then_some(body);
+        Ok(Prepared {
+            entry,
+            params,
+            data: self.request_data(parts, context),
+            body,
+        })
+    }
+
+    /// What the handler gets of a request, its body not read yet (or never, for the fallback).
+    fn request_data(&self, parts: Parts, mut context: Arc<RequestContext>) -> RequestData {
         let query = Arc::make_mut(&mut context).take_query();
-        let data = RequestData {
+        RequestData {
             parts,
             context,
             query,
@@ -217,23 +230,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             form: MultiDict::default(),
             files: Vec::new(),
             state: Arc::clone(&self.state),
-        };
-        Ok(Prepared {
-            entry,
-            params,
-            data,
-            body,
-        })
-    }
-
-    /// Reads the body of a routed request (and parses its form), or answers the body error
-    /// (400, 408, 413, 415).
-    async fn read_body(&self, req: &mut Request<S>, body: RawBody) -> Result<(), Response> {
-        let (bytes, form) = body::read_with_form(body, req.headers(), &self.limits)
-            .await
-            .map_err(|e| e.into_response())?;
-        req.set_body(bytes, form);
-        Ok(())
+        }
     }
 
     /// What an unmatched request gets: `answer` without a fallback, else the request (without
@@ -243,81 +240,16 @@ impl<S: Send + 'static> Dispatcher<S> {
         why: Unmatched,
         answer: Response,
         parts: http::request::Parts,
-        mut context: Arc<RequestContext>,
+        context: Arc<RequestContext>,
     ) -> Miss {
         if self.fallback.is_none() {
             return Miss::Answer(answer);
         }
-        let query = Arc::make_mut(&mut context).take_query();
-        let data = RequestData {
-            parts,
-            context,
-            query,
-            body: Default::default(),
-            form: Default::default(),
-            files: Vec::new(),
-            state: Arc::clone(&self.state),
-        };
+        let data = self.request_data(parts, context);
         Miss::Fallback {
             why,
             answer,
             data: Box::new(data),
-        }
-    }
-
-    /// Runs the fallback on `req`, in the request's context; `None` if it panicked. The plain
-    /// answer's `Allow` header (405) is added to the fallback's unless it set its own.
-    async fn run_fallback(
-        &self,
-        why: Unmatched,
-        answer: &Response,
-        req: &mut Request<S>,
-    ) -> Option<Response> {
-        let fallback = self.fallback.as_ref()?;
-        let context = Arc::clone(req.context());
-        let handler = fallback(req, why);
-        match context
-            .scope(AssertUnwindSafe(handler).catch_unwind())
-            .await
-        {
-            Ok(mut response) => {
-                if let Some(allow) = answer.headers().get(header::ALLOW) {
-                    if !response.headers().contains_key(header::ALLOW) {
-                        response = response.with_header(header::ALLOW, allow.clone());
-                    }
-                }
-                Some(response)
-            }
-            Err(panic) => {
-                tracing::error!(panic = %panic_message(&*panic), "fallback handler panicked");
-                None
-            }
-        }
-    }
-
-    /// Runs `handler` (named `name`, for the log) on `req` in the request's context; `None` if
-    /// it panicked. The handler's future is made before the returned one, which holds only it
-    /// and the context.
-    fn run<'r>(
-        handler: HandlerFn<S>,
-        name: &'static str,
-        params: Vec<String>,
-        req: &'r mut Request<S>,
-    ) -> impl Future<Output = Option<Response>> + Send + 'r {
-        let context = Arc::clone(req.context());
-        let handler = handler(req, params);
-        async move {
-            match context
-                .scope(AssertUnwindSafe(handler).catch_unwind())
-                .await
-            {
-                Ok(response) => Some(response),
-                Err(panic) => {
-                    let message = panic_message(&*panic);
-                    tracing::error!(handler = name, panic = %message, "handler panicked");
-                    None
-                }
-            }
         }
     }
 
@@ -377,29 +309,6 @@ enum Miss {
     },
 }
 
-/// A panic's message, when it has one.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
-}
-
-/// Applies what every handler response needs: builder errors become 500, a relative `Location`
-/// becomes absolute (as Pesto does), and a HEAD response loses its body.
-fn finish<S>(response: Response, req: &Request<S>) -> Response {
-    let response = response.check_errors();
-    let mut response = location::absolutize(response, req.context(), req.path());
-    if req.method() == Method::HEAD {
-        let body = response.take_body();
-        if !response.headers().contains_key(header::CONTENT_LENGTH) {
-            response = response.with_header(header::CONTENT_LENGTH, body.len());
-        }
-    }
-    response
-}
-
 /// A dispatcher answers every request itself; its handlers' `req.session` is the session that a
 /// session middleware around it lends (see `pesto::session::SessionApp`). Without
 /// one, a dispatcher whose session type is `()` runs with a detached session and any other
@@ -450,213 +359,5 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
             }
             Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
         }
-    }
-}
-
-/// Where `Dispatcher::begin` left a request.
-#[expect(
-    clippy::large_enum_variant,
-    reason = "the routed request is the common case: boxing it would cost an allocation each"
-)]
-enum Begun<S> {
-    /// Answered without a handler: a redirect, a plain 404 or 405, a session that did not open.
-    Answered(Response),
-    /// For the fallback. Boxed: the rare path, and the enum stays small.
-    Unmatched(Box<UnmatchedRequest<S>>),
-    /// For the handler of its route.
-    Routed(Routed<S>),
-}
-
-/// A request for the fallback: why no route took it, what pesto would answer, the request.
-struct UnmatchedRequest<S> {
-    why: Unmatched,
-    answer: Response,
-    req: Request<S>,
-    slot: Option<SessionSlot>,
-}
-
-/// A request routed to a handler, its session open, its body still to read when it has one.
-struct Routed<S> {
-    /// The route's handler, and its name for the log.
-    handler: HandlerFn<S>,
-    name: &'static str,
-    params: Vec<String>,
-    req: Request<S>,
-    body: Option<RawBody>,
-    slot: Option<SessionSlot>,
-}
-
-impl<S: SessionData> Dispatcher<S> {
-    /// Everything up to the handler, none of which waits: the session is opened, the route
-    /// found, the request built. The future that follows then holds only what the handler's
-    /// call needs (a smaller future is a cheaper one to allocate and move).
-    fn begin(&self, req: RawRequest) -> Begun<S> {
-        let slot = req.extensions().get::<SessionSlot>().cloned();
-        let session = match Session::<S>::open(slot.as_ref()) {
-            Ok(session) => session,
-            Err(error) => {
-                tracing::error!(%error, "cannot open the request's session");
-                return Begun::Answered(Response::internal_server_error());
-            }
-        };
-        match self.prepare(req) {
-            Ok(Prepared {
-                entry,
-                params,
-                data,
-                body,
-            }) => Begun::Routed(Routed {
-                handler: entry.call,
-                name: entry.info().name,
-                params,
-                req: Request::new(data, session),
-                body,
-                slot,
-            }),
-            Err(Miss::Answer(response)) => {
-                Begun::Answered(give_back(session, slot.as_ref(), response))
-            }
-            Err(Miss::Fallback { why, answer, data }) => {
-                Begun::Unmatched(Box::new(UnmatchedRequest {
-                    why,
-                    answer,
-                    req: Request::new(*data, session),
-                    slot,
-                }))
-            }
-        }
-    }
-
-    /// Reads the body if there is one, runs the handler, and hands the session back. An `async`
-    /// block, not an `async fn`, whose argument would take its room in the future twice; the
-    /// rare paths' futures are boxed apart.
-    ///
-    /// `dispatcher` is the dispatcher itself, borrowed or shared (`call_shared`): the future
-    /// holds it and `routed` once each.
-    #[expect(
-        clippy::manual_async_fn,
-        reason = "an async fn stores its arguments twice in its future (rust-lang/rust#62958)"
-    )]
-    fn answer<'a, D>(
-        dispatcher: D,
-        mut routed: Routed<S>,
-    ) -> impl Future<Output = Response> + Send + 'a
-    where
-        D: Deref<Target = Self> + Send + 'a,
-    {
-        async move {
-            let this = &*dispatcher;
-            if let Some(body) = routed.body.take() {
-                // Boxed: reading a body, multipart included, takes a large state.
-                if let Err(answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
-                    return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
-                }
-            }
-            let params = std::mem::take(&mut routed.params);
-            let run = Self::run(routed.handler, routed.name, params, &mut routed.req);
-            let Some(mut response) = run.await else {
-                // A panicking handler saves nothing: the session is not given back.
-                return Response::internal_server_error();
-            };
-            if routed.req.was_unconverted() && this.fallback.is_some() {
-                let why = Unmatched::BadParameter;
-                match Box::pin(this.run_fallback(why, &response, &mut routed.req)).await {
-                    Some(answer) => response = answer,
-                    None => return Response::internal_server_error(),
-                }
-            }
-            let response = finish(response, &routed.req);
-            give_back(routed.req.into_session(), routed.slot.as_ref(), response)
-        }
-    }
-
-    /// Runs the fallback on an unmatched request and hands the session back.
-    async fn answer_unmatched(&self, unmatched: UnmatchedRequest<S>) -> Response {
-        let UnmatchedRequest {
-            why,
-            answer,
-            mut req,
-            slot,
-        } = unmatched;
-        let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
-            return Response::internal_server_error();
-        };
-        let response = finish(response, &req);
-        give_back(req.into_session(), slot.as_ref(), response)
-    }
-}
-
-/// Hands the session back to the middleware that lent it and answers `response` — unless the
-/// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or the
-/// data does not serialize (logged; then the answer is a 500).
-fn give_back<S: SessionData>(
-    session: Session<S>,
-    slot: Option<&SessionSlot>,
-    response: Response,
-) -> Response {
-    let Some(slot) = slot else { return response };
-    if response.status().is_server_error() {
-        return response;
-    }
-    match session.give_back(slot) {
-        Ok(()) => response,
-        Err(error) => {
-            tracing::error!(%error, "session data does not serialize");
-            Response::internal_server_error()
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde::{Deserialize, Serialize};
-
-    use super::{Begun, Dispatcher};
-    use crate::exchange::session::{LentSession, SessionSlot};
-    use crate::exchange::{box_body, Request, SessionId};
-    use crate::routing::route::{HandlerFuture, Part, RouteInfo};
-    use crate::routing::RouteEntry;
-
-    /// A session type the size of a typical app's.
-    #[derive(Default, Serialize, Deserialize)]
-    struct Visitor {
-        username: Option<String>,
-        logged_in: bool,
-        visits: u64,
-    }
-
-    fn home(_: &mut Request<Visitor>, _: Vec<String>) -> HandlerFuture<'_> {
-        Box::pin(async { crate::Response::text("home") })
-    }
-
-    #[test]
-    fn the_dispatchers_future_for_a_request_stays_under_a_kilobyte() {
-        // As the session middleware's (see its test): every request's future is boxed, and up to
-        // 1 KiB the box comes from glibc's per-thread cache. Inline body reading or fallback
-        // state would push it over.
-        let info = RouteInfo {
-            name: "home",
-            pattern: "/",
-            key: "/",
-            methods: &["GET"],
-            accepts_cross_origin: false,
-            parts: &[Part::Literal("/")],
-        };
-        let dispatcher = Dispatcher::from_routes(vec![RouteEntry::from_raw(info, home)]);
-        let mut req = http::Request::get("/")
-            .body(box_body(http_body_util::Empty::new()))
-            .expect("request");
-        req.extensions_mut().insert(SessionSlot::lend(LentSession {
-            id: SessionId::generate().expect("an id"),
-            json: None,
-            live: None,
-            flashes: Vec::new(),
-        }));
-        let Begun::Routed(routed) = dispatcher.begin(req) else {
-            panic!("GET / is routed to `home`");
-        };
-        let future = Dispatcher::answer(&dispatcher, routed);
-        let size = std::mem::size_of_val(&future);
-        assert!(size <= 1024, "the dispatcher's future takes {size} bytes");
     }
 }

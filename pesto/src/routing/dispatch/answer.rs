@@ -1,0 +1,262 @@
+//! Answering a request the dispatcher has routed: opening its session, reading its body, running
+//! the handler (or the app's fallback) in the request's context, finishing the response and
+//! handing the session back.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use http::{header, Method};
+
+use super::{Dispatcher, Miss, Prepared};
+use crate::exchange::body;
+use crate::exchange::location;
+use crate::exchange::session::{SessionData, SessionSlot};
+use crate::exchange::{RawBody, RawRequest, Request, Response, Session};
+use crate::routing::fallback::Unmatched;
+use crate::routing::route::HandlerFn;
+
+/// Where `Dispatcher::begin` left a request.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the routed request is the common case: boxing it would cost an allocation each"
+)]
+pub(super) enum Begun<S> {
+    /// Answered without a handler: a redirect, a plain 404 or 405, a session that did not open.
+    Answered(Response),
+    /// For the fallback. Boxed: the rare path, and the enum stays small.
+    Unmatched(Box<UnmatchedRequest<S>>),
+    /// For the handler of its route.
+    Routed(Routed<S>),
+}
+
+/// A request for the fallback: why no route took it, what pesto would answer, the request.
+pub(super) struct UnmatchedRequest<S> {
+    why: Unmatched,
+    answer: Response,
+    req: Request<S>,
+    slot: Option<SessionSlot>,
+}
+
+/// A request routed to a handler, its session open, its body still to read when it has one.
+pub(super) struct Routed<S> {
+    /// The route's handler, and its name for the log.
+    handler: HandlerFn<S>,
+    name: &'static str,
+    params: Vec<String>,
+    req: Request<S>,
+    body: Option<RawBody>,
+    slot: Option<SessionSlot>,
+}
+
+impl<S: SessionData> Dispatcher<S> {
+    /// Everything up to the handler, none of which waits: the session is opened, the route
+    /// found, the request built. The future that follows then holds only what the handler's
+    /// call needs (a smaller future is a cheaper one to allocate and move).
+    pub(super) fn begin(&self, req: RawRequest) -> Begun<S> {
+        let slot = req.extensions().get::<SessionSlot>().cloned();
+        let session = match Session::<S>::open(slot.as_ref()) {
+            Ok(session) => session,
+            Err(error) => {
+                tracing::error!(%error, "cannot open the request's session");
+                return Begun::Answered(Response::internal_server_error());
+            }
+        };
+        match self.prepare(req) {
+            Ok(Prepared {
+                entry,
+                params,
+                data,
+                body,
+            }) => Begun::Routed(Routed {
+                handler: entry.call,
+                name: entry.info().name,
+                params,
+                req: Request::new(data, session),
+                body,
+                slot,
+            }),
+            Err(Miss::Answer(response)) => {
+                Begun::Answered(give_back(session, slot.as_ref(), response))
+            }
+            Err(Miss::Fallback { why, answer, data }) => {
+                Begun::Unmatched(Box::new(UnmatchedRequest {
+                    why,
+                    answer,
+                    req: Request::new(*data, session),
+                    slot,
+                }))
+            }
+        }
+    }
+
+    /// Reads the body if there is one, runs the handler, and hands the session back. An `async`
+    /// block, not an `async fn`, whose argument would take its room in the future twice; the
+    /// rare paths' futures are boxed apart.
+    ///
+    /// `dispatcher` is the dispatcher itself, borrowed or shared (`call_shared`): the future
+    /// holds it and `routed` once each.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn stores its arguments twice in its future (rust-lang/rust#62958)"
+    )]
+    pub(super) fn answer<'a, D>(
+        dispatcher: D,
+        mut routed: Routed<S>,
+    ) -> impl Future<Output = Response> + Send + 'a
+    where
+        D: Deref<Target = Self> + Send + 'a,
+    {
+        async move {
+            let this = &*dispatcher;
+            if let Some(body) = routed.body.take() {
+                // Boxed: reading a body, multipart included, takes a large state.
+                if let Err(answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
+                    return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
+                }
+            }
+            let params = std::mem::take(&mut routed.params);
+            let run = Self::run(routed.handler, routed.name, params, &mut routed.req);
+            let Some(mut response) = run.await else {
+                // A panicking handler saves nothing: the session is not given back.
+                return Response::internal_server_error();
+            };
+            if routed.req.was_unconverted() && this.fallback.is_some() {
+                let why = Unmatched::BadParameter;
+                match Box::pin(this.run_fallback(why, &response, &mut routed.req)).await {
+                    Some(answer) => response = answer,
+                    None => return Response::internal_server_error(),
+                }
+            }
+            let response = finish(response, &routed.req);
+            give_back(routed.req.into_session(), routed.slot.as_ref(), response)
+        }
+    }
+
+    /// Runs the fallback on an unmatched request and hands the session back.
+    pub(super) async fn answer_unmatched(&self, unmatched: UnmatchedRequest<S>) -> Response {
+        let UnmatchedRequest {
+            why,
+            answer,
+            mut req,
+            slot,
+        } = unmatched;
+        let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
+            return Response::internal_server_error();
+        };
+        let response = finish(response, &req);
+        give_back(req.into_session(), slot.as_ref(), response)
+    }
+
+    /// Reads the body of a routed request (and parses its form), or answers the body error
+    /// (400, 408, 413, 415).
+    async fn read_body(&self, req: &mut Request<S>, body: RawBody) -> Result<(), Response> {
+        let (bytes, form) = body::read_with_form(body, req.headers(), &self.limits)
+            .await
+            .map_err(|e| e.into_response())?;
+        req.set_body(bytes, form);
+        Ok(())
+    }
+
+    /// Runs the fallback on `req`, in the request's context; `None` if it panicked. The plain
+    /// answer's `Allow` header (405) is added to the fallback's unless it set its own.
+    async fn run_fallback(
+        &self,
+        why: Unmatched,
+        answer: &Response,
+        req: &mut Request<S>,
+    ) -> Option<Response> {
+        let fallback = self.fallback.as_ref()?;
+        let context = Arc::clone(req.context());
+        let handler = fallback(req, why);
+        match context
+            .scope(AssertUnwindSafe(handler).catch_unwind())
+            .await
+        {
+            Ok(mut response) => {
+                if let Some(allow) = answer.headers().get(header::ALLOW) {
+                    if !response.headers().contains_key(header::ALLOW) {
+                        response = response.with_header(header::ALLOW, allow.clone());
+                    }
+                }
+                Some(response)
+            }
+            Err(panic) => {
+                tracing::error!(panic = %panic_message(&*panic), "fallback handler panicked");
+                None
+            }
+        }
+    }
+
+    /// Runs `handler` (named `name`, for the log) on `req` in the request's context; `None` if
+    /// it panicked. The handler's future is made before the returned one, which holds only it
+    /// and the context.
+    fn run<'r>(
+        handler: HandlerFn<S>,
+        name: &'static str,
+        params: Vec<String>,
+        req: &'r mut Request<S>,
+    ) -> impl Future<Output = Option<Response>> + Send + 'r {
+        let context = Arc::clone(req.context());
+        let handler = handler(req, params);
+        async move {
+            match context
+                .scope(AssertUnwindSafe(handler).catch_unwind())
+                .await
+            {
+                Ok(response) => Some(response),
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    tracing::error!(handler = name, panic = %message, "handler panicked");
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Hands the session back to the middleware that lent it and answers `response` — unless the
+/// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or the
+/// data does not serialize (logged; then the answer is a 500).
+fn give_back<S: SessionData>(
+    session: Session<S>,
+    slot: Option<&SessionSlot>,
+    response: Response,
+) -> Response {
+    let Some(slot) = slot else { return response };
+    if response.status().is_server_error() {
+        return response;
+    }
+    match session.give_back(slot) {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(%error, "session data does not serialize");
+            Response::internal_server_error()
+        }
+    }
+}
+
+/// A panic's message, when it has one.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+/// Applies what every handler response needs: builder errors become 500, a relative `Location`
+/// becomes absolute (as Pesto does), and a HEAD response loses its body.
+fn finish<S>(response: Response, req: &Request<S>) -> Response {
+    let response = response.check_errors();
+    let mut response = location::absolutize(response, req.context(), req.path());
+    if req.method() == Method::HEAD {
+        let body = response.take_body();
+        if !response.headers().contains_key(header::CONTENT_LENGTH) {
+            response = response.with_header(header::CONTENT_LENGTH, body.len());
+        }
+    }
+    response
+}
