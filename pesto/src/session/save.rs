@@ -275,6 +275,7 @@ impl Shared {
                 }
                 self.transport.has_max_age()
             }
+            // `persist` answers at once when there is nothing to write; never sent here.
             Write::Nothing => false,
         };
         self.tell(
