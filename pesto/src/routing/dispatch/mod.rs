@@ -186,9 +186,13 @@ impl<S: Send + 'static> Dispatcher<S> {
     )]
     fn prepare(&self, req: RawRequest) -> Result<Prepared<'_, S>, Miss> {
         let (mut parts, body) = req.into_parts();
-        let mut context = RequestContext::take(&mut parts);
+        let context = RequestContext::take(&mut parts);
         #[cfg(debug_assertions)]
-        Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
+        let context = {
+            let mut context = context;
+            Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
+            context
+        };
         let path_info = context.path_info(&parts.uri);
         let (entry, params) = match self.table.lookup(&parts.method, path_info) {
             Lookup::Found(entry, params) => (entry, params),

@@ -39,6 +39,11 @@ impl RecordCap {
         self.max
     }
 
+    /// Whether the first walk has counted the tree (until then, [`RecordCap::reserve`] walks it).
+    pub(super) fn is_counted(&self) -> bool {
+        self.count.get().is_some()
+    }
+
     /// Takes a place for a new record, in one atomic step so that concurrent creates cannot all
     /// pass a check and overshoot; `false` when the store is full. Walks the tree on first use
     /// (call on the blocking pool). A place not used ([`RecordCap::release`]) is given back.

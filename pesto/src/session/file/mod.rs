@@ -28,6 +28,7 @@ pub(crate) mod format;
 mod fs;
 mod ops;
 mod purge;
+mod shards;
 #[cfg(test)]
 mod tests;
 
@@ -39,6 +40,7 @@ use ops::{
     load_file, remove_file, shard_path, store_file, touch_file, update_file, write_file, Landing,
     WriteOptions,
 };
+use shards::KnownShards;
 
 /// The directory created inside the one given to [`FileStore::new`] (Pesto's name).
 const SESSION_DIR: &str = "_pesto_sessions";
@@ -48,8 +50,15 @@ const SESSION_DIR: &str = "_pesto_sessions";
 /// Every session is one file, `<dir>/_pesto_sessions/<k[..2]>/<k>` where `k` is the session's
 /// [`SessionKey`] (a SHA-256 of the id, so a leaked directory yields no usable cookie). Writes are
 /// atomic; the file's mtime is the last access, so [`touch`](SessionStore::touch) only changes the
-/// mtime. A corrupt, unreadable or foreign file is logged and treated as absent. All file I/O runs on
-/// tokio's blocking thread pool.
+/// mtime. A corrupt, unreadable or foreign file is logged and treated as absent.
+///
+/// Reading a session, touching it, and writing one that needs no `fsync` (the default
+/// [`Durability::Removals`], into a shard directory that exists) run on the async worker thread:
+/// each is a handful of system calls on one small file, quicker than handing it to tokio's
+/// blocking thread pool and back. Everything that syncs (removals, [`Durability::Everything`], a
+/// new shard directory) and the purge run on the blocking pool. On a network filesystem, where any
+/// call can wait for a round trip, put all of it on the pool with
+/// [`inline_io(false)`](Self::inline_io).
 ///
 /// # Durability
 ///
@@ -92,6 +101,10 @@ const SESSION_DIR: &str = "_pesto_sessions";
 pub struct FileStore {
     /// `<dir>/_pesto_sessions`.
     root: Arc<Path>,
+    /// The shard directories seen to be real directories, so reads skip checking them again.
+    shards: Arc<KnownShards>,
+    /// Whether unsynced single-file I/O runs on the calling worker thread.
+    inline_io: bool,
     durability: Durability,
     max_record_size: usize,
     cap: Option<Arc<RecordCap>>,
@@ -138,6 +151,8 @@ impl FileStore {
         check_root(&root)?;
         Ok(FileStore {
             root: Arc::from(root),
+            shards: Arc::default(),
+            inline_io: true,
             durability: Durability::default(),
             max_record_size: DEFAULT_MAX_RECORD_SIZE,
             cap: None,
@@ -150,6 +165,18 @@ impl FileStore {
     #[must_use]
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
+        self
+    }
+
+    /// Whether reads, touches and unsynced writes of one session file run on the async worker
+    /// thread that asks for them (default `true`): on a local filesystem they take microseconds,
+    /// less than a hand-off to tokio's blocking thread pool. Set `false` when the directory is on a
+    /// network filesystem (NFS, SMB), where a call can stall a worker for a round trip or a
+    /// server timeout; then all file I/O runs on the blocking pool. Whatever syncs to disk runs
+    /// there either way.
+    #[must_use]
+    pub fn inline_io(mut self, inline: bool) -> Self {
+        self.inline_io = inline;
         self
     }
 
@@ -242,14 +269,27 @@ impl FileStore {
         }
     }
 
-    /// Runs `op` for `key` on the blocking pool, off the async worker threads.
-    async fn on_key<T, F>(&self, key: &SessionKey, op: F) -> Result<T>
+    /// Whether a write of `key` may run on the worker thread: it syncs nothing, and its shard
+    /// directory exists (making one syncs the root).
+    fn writes_inline(&self, key: &SessionKey) -> bool {
+        self.inline_io && !self.durability.syncs_writes() && self.shards.contains(key)
+    }
+
+    /// Runs `op` for `key` right here when `inline`, else on the blocking pool.
+    async fn on_key<T, F>(&self, key: &SessionKey, inline: bool, op: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Path, &SessionKey) -> io::Result<T> + Send + 'static,
+        F: FnOnce(&Path, &KnownShards, &SessionKey) -> io::Result<T> + Send + 'static,
     {
-        let (root, key) = (Arc::clone(&self.root), key.clone());
-        blocking(move || op(&root, &key)).await
+        if inline {
+            return op(&self.root, &self.shards, key).map_err(Error::Io);
+        }
+        let (root, shards, key) = (
+            Arc::clone(&self.root),
+            Arc::clone(&self.shards),
+            key.clone(),
+        );
+        blocking(move || op(&root, &shards, &key)).await
     }
 }
 
@@ -257,21 +297,25 @@ impl FileStore {
 impl SessionStore for FileStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         let max_content = self.max_content();
-        self.on_key(key, move |root, key| load_file(root, key, max_content))
-            .await
+        self.on_key(key, self.inline_io, move |root, known, key| {
+            load_file(root, known, key, max_content)
+        })
+        .await
     }
 
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
         self.check(data)?;
         let (content, durability) = (frame(data, Version::FIRST), self.durability);
         let cap = self.cap.clone();
+        // The cap's first count walks the whole tree: not on a worker thread.
+        let inline = self.writes_inline(key) && cap.as_ref().is_none_or(|cap| cap.is_counted());
         let created = self
-            .on_key(key, move |root, key| {
+            .on_key(key, inline, move |root, known, key| {
                 if cap.as_ref().is_some_and(|cap| !cap.reserve(root)) {
                     return Ok(None);
                 }
                 let how = Landing::CreateOnly;
-                let landed = write_file(root, key, &content, lease.now, how, durability);
+                let landed = write_file(root, known, key, &content, lease.now, how, durability);
                 if let (Some(cap), false) = (&cap, matches!(landed, Ok(true))) {
                     cap.release(root);
                 }
@@ -288,8 +332,10 @@ impl SessionStore for FileStore {
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
         self.check(data)?;
         let (data, options) = (data.to_vec(), self.write_options(lease));
-        self.on_key(key, move |root, key| store_file(root, key, &data, options))
-            .await
+        self.on_key(key, self.writes_inline(key), move |root, known, key| {
+            store_file(root, known, key, &data, options)
+        })
+        .await
     }
 
     /// A compare-and-swap under the shard directory's `flock(2)`, shared by every process on the
@@ -305,21 +351,24 @@ impl SessionStore for FileStore {
     ) -> Result<UpdateOutcome> {
         self.check(data)?;
         let (data, options) = (data.to_vec(), self.write_options(lease));
-        self.on_key(key, move |root, key| {
-            update_file(root, key, &data, expected, options, exchange)
+        self.on_key(key, self.writes_inline(key), move |root, known, key| {
+            update_file(root, known, key, &data, expected, options, exchange)
         })
         .await
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-        self.on_key(key, move |root, key| touch_file(root, key, lease.now))
-            .await
+        self.on_key(key, self.inline_io, move |root, known, key| {
+            touch_file(root, known, key, lease.now)
+        })
+        .await
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<()> {
         let cap = self.cap.clone();
-        self.on_key(key, move |root, key| {
-            if remove_file(root, key)? {
+        // Always synced (a logout must survive a power loss), so never on a worker thread.
+        self.on_key(key, false, move |root, known, key| {
+            if remove_file(root, known, key)? {
                 if let Some(cap) = &cap {
                     cap.release(root);
                 }

@@ -27,6 +27,7 @@ use super::fs::{
     exchange_unsupported, is_session_file, lock_dir, not_a_dir, open_nofollow, sync_dir,
     write_temp, DIR_MODE,
 };
+use super::shards::KnownShards;
 use crate::exchange::SessionKey;
 use crate::session::store::{Record, UpdateOutcome, Version};
 
@@ -50,16 +51,25 @@ pub enum Durability {
 }
 
 impl Durability {
-    fn syncs_writes(self) -> bool {
+    pub(super) fn syncs_writes(self) -> bool {
         self == Durability::Everything
     }
 }
 
-/// The shard directory for a key, `None` if it does not exist; refuses anything but a real directory.
-fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<PathBuf>> {
+/// The shard directory for a key, `None` if it does not exist; refuses anything but a real
+/// directory, and records one it found (or made) in `known`.
+fn shard_dir(
+    root: &Path,
+    known: &KnownShards,
+    key: &SessionKey,
+    create: bool,
+) -> io::Result<Option<PathBuf>> {
     let dir = shard_path(root, key);
     match fs::symlink_metadata(&dir) {
-        Ok(meta) if meta.is_dir() => return Ok(Some(dir)),
+        Ok(meta) if meta.is_dir() => {
+            known.insert(key);
+            return Ok(Some(dir));
+        }
         Ok(_) => return Err(not_a_dir(&dir)),
         Err(e) if e.kind() == ErrorKind::NotFound && create => {}
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -79,17 +89,32 @@ fn shard_dir(root: &Path, key: &SessionKey, create: bool) -> io::Result<Option<P
     // Record the new shard in the root before any file in it counts as durable. Also when another
     // writer made it: that writer may not have synced the root yet.
     sync_dir(root)?;
+    known.insert(key);
     Ok(Some(dir))
+}
+
+/// The shard directory to read a key's file from: without a `stat` once `known` holds it (see
+/// [`KnownShards`] for why that is safe), else as [`shard_dir`] finds it.
+fn shard_dir_to_read(
+    root: &Path,
+    known: &KnownShards,
+    key: &SessionKey,
+) -> io::Result<Option<PathBuf>> {
+    if known.contains(key) {
+        return Ok(Some(shard_path(root, key)));
+    }
+    shard_dir(root, known, key, false)
 }
 
 /// Loads a session file of at most `max_content` bytes; a larger one is logged and treated as
 /// absent, and no more than `max_content + 1` bytes of it are ever read.
 pub(super) fn load_file(
     root: &Path,
+    known: &KnownShards,
     key: &SessionKey,
     max_content: u64,
 ) -> io::Result<Option<Record>> {
-    let dir = match shard_dir(root, key, false) {
+    let dir = match shard_dir_to_read(root, known, key) {
         Ok(Some(dir)) => dir,
         Ok(None) => return Ok(None),
         Err(e) => return unreadable(key, e),
@@ -109,13 +134,20 @@ pub(super) fn load_file(
     if meta.len() > max_content {
         return oversized(key, meta.len(), max_content);
     }
-    // The file may have grown since `metadata`: `take` stops the read one byte past the limit.
-    let mut content = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    if let Err(e) = (&mut file)
-        .take(max_content.saturating_add(1))
-        .read_to_end(&mut content)
-    {
-        return unreadable(key, e);
+    // A session file never changes once in place (every write makes a new file and renames it),
+    // so one read asking for a byte more than `metadata` reported gets it whole — a short read of
+    // a regular file is its end — and no more than `max_content + 1` bytes are ever read.
+    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX - 1);
+    let mut content = vec![0; size + 1];
+    let read = loop {
+        match file.read(&mut content) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            read => break read,
+        }
+    };
+    match read {
+        Ok(n) => content.truncate(n),
+        Err(e) => return unreadable(key, e),
     }
     if content.len() as u64 > max_content {
         return oversized(key, content.len() as u64, max_content);
@@ -177,13 +209,14 @@ pub(super) enum Landing {
 /// Writes a complete file beside the target, then puts it in place; `false` if create-only found the key taken.
 pub(super) fn write_file(
     root: &Path,
+    known: &KnownShards,
     key: &SessionKey,
     content: &[u8],
     now: SystemTime,
     how: Landing,
     durability: Durability,
 ) -> io::Result<bool> {
-    let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    let dir = shard_dir(root, known, key, true)?.ok_or_else(|| not_a_dir(root))?;
     let target = dir.join(key.as_str());
     if let Landing::CreateOnly = how {
         // Cheap early answer; the link below is what guarantees it.
@@ -224,19 +257,21 @@ pub(super) struct WriteOptions {
 /// runs between the read of the old version and the rename.
 pub(super) fn store_file(
     root: &Path,
+    known: &KnownShards,
     key: &SessionKey,
     data: &[u8],
     options: WriteOptions,
 ) -> io::Result<()> {
-    let dir = shard_dir(root, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    let dir = shard_dir(root, known, key, true)?.ok_or_else(|| not_a_dir(root))?;
     let _lock = lock_dir(&dir)?;
-    let version = match load_file(root, key, options.max_content)? {
+    let version = match load_file(root, known, key, options.max_content)? {
         Some(record) => record.version.next(),
         None => Version::FIRST,
     };
     let content = frame(data, version);
     write_file(
         root,
+        known,
         key,
         &content,
         options.now,
@@ -257,6 +292,7 @@ pub(super) fn store_file(
 /// the old record, which is unlinked. Where the filesystem cannot exchange, it checks and renames.
 pub(super) fn update_file(
     root: &Path,
+    known: &KnownShards,
     key: &SessionKey,
     data: &[u8],
     expected: Version,
@@ -264,13 +300,13 @@ pub(super) fn update_file(
     swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
 ) -> io::Result<UpdateOutcome> {
     // No shard directory, no session; update never creates one.
-    let Some(dir) = shard_dir(root, key, false)? else {
+    let Some(dir) = shard_dir(root, known, key, false)? else {
         return Ok(UpdateOutcome::Absent);
     };
     let target = dir.join(key.as_str());
     let _lock = lock_dir(&dir)?;
     // A symlink, a directory or a corrupt file is no record, as for load.
-    match load_file(root, key, options.max_content)? {
+    match load_file(root, known, key, options.max_content)? {
         None => return Ok(UpdateOutcome::Absent),
         Some(record) if record.version != expected => return Ok(UpdateOutcome::Conflict),
         Some(_) => {}
@@ -320,8 +356,13 @@ fn discard_temp(temp: &Path, key: &SessionKey) {
     }
 }
 
-pub(super) fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::Result<()> {
-    let Some(dir) = shard_dir(root, key, false)? else {
+pub(super) fn touch_file(
+    root: &Path,
+    known: &KnownShards,
+    key: &SessionKey,
+    now: SystemTime,
+) -> io::Result<()> {
+    let Some(dir) = shard_dir_to_read(root, known, key)? else {
         return Ok(());
     };
     let file = match open_nofollow(&dir.join(key.as_str()), true) {
@@ -336,8 +377,8 @@ pub(super) fn touch_file(root: &Path, key: &SessionKey, now: SystemTime) -> io::
 }
 
 /// Removes a session's file; `true` if this call removed one (`false`: it was already gone).
-pub(super) fn remove_file(root: &Path, key: &SessionKey) -> io::Result<bool> {
-    let Some(dir) = shard_dir(root, key, false)? else {
+pub(super) fn remove_file(root: &Path, known: &KnownShards, key: &SessionKey) -> io::Result<bool> {
+    let Some(dir) = shard_dir(root, known, key, false)? else {
         return Ok(false);
     };
     // unlink(2) removes a symlink itself, never its target.

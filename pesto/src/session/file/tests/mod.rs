@@ -3,6 +3,7 @@
 
 mod purge;
 mod storage;
+mod threads;
 mod update;
 
 use std::os::unix::fs::MetadataExt;

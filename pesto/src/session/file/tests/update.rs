@@ -13,6 +13,7 @@ use crate::session::file::fs::exchange;
 use crate::session::file::ops::{
     load_file, remove_file, update_file, write_file, Durability, Landing, WriteOptions,
 };
+use crate::session::file::shards::KnownShards;
 use crate::session::file::FileStore;
 use crate::session::store::{Error, SessionStore, UpdateOutcome, Version};
 use crate::session::SessionKey;
@@ -33,13 +34,23 @@ fn update_now(
     now: std::time::SystemTime,
     swap: impl Fn(&Path, &Path) -> rustix::io::Result<()>,
 ) -> std::io::Result<bool> {
-    let version = load_file(root, k, u64::MAX)?.map_or(Version::FIRST, |r| r.version);
+    let version = load_file(root, &KnownShards::default(), k, u64::MAX)?
+        .map_or(Version::FIRST, |r| r.version);
     let options = WriteOptions {
         now,
         durability: Durability::Everything,
         max_content: u64::MAX,
     };
-    update_file(root, k, data, version, options, swap).map(|o| o == UpdateOutcome::Written)
+    update_file(
+        root,
+        &KnownShards::default(),
+        k,
+        data,
+        version,
+        options,
+        swap,
+    )
+    .map(|o| o == UpdateOutcome::Written)
 }
 
 /// The names in a key's shard directory (a leftover temp file or old record shows up here).
@@ -156,6 +167,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
         let k = key();
         write_file(
             &m.root,
+            &KnownShards::default(),
             &k,
             &enc(br#"{"n":1}"#),
             at(0),
@@ -164,14 +176,14 @@ fn update_falls_back_where_exchange_is_unsupported() {
         )
         .expect("store");
         assert!(update_now(&m.root, &k, br#"{"n":2}"#, at(5), swap).expect("update"));
-        let record = load_file(&m.root, &k, u64::MAX)
+        let record = load_file(&m.root, &KnownShards::default(), &k, u64::MAX)
             .expect("load")
             .expect("present");
         assert_eq!(
             (record.data, record.last_access),
             (br#"{"n":2}"#.to_vec(), at(5))
         );
-        remove_file(&m.root, &k).expect("remove");
+        remove_file(&m.root, &KnownShards::default(), &k).expect("remove");
         assert!(!update_now(&m.root, &k, b"{}", at(6), swap).expect("update"));
         assert!(shard_names(&m, &k).is_empty(), "nothing written");
     }
@@ -179,6 +191,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
     let k = key();
     write_file(
         &m.root,
+        &KnownShards::default(),
         &k,
         &enc(br#"{"n":1}"#),
         at(0),
@@ -189,7 +202,7 @@ fn update_falls_back_where_exchange_is_unsupported() {
     let err = update_now(&m.root, &k, b"{}", at(5), |_, _| Err(Errno::IO)).expect_err("EIO");
     assert_eq!(err.raw_os_error(), Some(libc::EIO));
     assert_eq!(
-        load_file(&m.root, &k, u64::MAX)
+        load_file(&m.root, &KnownShards::default(), &k, u64::MAX)
             .expect("load")
             .map(|r| r.data),
         Some(br#"{"n":1}"#.to_vec())
@@ -206,6 +219,7 @@ fn a_remove_at_any_point_of_an_update_is_final() {
     let k = key();
     write_file(
         &m.root,
+        &KnownShards::default(),
         &k,
         &data,
         at(0),
@@ -224,6 +238,7 @@ fn a_remove_at_any_point_of_an_update_is_final() {
     let k = key();
     write_file(
         &m.root,
+        &KnownShards::default(),
         &k,
         &data,
         at(0),
@@ -259,6 +274,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
     let k = key();
     write_file(
         &m.root,
+        &KnownShards::default(),
         &k,
         &data,
         at(0),
@@ -271,12 +287,13 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
         update_now(&m.root, &k, DATA, at(0), exchange).expect("update");
     }
     let update_takes = started.elapsed() / 5;
-    remove_file(&m.root, &k).expect("remove");
+    remove_file(&m.root, &KnownShards::default(), &k).expect("remove");
     let (mut updates_won, mut removes_won) = (0, 0);
     for i in 0..200u32 {
         let k = key();
         write_file(
             &m.root,
+            &KnownShards::default(),
             &k,
             &data,
             at(0),
@@ -299,7 +316,7 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
                 barrier.wait();
                 // A sleep, not a spin: on two cores a spinning remover starves the updater.
                 std::thread::sleep(delay);
-                remove_file(&root, &k)
+                remove_file(&root, &KnownShards::default(), &k)
             })
         };
         let updated = updater.join().expect("updater").expect("update");
@@ -320,7 +337,10 @@ fn an_update_racing_a_remove_never_brings_the_session_back() {
             !m.file_path(&k).exists(),
             "iteration {i}: late update wrote"
         );
-        assert_eq!(load_file(&m.root, &k, u64::MAX).expect("load"), None);
+        assert_eq!(
+            load_file(&m.root, &KnownShards::default(), &k, u64::MAX).expect("load"),
+            None
+        );
     }
     assert_eq!(updates_won + removes_won, 200);
     // No temp file and no old record left anywhere.
