@@ -4,7 +4,7 @@
 //! cargo bench -p pesto --features redis --bench redis_sessions -- --warm-up-time 1 --measurement-time 5
 //! ```
 //!
-//! One element is one round trip of a request that changed its session: `load` (HMGET) then
+//! One element is one round trip of a request that changed its session: `load` (GETRANGE) then
 //! `update` (EVALSHA of the update script), the two store calls the middleware makes. `sequential`
 //! runs them one after another on one task; `concurrent/N` runs N tasks at once, each on its own
 //! session, all sharing one `RedisStore` (one multiplexed connection, so their commands

@@ -1,5 +1,5 @@
 //! The Redis session store against a real Redis: it passes the conformance suite, lays its keys
-//! out as prefixed hashes of the ids with a TTL, touches without rewriting, never brings back a
+//! out as prefixed hashes of the ids holding one string with a TTL, touches without rewriting, never brings back a
 //! removed session, expires idle ones by itself, and leaves foreign keys alone; when Redis hangs
 //! or dies the app answers a bounded 503 and recovers by itself; and `rediss://` verifies the
 //! server's certificate (docs/security.md, "Storage").
@@ -32,6 +32,9 @@ use support::stores::new_key;
 
 // ---- The conformance suite and the key layout ------------------------------------------
 
+/// The length of a record's header: `v1 <version: 20> <last access ms: 20>\n`.
+const HEADER: usize = 45;
+
 #[tokio::test]
 async fn redis_store_conforms() {
     let store = shared_store("conform").await;
@@ -45,7 +48,7 @@ async fn redis_store_conforms_behind_a_dyn_pointer_on_a_multi_thread_runtime() {
 }
 
 #[tokio::test]
-async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
+async fn keys_are_prefixed_hashes_of_the_id_holding_one_string_and_the_raw_id_is_nowhere() {
     // Stored and looked up by a hash of the id (docs/security.md, "Session ids";
     // Rack CVE-2019-16782).
     let store = shared_store("layout").await;
@@ -69,16 +72,30 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
         .query_async(&mut conn)
         .await
         .expect("TYPE");
-    assert_eq!(kind, "hash");
-    let fields: Vec<(String, Vec<u8>)> = conn.hgetall(key).await.expect("HGETALL");
-    let names: Vec<&str> = fields.iter().map(|(name, _)| name.as_str()).collect();
-    assert_eq!(names, ["data", "last_access_ms", "version"]);
-    for (name, value) in &fields {
-        let text = String::from_utf8_lossy(value);
-        assert!(!text.contains(id.as_str()), "field {name} holds the raw id");
-    }
-    // The middleware's record: the session's JSON, byte for byte, with when the session began.
-    let record = String::from_utf8_lossy(&fields[0].1).into_owned();
+    assert_eq!(kind, "string");
+    let value: Vec<u8> = conn.get(key).await.expect("GET");
+    let value = String::from_utf8(value).expect("UTF-8");
+    assert!(!value.contains(id.as_str()), "the value holds the raw id");
+    // A header (format, version, last access in ms), then the middleware's record: the session's
+    // JSON, byte for byte, with when the session began.
+    let (header, record) = value.split_once('\n').expect("a header line");
+    let fields: Vec<&str> = header.split(' ').collect();
+    assert_eq!(fields.len(), 3, "{header}");
+    assert_eq!(fields[0], "v1");
+    assert_eq!(
+        fields[1],
+        format!("{:020}", 2),
+        "the second save is version 2"
+    );
+    let stamp: i64 = fields[2].parse().expect("a stamp");
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    assert!(
+        (now as i64 - stamp).abs() < 60_000,
+        "stamp {stamp}, now {now}"
+    );
     assert!(
         record.starts_with(r#"{"created_ms":"#) && record.ends_with(r#","data":{"n":2}}"#),
         "{record}"
@@ -96,6 +113,44 @@ async fn keys_are_prefixed_hashes_and_the_raw_id_is_nowhere_in_redis() {
 }
 
 #[tokio::test]
+async fn a_logged_in_read_is_one_plain_command_and_no_script() {
+    // Counted by a redis-server of this test's own, so no other test's commands mix in.
+    let server = RedisServer::start(free_port());
+    let store = RedisStore::new(&server.url()).expect("url");
+    let client = session_client(session_middleware(store).wrap(CountApp::new()));
+    assert_eq!(client.get("/count").await.body_text(), "1");
+    let mut conn = raw_connection(&server.url()).await;
+    let () = redis::cmd("CONFIG")
+        .arg("RESETSTAT")
+        .query_async(&mut conn)
+        .await
+        .expect("CONFIG RESETSTAT");
+    assert_eq!(client.get("/peek").await.body_text(), "1");
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .expect("INFO");
+    // Lines like `cmdstat_getrange:calls=1,usec=…`; the test's own CONFIG and INFO left out.
+    let calls: Vec<(String, u64)> = stats
+        .lines()
+        .filter_map(|line| line.strip_prefix("cmdstat_"))
+        .filter_map(|line| {
+            let (name, rest) = line.split_once(':')?;
+            let calls = rest
+                .strip_prefix("calls=")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()?;
+            Some((name.to_owned(), calls))
+        })
+        .filter(|(name, _)| !name.starts_with("config") && name != "info")
+        .collect();
+    assert_eq!(calls, [("getrange".to_owned(), 1)], "{stats}");
+}
+
+#[tokio::test]
 async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
     let store = shared_store("touch").await;
     let mut conn = raw_connection(&redis_url()).await;
@@ -109,14 +164,13 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
         .await
         .expect("create"));
 
-    // Age the key by hand, and mark the stored bytes so that a rewrite would show: touch has no
-    // data to write back, so the marker must survive it.
-    let _: bool = conn.pexpire(&redis_key, 5_000).await.expect("PEXPIRE");
+    // Mark the stored bytes so that a rewrite would show (touch has no data to write back, so
+    // the marker must survive it), and age the key by hand.
+    let value: Vec<u8> = conn.get(&redis_key).await.expect("GET");
     let marker = br#"{"marker":"set by the test, not by the store"}"#;
-    let _: i64 = conn
-        .hset(&redis_key, "data", &marker[..])
-        .await
-        .expect("HSET");
+    let marked = [&value[..HEADER], &marker[..]].concat();
+    let _: () = conn.set(&redis_key, &marked).await.expect("SET");
+    let _: bool = conn.pexpire(&redis_key, 5_000).await.expect("PEXPIRE");
     let t1 = t0 + Duration::from_secs(90);
     store
         .touch(&key, Lease { now: t1, ttl })
@@ -125,10 +179,10 @@ async fn touch_refreshes_the_ttl_and_stamp_without_rewriting_the_data() {
 
     let pttl: i64 = conn.pttl(&redis_key).await.expect("PTTL");
     assert!(pttl > 590_000, "touch did not refresh the TTL: PTTL {pttl}");
-    let stored: Vec<u8> = conn.hget(&redis_key, "data").await.expect("HGET");
-    assert_eq!(stored, marker, "touch rewrote the data");
-    let stamp: i64 = conn.hget(&redis_key, "last_access_ms").await.expect("HGET");
-    assert_eq!(stamp, 1_800_000_090_000);
+    let stored: Vec<u8> = conn.get(&redis_key).await.expect("GET");
+    assert_eq!(&stored[HEADER..], marker, "touch rewrote the data");
+    let stamp = String::from_utf8_lossy(&stored[24..44]).into_owned();
+    assert_eq!(stamp, "00000001800000090000");
     let record = store.load(&key).await.expect("load").expect("present");
     assert_eq!(record.last_access, t1);
 
@@ -237,7 +291,8 @@ async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
     let mut conn = raw_connection(&redis_url()).await;
     let key = new_key();
     let other = new_key();
-    // A string where a hash is expected, and a hash without our fields.
+    // A string that is not a session record, and another type (a hash: pesto's layout before
+    // records became one string).
     let _: () = conn
         .set(store.redis_key(&key), "not a session")
         .await
@@ -257,27 +312,20 @@ async fn foreign_keys_under_the_prefix_are_not_sessions_and_survive_purge() {
 
 #[tokio::test]
 async fn an_oversized_record_is_absent_and_never_crosses_the_network() {
-    // docs/security.md, "Storage": the size is checked inside Redis (HSTRLEN) before the read.
+    // docs/security.md, "Storage": the load reads at most the header and the limit plus one
+    // byte (`GETRANGE`), never the planted 2 MiB.
     let store = shared_store("oversized").await.with_max_record_size(1024);
     let mut conn = raw_connection(&redis_url()).await;
     let (key, edge) = (new_key(), new_key());
-    let planted = vec![b'x'; 2 * 1024 * 1024];
-    let _: () = conn
-        .hset_multiple(
-            store.redis_key(&key),
-            &[("data", planted.as_slice()), ("last_access_ms", b"1")],
-        )
-        .await
-        .expect("HSET");
+    let header = format!("v1 {:020} {:020}\n", 1, 1);
+    let planted = [header.as_bytes(), &vec![b'x'; 2 * 1024 * 1024]].concat();
+    let _: () = conn.set(store.redis_key(&key), planted).await.expect("SET");
     assert!(store.load(&key).await.expect("load").is_none());
     let fits = vec![b'y'; 1024];
     let _: () = conn
-        .hset_multiple(
-            store.redis_key(&edge),
-            &[("data", fits.as_slice()), ("last_access_ms", b"1")],
-        )
+        .set(store.redis_key(&edge), [header.as_bytes(), &fits].concat())
         .await
-        .expect("HSET");
+        .expect("SET");
     assert_eq!(
         store.load(&edge).await.expect("load").map(|r| r.data),
         Some(fits)

@@ -17,7 +17,7 @@ mod memory;
 mod merge;
 mod middleware;
 #[cfg(any(feature = "redis", feature = "postgres"))]
-mod millis;
+pub(crate) mod millis;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod purge;

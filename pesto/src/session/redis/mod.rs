@@ -2,21 +2,22 @@
 //! the same Redis (or Redis Cluster), expired by Redis itself.
 //!
 //! # Layout
-//! One Redis hash per session, under `<prefix><SessionKey>` (the SHA-256 of the id, never the
-//! id itself; the default prefix is `pesto:session:`):
+//! One Redis string per session, under `<prefix><SessionKey>` (the SHA-256 of the id, never the
+//! id itself; the default prefix is `pesto:session:`): a fixed-width header, then the record the
+//! middleware gives, byte for byte (the session JSON) — see `record.rs`:
 //!
-//! | field            | value                                                            |
-//! |------------------|------------------------------------------------------------------|
-//! | `data`           | the record the middleware gives, byte for byte (the session JSON) |
-//! | `last_access_ms` | [`Lease::now`] of the last write or touch, Unix milliseconds     |
-//! | `version`        | the record's [`Version`], for `update`'s compare-and-swap         |
+//! ```text
+//! v1 <version: 20 digits> <last access: 20 characters, signed Unix ms>\n<data>
+//! ```
 //!
-//! The key's time to live is [`Lease::ttl`] (`auto_purge_olderthan`), set again by every
-//! create, store, update and touch, so an idle session disappears on its own. `touch` rewrites
-//! only `last_access_ms` and the TTL, never `data`. Writes are single-key Lua scripts, so each
-//! is atomic (`create` never overwrites; `update` never brings back a session removed meanwhile,
-//! by any server) and keeps working after a Redis restart (redis-rs reloads a script Redis no
-//! longer knows).
+//! The version is the record's [`Version`], for `update`'s compare-and-swap; the last access is
+//! [`Lease::now`] of the last write or touch. `load` is one plain `GETRANGE` that stops one byte
+//! past the size limit, and `create` one `SET … NX PX`. The key's time to live is
+//! [`Lease::ttl`] (`auto_purge_olderthan`), set again by every create, store, update and touch,
+//! so an idle session disappears on its own. `touch` rewrites only the header's time and the TTL,
+//! never the data. The writes that must read first are single-key Lua scripts, so each is atomic
+//! (`update` never brings back a session removed meanwhile, by any server) and keeps working after
+//! a Redis restart (redis-rs reloads a script Redis no longer knows).
 //!
 //! # Cluster
 //! [`new_cluster`](RedisStore::new_cluster) and
@@ -42,14 +43,14 @@
 //! This file holds the [`RedisStore`] type, its key layout, the command runner (timeout and error
 //! mapping) and the [`SessionStore`] impl. `setup.rs` builds a store (URLs, TLS, `connect`, the
 //! `with_*` methods); `connection.rs` opens and drives the connection, one server or a Cluster;
-//! `scripts.rs` holds the Lua scripts behind the writes; `record.rs` decodes the hash `load`
+//! `scripts.rs` holds the Lua scripts behind the writes; `record.rs` encodes and decodes the string `load`
 //! reads back; `purge.rs` is the `SCAN`-based purge.
 
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
-use redis::{FromRedisValue, RedisError, Script, Value};
+use redis::{RedisError, Script, Value};
 use tokio::sync::OnceCell;
 
 use super::store::{
@@ -68,7 +69,7 @@ mod tests;
 
 use connection::{Backend, Connection};
 use record::NotASession;
-use scripts::{CREATE, LOAD, STORE, TOUCH, UPDATE};
+use scripts::{STORE, TOUCH, UPDATE};
 
 /// Upper bound for a key's TTL (about 30,000 years): Redis refuses an expiry that overflows.
 const MAX_TTL_MS: u128 = 1_000_000_000_000_000;
@@ -182,47 +183,18 @@ impl RedisStore {
         op: &str,
         script: &Script,
         key: &SessionKey,
-        args: Args<'_>,
+        args: &[&[u8]],
     ) -> Result<i64> {
-        if let Args::Write { data, .. } | Args::Update { data, .. } = &args {
-            check_record_size(data, self.max_record_size)?;
-        }
         let redis_key = self.redis_key(key);
         self.run(op, |mut c| async move {
             let mut invocation = script.key(redis_key);
-            match args {
-                Args::Write { data, stamp, ttl } => invocation.arg(data).arg(stamp).arg(ttl),
-                Args::Update {
-                    data,
-                    stamp,
-                    ttl,
-                    expected,
-                } => invocation.arg(data).arg(stamp).arg(ttl).arg(expected),
-                Args::Touch { stamp, ttl } => invocation.arg(stamp).arg(ttl),
-            };
+            for arg in args {
+                invocation.arg(*arg);
+            }
             invocation.invoke_async(&mut c).await
         })
         .await
     }
-}
-
-/// The arguments of the write scripts.
-enum Args<'a> {
-    Write {
-        data: &'a [u8],
-        stamp: i64,
-        ttl: i64,
-    },
-    Update {
-        data: &'a [u8],
-        stamp: i64,
-        ttl: i64,
-        expected: u64,
-    },
-    Touch {
-        stamp: i64,
-        ttl: i64,
-    },
 }
 
 impl fmt::Debug for RedisStore {
@@ -239,36 +211,39 @@ impl fmt::Debug for RedisStore {
 
 #[async_trait::async_trait]
 impl SessionStore for RedisStore {
+    /// One `GETRANGE` of at most the header and the size limit plus one byte: a larger record
+    /// never crosses the network whole.
     async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
         let redis_key = self.redis_key(key);
         let limit = self.max_record_size;
-        let reply = self
+        let last = record::HEADER_LEN.saturating_add(limit);
+        let value = self
             .run("load", |mut c| async move {
-                LOAD.key(redis_key)
-                    .arg(limit)
-                    .invoke_async::<Value>(&mut c)
-                    .await
+                let read = redis::cmd("GETRANGE")
+                    .arg(redis_key)
+                    .arg(0)
+                    .arg(last)
+                    .query_async::<Vec<u8>>(&mut c)
+                    .await;
+                match read {
+                    // Another type of value under our key.
+                    Err(e) if e.code() == Some("WRONGTYPE") => Ok(None),
+                    read => read.map(Some),
+                }
             })
             .await?;
-        let fields = match reply {
-            Value::Array(fields) => fields,
-            Value::Int(size) if size >= 0 => {
-                tracing::warn!(session = ?key, size, limit, "oversized Redis session treated as absent");
-                return Ok(None);
-            }
-            // -1: another type of value under our key.
-            _ => Vec::new(),
+        let Some(value) = value else {
+            tracing::warn!(session = ?key, "Redis key under the session prefix is not a pesto session; ignoring it");
+            return Ok(None);
         };
-        let decoded = match <(Option<Vec<u8>>, Option<String>, Option<String>)>::from_redis_value(
-            Value::Array(fields),
-        ) {
-            Ok((data, stamp, version)) => record::decode(data, stamp, version),
-            Err(_) => Err(NotASession::Foreign),
-        };
-        match decoded {
+        if value.len() > last {
+            tracing::warn!(session = ?key, limit, "oversized Redis session treated as absent");
+            return Ok(None);
+        }
+        match record::decode(value) {
             Ok(record) => Ok(record),
             Err(NotASession::MalformedStamp) => {
-                tracing::warn!(session = ?key, "Redis session has a malformed last_access_ms; ignoring it");
+                tracing::warn!(session = ?key, "Redis session has a malformed version or stamp; ignoring it");
                 Ok(None)
             }
             Err(NotASession::Foreign) => {
@@ -278,22 +253,32 @@ impl SessionStore for RedisStore {
         }
     }
 
+    /// One `SET … NX PX`: written only if the key is free, with its TTL, atomically.
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-        let args = Args::Write {
-            data,
-            stamp: to_millis(lease.now),
-            ttl: ttl_millis(lease.ttl),
-        };
-        Ok(self.script("create", &CREATE, key, args).await? == 1)
+        check_record_size(data, self.max_record_size)?;
+        let value = record::encode(Version::FIRST, to_millis(lease.now), data);
+        let redis_key = self.redis_key(key);
+        let reply = self
+            .run("create", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(redis_key)
+                    .arg(value)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_millis(lease.ttl))
+                    .query_async::<Value>(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(reply != Value::Nil)
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-        let args = Args::Write {
-            data,
-            stamp: to_millis(lease.now),
-            ttl: ttl_millis(lease.ttl),
-        };
-        self.script("store", &STORE, key, args).await.map(drop)
+        check_record_size(data, self.max_record_size)?;
+        let stamp = record::stamp_field(to_millis(lease.now));
+        let ttl = ttl_millis(lease.ttl).to_string();
+        let args: [&[u8]; 3] = [data, stamp.as_bytes(), ttl.as_bytes()];
+        self.script("store", &STORE, key, &args).await.map(drop)
     }
 
     async fn update(
@@ -303,14 +288,13 @@ impl SessionStore for RedisStore {
         expected: Version,
         lease: Lease,
     ) -> Result<UpdateOutcome> {
+        check_record_size(data, self.max_record_size)?;
         // One atomic script: no window between the checks and the write.
-        let args = Args::Update {
-            data,
-            stamp: to_millis(lease.now),
-            ttl: ttl_millis(lease.ttl),
-            expected: expected.0,
-        };
-        match self.script("update", &UPDATE, key, args).await? {
+        let value = record::encode(expected.next(), to_millis(lease.now), data);
+        let ttl = ttl_millis(lease.ttl).to_string();
+        let expected = record::version_field(expected);
+        let args: [&[u8]; 3] = [&value, ttl.as_bytes(), expected.as_bytes()];
+        match self.script("update", &UPDATE, key, &args).await? {
             1 => Ok(UpdateOutcome::Written),
             2 => Ok(UpdateOutcome::Conflict),
             _ => Ok(UpdateOutcome::Absent),
@@ -318,11 +302,10 @@ impl SessionStore for RedisStore {
     }
 
     async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-        let args = Args::Touch {
-            stamp: to_millis(lease.now),
-            ttl: ttl_millis(lease.ttl),
-        };
-        self.script("touch", &TOUCH, key, args).await.map(drop)
+        let stamp = record::stamp_field(to_millis(lease.now));
+        let ttl = ttl_millis(lease.ttl).to_string();
+        let args: [&[u8]; 2] = [stamp.as_bytes(), ttl.as_bytes()];
+        self.script("touch", &TOUCH, key, &args).await.map(drop)
     }
 
     async fn remove(&self, key: &SessionKey) -> Result<()> {
