@@ -131,8 +131,12 @@ impl SessionId {
 
     /// The key under which stores keep this session: the SHA-256 of the id's text.
     pub fn key(&self) -> &SessionKey {
-        self.key.get_or_init(|| SessionKey {
-            text: to_hex(&Sha256::digest(self.text.as_bytes())),
+        self.key.get_or_init(|| {
+            let bytes: [u8; ID_BYTES] = Sha256::digest(self.text.as_bytes()).into();
+            SessionKey {
+                text: to_hex(&bytes),
+                bytes,
+            }
         })
     }
 }
@@ -165,14 +169,28 @@ impl fmt::Debug for SessionId {
 pub struct SessionKey {
     /// Always 64 characters of `[0-9a-f]`.
     text: String,
+    /// The 32 bytes `text` spells, for a store keyed by bytes (the memory store).
+    bytes: [u8; ID_BYTES],
 }
 
 impl SessionKey {
     /// Parses a key read back from a store (a file name, a database column): exactly 64 characters of `[0-9a-f]`.
     pub fn parse(text: &str) -> Option<SessionKey> {
-        is_hex64(text).then(|| SessionKey {
-            text: text.to_owned(),
+        is_hex64(text).then(|| {
+            let mut bytes = [0u8; ID_BYTES];
+            for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+                *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+            }
+            SessionKey {
+                text: text.to_owned(),
+                bytes,
+            }
         })
+    }
+
+    /// The key's 32 bytes (its hex characters decoded).
+    pub(crate) fn bytes(&self) -> &[u8; ID_BYTES] {
+        &self.bytes
     }
 
     /// The key's 64 hex characters.
@@ -202,6 +220,14 @@ impl fmt::Display for SessionKey {
 impl fmt::Debug for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SessionKey({}…)", self.short())
+    }
+}
+
+/// The value of a hex digit that [`is_hex64`] accepted.
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        _ => digit.wrapping_sub(b'a').wrapping_add(10),
     }
 }
 
@@ -268,6 +294,17 @@ mod tests {
         assert_eq!(text.len(), 64);
         assert!(is_hex64(&text), "{text}");
         assert_eq!(SessionId::parse(&text), Some(id));
+    }
+
+    #[test]
+    fn a_key_parsed_from_its_text_is_the_key_hashed_from_the_id_bytes_included() {
+        for _ in 0..100 {
+            let id = new_id();
+            let parsed = SessionKey::parse(id.key().as_str()).expect("a key's text parses");
+            assert_eq!(parsed.bytes(), id.key().bytes());
+            assert_eq!(&parsed, id.key());
+            assert_eq!(to_hex(parsed.bytes()), parsed.as_str());
+        }
     }
 
     #[test]
