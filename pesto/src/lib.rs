@@ -111,6 +111,7 @@ pub mod prelude {
 /// Items used by the code `#[route]` and `dispatcher_app!` generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::routing::captures::Captures;
     pub use crate::routing::route::{
         from_param, param_not_converted, routes_collide, Conv, HandlerFuture, Part, RequestType,
         Route, RouteInfo, UrlArg,

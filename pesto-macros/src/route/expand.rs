@@ -90,7 +90,7 @@ impl RouteDef<'_> {
         let call_fn = quote_spanned!(request.span()=>
             fn call(
                 __pesto_req: &mut ::pesto::Request<Self::Session>,
-                __pesto_params: ::std::vec::Vec<::std::string::String>,
+                __pesto_params: ::pesto::__private::Captures,
             ) -> ::pesto::__private::HandlerFuture<'_> {
                 #call_body
             }
@@ -184,23 +184,29 @@ impl RouteDef<'_> {
     /// Converts the captured texts (pattern order) and calls the handler (function order).
     fn call_body(&self) -> TokenStream {
         let sig = &self.handler.sig;
-        let conversions = self.params_in_pattern_order().into_iter().map(|p| {
-            let (name, ty) = (p.ident, &p.arg.ty);
-            // Spanned at the type so a missing `FromStr` impl is reported there.
-            let parse = quote_spanned!(ty.span()=>
-                ::pesto::__private::from_param::<#ty>(
-                    ::core::iter::Iterator::next(&mut __pesto_it)
-                )
-            );
-            quote! {
-                let #name: #ty = match #parse {
-                    ::core::option::Option::Some(__pesto_value) => __pesto_value,
-                    ::core::option::Option::None => {
-                        return ::pesto::__private::param_not_converted(__pesto_req);
+        let conversions =
+            self.params_in_pattern_order()
+                .into_iter()
+                .enumerate()
+                .map(|(index, p)| {
+                    let (name, ty) = (p.ident, &p.arg.ty);
+                    // Spanned at the type so a missing `FromStr` impl is reported there. The values are
+                    // read from the path the route matched, without a copy (only a `String` parameter
+                    // takes one).
+                    let parse = quote_spanned!(ty.span()=>
+                        ::pesto::__private::from_param::<#ty>(
+                            __pesto_params.get(#index, ::pesto::Request::path_info(__pesto_req))
+                        )
+                    );
+                    quote! {
+                        let #name: #ty = match #parse {
+                            ::core::option::Option::Some(__pesto_value) => __pesto_value,
+                            ::core::option::Option::None => {
+                                return ::pesto::__private::param_not_converted(__pesto_req);
+                            }
+                        };
                     }
-                };
-            }
-        });
+                });
         // Spanned at the type so "not a request guard" is reported at the parameter.
         let guards = self.guards().into_iter().map(|g| {
             let (name, ty) = (g.ident, &g.arg.ty);
@@ -216,9 +222,6 @@ impl RouteDef<'_> {
                 };
             }
         });
-        let iter = (!self.params_in_pattern_order().is_empty()).then(
-            || quote!(let mut __pesto_it = ::std::iter::IntoIterator::into_iter(__pesto_params);),
-        );
         let args = self.params.iter().map(|p| p.ident);
         let output_span = match &sig.output {
             ReturnType::Type(_, ty) => ty.span(),
@@ -231,7 +234,6 @@ impl RouteDef<'_> {
         // names the handler rather than the attribute.
         quote_spanned! {sig.ident.span()=>
             ::std::boxed::Box::pin(async move {
-                #iter
                 #(#conversions)*
                 #(#guards)*
                 let __pesto_output = Self::handler(__pesto_req, #(#args),*).await;

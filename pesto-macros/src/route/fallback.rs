@@ -53,7 +53,7 @@ pub(super) fn expand(handler: &Handler, error: syn::Error) -> TokenStream {
             };
             fn call(
                 _: &mut ::pesto::Request<Self::Session>,
-                _: ::std::vec::Vec<::std::string::String>,
+                _: ::pesto::__private::Captures,
             ) -> ::pesto::__private::HandlerFuture<'_> {
                 ::core::unreachable!()
             }

@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use http::Method;
 
 use crate::exchange::{Request, Response};
+use crate::routing::captures::Captures;
 use crate::routing::convert::{decode_segment, encode_literal};
 use crate::routing::route::{Conv, HandlerFuture, Part, RouteInfo};
 use crate::routing::table::{canonical_alternatives, decode_path, Lookup, Table};
@@ -112,7 +113,7 @@ const ROUTES: &[(&str, &[&str], &[Part])] = &[
 ];
 
 /// Never called: the target only looks routes up.
-fn unreachable_handler(_: &mut Request, _: Vec<String>) -> HandlerFuture<'_> {
+fn unreachable_handler(_: &mut Request, _: Captures) -> HandlerFuture<'_> {
     Box::pin(async { Response::text("") })
 }
 
@@ -156,7 +157,9 @@ pub fn path_match(data: &[u8]) {
     };
     let path = format!("/{}", text.strip_prefix('/').unwrap_or(&text));
     match table.lookup(&method, &path) {
-        Lookup::Found(entry, values) => check_match(table, &method, &path, entry, &values),
+        Lookup::Found(entry, values) => {
+            check_match(table, &method, &path, entry, &values.to_strings(&path))
+        }
         Lookup::MethodNotAllowed(allowed) => assert!(!allowed.is_empty()),
         Lookup::NotFound => {
             // What a GET miss is redirected to must itself be looked up safely.
@@ -201,7 +204,7 @@ fn check_match(
     match (table.lookup(method, &url), same_segments) {
         (Lookup::Found(again, again_values), true) => {
             assert_eq!(again.info().name, entry.info().name, "{path} → {url}");
-            assert_eq!(again_values, values, "{path} → {url}");
+            assert_eq!(again_values.to_strings(&url), values, "{path} → {url}");
         }
         (_, true) => panic!("{path} matched but its reverse URL {url} does not"),
         (Lookup::Found(..), false) => {}

@@ -6,6 +6,7 @@
 //!
 #![doc = include_str!("../../../docs/dispatch.md")]
 
+pub(crate) mod captures;
 pub(crate) mod convert;
 mod dispatch;
 mod fallback;

@@ -5,6 +5,7 @@ use std::fmt;
 
 use futures_util::future::BoxFuture;
 
+use super::captures::Captures;
 use super::guards::Provided;
 use crate::exchange::{Request, Response};
 
@@ -86,7 +87,7 @@ pub fn param_not_converted<S>(req: &mut Request<S>) -> Response {
 pub type HandlerFuture<'a> = BoxFuture<'a, Response>;
 
 /// A routed handler's entry point: the request and the captured parameters, in pattern order.
-pub type HandlerFn<S> = for<'a> fn(&'a mut Request<S>, Vec<String>) -> HandlerFuture<'a>;
+pub type HandlerFn<S> = for<'a> fn(&'a mut Request<S>, Captures) -> HandlerFuture<'a>;
 
 /// Implemented by `#[route]` for the unit struct named after each handler.
 pub trait Route: Send + Sync + 'static {
@@ -96,7 +97,7 @@ pub trait Route: Send + Sync + 'static {
     const INFO: RouteInfo;
     /// Converts the captured parameters (percent-decoded, in pattern order) and runs the handler.
     /// A parameter that does not convert to the handler's type answers 404.
-    fn call(req: &mut Request<Self::Session>, params: Vec<String>) -> HandlerFuture<'_>;
+    fn call(req: &mut Request<Self::Session>, params: Captures) -> HandlerFuture<'_>;
 
     /// What the handler's request guards need and `app` does not provide, one sentence each
     /// ([`FromRequest::check`](super::FromRequest::check)); checked before the first request.
@@ -184,6 +185,6 @@ impl UrlArg<String> for &str {
 }
 
 /// Parses one captured parameter into the handler's type; `None` makes the dispatcher answer 404.
-pub fn from_param<T: std::str::FromStr>(value: Option<String>) -> Option<T> {
+pub fn from_param<T: std::str::FromStr>(value: Option<&str>) -> Option<T> {
     value.and_then(|v| v.parse().ok())
 }

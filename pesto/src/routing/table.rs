@@ -8,6 +8,7 @@ use std::fmt;
 use http::Method;
 use smallvec::SmallVec;
 
+use super::captures::Captures;
 use super::convert::decode_segment;
 use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
 use super::tree::Tree;
@@ -94,7 +95,7 @@ pub(crate) struct Table<S> {
 
 /// The outcome of matching a request's method and path.
 pub(crate) enum Lookup<'t, S> {
-    Found(&'t RouteEntry<S>, Vec<String>),
+    Found(&'t RouteEntry<S>, Captures),
     MethodNotAllowed(BTreeSet<String>),
     NotFound,
 }
@@ -135,7 +136,7 @@ impl<S> Table<S> {
         };
         let mut allowed = BTreeSet::new();
         let mut found = None;
-        let captures = self.tree.find(&segments, &mut |routes| {
+        let captures = self.tree.find(path, &segments, &mut |routes| {
             let accepts = |m: &str| {
                 routes
                     .iter()

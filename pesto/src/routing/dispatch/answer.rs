@@ -15,6 +15,7 @@ use crate::exchange::body;
 use crate::exchange::location;
 use crate::exchange::session::{SessionData, SessionSlot};
 use crate::exchange::{RawBody, RawRequest, Request, Response, Session};
+use crate::routing::captures::Captures;
 use crate::routing::fallback::Unmatched;
 use crate::routing::route::HandlerFn;
 
@@ -45,7 +46,7 @@ pub(super) struct Routed<S> {
     /// The route's handler, and its name for the log.
     handler: HandlerFn<S>,
     name: &'static str,
-    params: Vec<String>,
+    params: Captures,
     req: Request<S>,
     body: Option<RawBody>,
     slot: Option<SessionSlot>,
@@ -117,8 +118,14 @@ impl<S: SessionData> Dispatcher<S> {
                     return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
                 }
             }
-            let params = std::mem::take(&mut routed.params);
-            let run = Self::run(routed.handler, routed.name, params, &mut routed.req);
+            // Taken in the call, not into a local: a local would keep its own room in the future.
+            let params = &mut routed.params;
+            let run = Self::run(
+                routed.handler,
+                routed.name,
+                std::mem::take(params),
+                &mut routed.req,
+            );
             let Some(mut response) = run.await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();
@@ -196,7 +203,7 @@ impl<S: SessionData> Dispatcher<S> {
     fn run<'r>(
         handler: HandlerFn<S>,
         name: &'static str,
-        params: Vec<String>,
+        params: Captures,
         req: &'r mut Request<S>,
     ) -> impl Future<Output = Option<Response>> + Send + 'r {
         let context = Arc::clone(req.context());

@@ -9,6 +9,7 @@ use futures_util::future::BoxFuture;
 use http::request::Parts;
 use http::{header, Method, StatusCode};
 
+use super::captures::Captures;
 use super::fallback::{FallbackFn, Unmatched};
 use super::guards::Provided;
 use super::route::RouteInfo;
@@ -164,7 +165,7 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// The route that would answer `method` and `path` (percent-encoded path info) and its
     /// captured values, without running anything: the lookup alone, for benchmarks.
     #[doc(hidden)]
-    pub fn lookup_route(&self, method: &Method, path: &str) -> Option<(&RouteInfo, Vec<String>)> {
+    pub fn lookup_route(&self, method: &Method, path: &str) -> Option<(&RouteInfo, Captures)> {
         match self.table.lookup(method, path) {
             Lookup::Found(entry, params) => Some((entry.info(), params)),
             Lookup::MethodNotAllowed(_) | Lookup::NotFound => None,
@@ -295,7 +296,7 @@ fn served_routes<S: Send + 'static>(table: &Table<S>) -> Arc<[(&'static str, &'s
 /// of the request, with the body still to read when it has one.
 struct Prepared<'a, S> {
     entry: &'a RouteEntry<S>,
-    params: Vec<String>,
+    params: Captures,
     data: RequestData,
     body: Option<RawBody>,
 }

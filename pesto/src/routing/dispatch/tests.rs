@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Begun, Dispatcher};
 use crate::exchange::session::{LentSession, SessionSlot};
 use crate::exchange::{box_body, Request, SessionId};
+use crate::routing::captures::Captures;
 use crate::routing::route::{HandlerFuture, Part, RouteInfo};
 use crate::routing::RouteEntry;
 
@@ -17,7 +18,7 @@ struct Visitor {
     visits: u64,
 }
 
-fn home(_: &mut Request<Visitor>, _: Vec<String>) -> HandlerFuture<'_> {
+fn home(_: &mut Request<Visitor>, _: Captures) -> HandlerFuture<'_> {
     Box::pin(async { crate::Response::text("home") })
 }
 

@@ -11,6 +11,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::captures::Captures;
 use super::route::{Conv, Part};
 
 /// One element of a segment pattern.
@@ -211,13 +212,20 @@ impl Tree {
     }
 
     /// Walks every route matching the decoded path segments, most specific first, until `visit`
-    /// accepts one of them; returns that candidate's parameter values (moved out, not copied).
-    pub(crate) fn find<F>(&self, segments: &[Cow<'_, str>], visit: &mut F) -> Option<Vec<String>>
+    /// accepts one of them; returns that candidate's parameter values: where they lie in `path`
+    /// (the path the segments were split from) unless decoding changed them.
+    pub(crate) fn find<F>(
+        &self,
+        path: &str,
+        segments: &[Cow<'_, str>],
+        visit: &mut F,
+    ) -> Option<Captures>
     where
         F: FnMut(&[usize]) -> bool,
     {
         let mut search = Search {
-            captures: Vec::new(),
+            path,
+            captures: Captures::default(),
             budget: STEP_BUDGET,
         };
         walk(&self.root, segments, 0, &mut search, visit).then_some(search.captures)
@@ -231,13 +239,15 @@ impl Tree {
 /// pin a worker. Legitimate paths need a few hundred steps; a lookup over budget is a 404.
 const STEP_BUDGET: u32 = 200_000;
 
-/// The state of one lookup: captured values of the current candidate and the steps left.
-struct Search {
-    captures: Vec<String>,
+/// The state of one lookup: the path, captured values of the current candidate and the steps
+/// left.
+struct Search<'p> {
+    path: &'p str,
+    captures: Captures,
     budget: u32,
 }
 
-impl Search {
+impl Search<'_> {
     /// Takes one step; false once the budget is spent.
     fn step(&mut self) -> bool {
         match self.budget.checked_sub(1) {
@@ -265,7 +275,7 @@ fn walk<F>(
     node: &Node,
     segments: &[Cow<'_, str>],
     index: usize,
-    search: &mut Search,
+    search: &mut Search<'_>,
     visit: &mut F,
 ) -> bool
 where
@@ -283,7 +293,7 @@ where
         }
     }
     if !node.dynamics.is_empty() {
-        let text = Text::segment(segment.as_ref());
+        let text = Text::segment(segment.as_ref(), search.path);
         for (_, pieces, child) in &node.dynamics {
             let mark = search.captures.len();
             if match_pieces(pieces, &text, 0, search)
@@ -295,7 +305,7 @@ where
         }
     }
     if !node.tails.is_empty() {
-        let text = Text::tail(&segments[index..]);
+        let text = Text::tail(&segments[index..], search.path);
         for tail in &node.tails {
             let mark = search.captures.len();
             if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes) {
@@ -307,12 +317,23 @@ where
     false
 }
 
+/// Where `segment` starts in `path`, when it is a slice of `path` itself (a segment decoded
+/// into a copy lies elsewhere in memory).
+fn offset_in(path: &str, segment: &str) -> Option<usize> {
+    let start = (segment.as_ptr() as usize).checked_sub(path.as_ptr() as usize)?;
+    let within = path.get(start..start.checked_add(segment.len())?)?;
+    std::ptr::eq(within, segment).then_some(start)
+}
+
 /// Decoded path text and, for a tail, where its real segment separators are.
 ///
 /// Decoding may have produced `/` (from `%2F`) inside a segment: only the separators recorded
 /// here end a segment parameter. Prefix counts make every structural check O(1).
 struct Text<'a> {
     text: std::borrow::Cow<'a, str>,
+    /// Where `text` starts in the routed path, when it is the path's own bytes (nothing in it
+    /// was percent-decoded): captures are then spans of the path, not copies.
+    base: Option<usize>,
     /// `separators_before[i]`: real separators in `text[..i]`.
     separators_before: Vec<u32>,
     /// `doubles_before[i]`: positions `k < i` where `k` and `k + 1` are both separators.
@@ -321,17 +342,29 @@ struct Text<'a> {
 
 impl<'a> Text<'a> {
     /// One decoded segment: no separators.
-    fn segment(segment: &'a str) -> Self {
+    fn segment(segment: &'a str, path: &str) -> Self {
         Text {
-            text: std::borrow::Cow::Borrowed(segment),
+            text: Cow::Borrowed(segment),
+            base: offset_in(path, segment),
             separators_before: Vec::new(),
             doubles_before: Vec::new(),
         }
     }
 
-    /// The decoded segments from here on, joined by real separators.
-    fn tail(segments: &[Cow<'_, str>]) -> Self {
-        let text = segments.join("/");
+    /// The decoded segments from here on, joined by real separators: the rest of the path
+    /// itself when none was decoded.
+    fn tail(segments: &[Cow<'_, str>], path: &'a str) -> Self {
+        let base = match segments.first() {
+            Some(first) if segments.iter().all(|s| matches!(s, Cow::Borrowed(_))) => {
+                offset_in(path, first)
+            }
+            _ => None,
+        };
+        let text = match base.and_then(|base| path.get(base..)) {
+            Some(rest) => Cow::Borrowed(rest),
+            None => Cow::Owned(segments.join("/")),
+        };
+        let base = base.filter(|_| matches!(text, Cow::Borrowed(_)));
         let mut is_separator = vec![false; text.len()];
         let mut at = 0;
         for segment in &segments[..segments.len().saturating_sub(1)] {
@@ -351,9 +384,22 @@ impl<'a> Text<'a> {
             }
         }
         Text {
-            text: std::borrow::Cow::Owned(text),
+            text,
+            base,
             separators_before,
             doubles_before,
+        }
+    }
+
+    /// Records `text[start..end]` as the current candidate's next value.
+    fn capture(&self, start: usize, end: usize, search: &mut Search<'_>) {
+        match self.base {
+            Some(base) => search
+                .captures
+                .push_span(search.path, base + start, base + end),
+            None => search
+                .captures
+                .push_decoded(self.text.get(start..end).unwrap_or_default()),
         }
     }
 
@@ -422,7 +468,7 @@ fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, search: &mut Searc
                 if !search.step() || remaining.is_empty() || !conv.matches_value(remaining) {
                     return false;
                 }
-                search.captures.push(remaining.to_owned());
+                text.capture(at, text.text.len(), search);
                 return true;
             }
             // A segment parameter ends at the next real separator at the latest.
@@ -454,11 +500,12 @@ fn match_pieces(pieces: &[Piece], text: &Text<'_>, at: usize, search: &mut Searc
                 };
                 let candidate = &text.text[at..end];
                 if fits && conv.matches_value(candidate) {
-                    search.captures.push(candidate.to_owned());
+                    let mark = search.captures.len();
+                    text.capture(at, end, search);
                     if match_pieces(rest, text, end, search) {
                         return true;
                     }
-                    search.captures.pop();
+                    search.captures.truncate(mark);
                 }
             }
             false

@@ -83,11 +83,41 @@ fn parts(pattern: &'static str) -> &'static [Part] {
 fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
     let segments: Vec<Cow<'_, str>> = path[1..].split('/').map(Cow::Borrowed).collect();
     let mut route = None;
-    let captures = tree.find(&segments, &mut |routes| {
+    let captures = tree.find(path, &segments, &mut |routes| {
         route = Some(routes[0]);
         true
     })?;
-    Some((route?, captures))
+    Some((route?, captures.to_strings(path)))
+}
+
+#[test]
+fn captures_are_spans_of_the_path_unless_a_segment_was_decoded() {
+    let mut tree = Tree::default();
+    for (i, route) in ["/a/<x>/<y:int>", "/t/<rest:path>"].iter().enumerate() {
+        tree.insert(parts(route), i);
+    }
+    for (path, expected) in [
+        ("/a/b/7", vec!["b", "7"]),
+        ("/a/b%20c/7", vec!["b c", "7"]),
+        ("/t/x/y/z", vec!["x/y/z"]),
+        ("/t/x/%41/z", vec!["x/A/z"]),
+        ("/t/x%2Fy/z", vec!["x/y/z"]),
+    ] {
+        let segments = crate::routing::table::decode_path(path).expect("decodes");
+        let captures = tree
+            .find(path, &segments, &mut |_| true)
+            .unwrap_or_else(|| panic!("{path} matches"));
+        assert_eq!(captures.to_strings(path), expected, "{path}");
+        // Spans are read in the path they were taken from: another path of the same length
+        // reads other text, so an undecoded capture is never a copy.
+        let decoded = path.contains('%');
+        let other = path.replace(|c: char| c.is_ascii_lowercase(), "q");
+        assert_eq!(
+            captures.to_strings(&other) == expected,
+            decoded,
+            "{path}: spans of the path unless decoded"
+        );
+    }
 }
 
 #[test]
