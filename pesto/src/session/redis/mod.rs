@@ -43,8 +43,8 @@
 //! This file holds the [`RedisStore`] type, its key layout, the command runner (timeout and error
 //! mapping) and the [`SessionStore`] impl. `setup.rs` builds a store (URLs, TLS, `connect`, the
 //! `with_*` methods); `connection.rs` opens and drives the connection, one server or a Cluster;
-//! `scripts.rs` holds the Lua scripts behind the writes; `record.rs` encodes and decodes the string `load`
-//! reads back; `purge.rs` is the `SCAN`-based purge.
+//! `scripts.rs` holds the Lua scripts behind the writes; `record.rs` encodes a record and decodes
+//! what `load` reads back; `purge.rs` is the `SCAN`-based purge.
 
 use std::fmt;
 use std::future::Future;
