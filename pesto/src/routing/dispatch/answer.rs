@@ -118,14 +118,8 @@ impl<S: SessionData> Dispatcher<S> {
                     return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
                 }
             }
-            // Taken in the call, not into a local: a local would keep its own room in the future.
-            let params = &mut routed.params;
-            let run = Self::run(
-                routed.handler,
-                routed.name,
-                std::mem::take(params),
-                &mut routed.req,
-            );
+            let params = std::mem::take(&mut routed.params);
+            let run = Self::run(routed.handler, routed.name, params, &mut routed.req);
             let Some(mut response) = run.await else {
                 // A panicking handler saves nothing: the session is not given back.
                 return Response::internal_server_error();

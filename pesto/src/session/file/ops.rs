@@ -137,8 +137,13 @@ pub(super) fn load_file(
     // A session file never changes once in place (every write makes a new file and renames it),
     // so one read asking for a byte more than `metadata` reported gets it whole — a short read of
     // a regular file is its end — and no more than `max_content + 1` bytes are ever read.
-    let size = usize::try_from(meta.len()).unwrap_or(usize::MAX - 1);
-    let mut content = vec![0; size + 1];
+    let Some(buffer) = usize::try_from(meta.len())
+        .ok()
+        .and_then(|size| size.checked_add(1))
+    else {
+        return oversized(key, meta.len(), max_content);
+    };
+    let mut content = vec![0; buffer];
     let read = loop {
         match file.read(&mut content) {
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
