@@ -31,24 +31,10 @@ impl KnownShards {
     }
 }
 
-/// The word and bit of a key's shard: its first two hex digits, a number below 256.
+/// The word and bit of a key's shard: its first two hex digits, i.e. its first byte.
 fn position(key: &SessionKey) -> (usize, u64) {
-    let shard = key
-        .as_str()
-        .as_bytes()
-        .iter()
-        .take(2)
-        .fold(0usize, |n, &digit| n * 16 + hex_value(digit));
+    let shard = usize::from(key.bytes()[0]);
     (shard / 64, 1 << (shard % 64))
-}
-
-/// The value of a lowercase hex digit (a key holds nothing else; anything else counts as 0).
-fn hex_value(digit: u8) -> usize {
-    match digit {
-        b'0'..=b'9' => usize::from(digit - b'0'),
-        b'a'..=b'f' => usize::from(digit - b'a' + 10),
-        _ => 0,
-    }
 }
 
 #[cfg(test)]
