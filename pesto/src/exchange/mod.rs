@@ -18,6 +18,7 @@ pub(crate) mod multidict;
 pub(crate) mod origin;
 #[cfg(feature = "askama")]
 pub(crate) mod page;
+pub(crate) mod pending_id;
 pub(crate) mod raw;
 pub(crate) mod request;
 pub(crate) mod response;

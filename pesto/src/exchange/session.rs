@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::flash::{Flash, FlashLevel};
+use super::pending_id::PendingId;
 use super::session_id::{RandomError, SessionId};
 
 /// What a session type must be: serde both ways, a default for new sessions.
@@ -40,7 +41,8 @@ pub struct Session<S> {
 /// Bookkeeping about one request's attached session, handed back to the middleware.
 #[derive(Debug)]
 pub(crate) struct SessionState {
-    pub(crate) id: SessionId,
+    /// Drawn when first needed: a new session that stores nothing never draws one.
+    pub(crate) id: PendingId,
     pub(crate) is_new: bool,
     /// The id the request arrived with, when `cycle_id()` replaced it (removed at the end of the request).
     pub(crate) cycled_from: Option<SessionId>,
@@ -71,8 +73,19 @@ impl<S> Session<S> {
     }
 
     /// The session id, or `None` for a detached session.
+    ///
+    /// A new session draws its id here when nothing did before (the middleware draws it only
+    /// to store the session); `None` also if that draw failed, which needs the operating
+    /// system's random generator to fail.
     pub fn id(&self) -> Option<&SessionId> {
-        self.state.as_ref().map(|s| &s.id)
+        let state = self.state.as_ref()?;
+        match state.id.get_or_draw() {
+            Ok(id) => Some(id),
+            Err(error) => {
+                tracing::error!(%error, "cannot draw a session id");
+                None
+            }
+        }
     }
 
     /// True when this request created the session (no valid session arrived with it).
@@ -163,16 +176,18 @@ impl<S> Session<S> {
     /// Fails only if the operating system's random generator fails.
     pub fn cycle_id(&mut self) -> Result<(), RandomError> {
         if let Some(state) = &mut self.state {
-            let new_id = SessionId::generate()?;
+            // The new id is drawn when the session is stored, unless querystring mode's URLs
+            // carry it from now on.
+            let new_id = PendingId::default();
+            if let Some(live) = &state.live {
+                live.set(Some(new_id.get_or_draw()?));
+            }
             let old = std::mem::replace(&mut state.id, new_id);
             // Only an id that was in the store needs removing; a chain of cycles removes the first.
             if !state.is_new && state.cycled_from.is_none() {
-                state.cycled_from = Some(old);
+                state.cycled_from = old.into_inner();
             }
             state.invalidated = false;
-            if let Some(live) = &state.live {
-                live.set(Some(&state.id));
-            }
         }
         Ok(())
     }
@@ -250,10 +265,10 @@ impl<S: SessionData> Session<S> {
                 let baseline = lent.json.filter(|json| json.as_slice() != DEFAULT_DATA);
                 (data, lent.id, is_new, baseline)
             }
-            None => (S::default(), SessionId::generate()?, true, None),
+            None => (S::default(), PendingId::default(), true, None),
         };
         if let Some(live) = &lent.live {
-            live.set(Some(&id));
+            live.set(Some(id.get_or_draw()?));
         }
         Ok(Session {
             data,
@@ -369,7 +384,8 @@ impl<S> DerefMut for Session<S> {
 impl<S> fmt::Debug for Session<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("id", &self.id())
+            // Only an id already drawn: formatting draws none.
+            .field("id", &self.state.as_ref().and_then(|s| s.id.get()))
             .field("is_new", &self.is_new())
             .finish_non_exhaustive()
     }
@@ -436,7 +452,8 @@ enum Slot {
 /// [`DEFAULT_DATA`] for a session stored before any handler saw it).
 #[derive(Debug)]
 pub(crate) struct LentSession {
-    pub(crate) id: SessionId,
+    /// Not drawn yet for a new session in cookie mode.
+    pub(crate) id: PendingId,
     pub(crate) json: Option<Vec<u8>>,
     pub(crate) live: Option<LiveSessionId>,
     /// The stored flash messages.

@@ -29,6 +29,12 @@ thread_local! {
     static GENERATOR: RefCell<Option<(StdRng, u32)>> = const { RefCell::new(None) };
 }
 
+#[cfg(test)]
+thread_local! {
+    /// How many ids this thread drew: tests of when an id is drawn read it.
+    pub(crate) static DRAWN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 /// Fills `bytes` from this thread's CSPRNG, seeding it from the operating system first when it is
 /// new or has drawn [`RESEED_EVERY`] ids.
 fn fill_random(bytes: &mut [u8]) -> Result<(), RandomError> {
@@ -70,8 +76,9 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), RandomError> {
 /// ```
 #[derive(Clone)]
 pub struct SessionId {
-    /// The id's text: always 64 characters of `[0-9a-f]`.
-    text: String,
+    /// The id's text: always 64 characters of `[0-9a-f]` (boxed: an id's length never changes,
+    /// and the narrower field keeps the futures that hold an id small).
+    text: Box<str>,
     /// Its SHA-256, worked out once when first needed (a new session nobody writes needs none).
     key: OnceLock<SessionKey>,
 }
@@ -108,16 +115,18 @@ impl SessionId {
     pub fn generate() -> Result<SessionId, RandomError> {
         let mut bytes = [0u8; ID_BYTES];
         fill_random(&mut bytes)?;
-        Ok(SessionId::from_text(to_hex(&bytes)))
+        #[cfg(test)]
+        DRAWN.with(|drawn| drawn.set(drawn.get() + 1));
+        Ok(SessionId::from_text(to_hex(&bytes).into_boxed_str()))
     }
 
     /// Parses an id received from a client: exactly 64 characters of `[0-9a-f]`, else `None`.
     pub fn parse(text: &str) -> Option<SessionId> {
-        is_hex64(text).then(|| SessionId::from_text(text.to_owned()))
+        is_hex64(text).then(|| SessionId::from_text(Box::from(text)))
     }
 
     /// An id from its (valid) text.
-    fn from_text(text: String) -> SessionId {
+    fn from_text(text: Box<str>) -> SessionId {
         SessionId {
             text,
             key: OnceLock::new(),
@@ -134,7 +143,7 @@ impl SessionId {
         self.key.get_or_init(|| {
             let bytes: [u8; ID_BYTES] = Sha256::digest(self.text.as_bytes()).into();
             SessionKey {
-                text: to_hex(&bytes),
+                text: to_hex(&bytes).into_boxed_str(),
                 bytes,
             }
         })
@@ -168,7 +177,7 @@ impl fmt::Debug for SessionId {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionKey {
     /// Always 64 characters of `[0-9a-f]`.
-    text: String,
+    text: Box<str>,
     /// The 32 bytes `text` spells, for a store keyed by bytes (the memory store).
     bytes: [u8; ID_BYTES],
 }
@@ -182,7 +191,7 @@ impl SessionKey {
                 *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
             }
             SessionKey {
-                text: text.to_owned(),
+                text: Box::from(text),
                 bytes,
             }
         })

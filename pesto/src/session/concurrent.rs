@@ -16,7 +16,7 @@ use http::StatusCode;
 
 use super::envelope;
 use super::merge::{merge, Merged};
-use super::save::{store_error, store_full, Baseline, Created};
+use super::save::{random_failed, store_error, store_full, Baseline, Created};
 use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{UpdateOutcome, Version};
 use super::transport::{Reply, Transport};
@@ -86,12 +86,12 @@ impl Shared {
     /// stays ended (docs/security.md, "Session lifecycle"; rack-session CVE-2025-46336).
     pub(super) async fn save_changes(
         &self,
+        id: &SessionId,
         key: &SessionKey,
         returned: &ReturnedSession,
         baseline: &Baseline,
         now: SystemTime,
     ) -> Result<Saved, Response> {
-        let id = &returned.state.id;
         // The first try takes no lock: the save of a session nobody else is saving.
         let record = envelope::encode(baseline.created, returned.data(), returned.flashes());
         if let Some(saved) = self
@@ -171,7 +171,12 @@ impl Shared {
         reply: &Reply,
         now: SystemTime,
     ) -> Result<bool, Response> {
-        let new = &returned.state.id;
+        // `cycle_id()` left the new id to be drawn now, as the session is stored under it.
+        let new = returned
+            .state
+            .id
+            .get_or_draw()
+            .map_err(|error| random_failed(&error))?;
         let old_key = baseline.key_of(old);
         // A logout elsewhere during this request ended the session: do not re-issue its data
         // under a new id (docs/security.md, "Session lifecycle"). A rotation by another request

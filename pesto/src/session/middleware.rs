@@ -27,11 +27,12 @@ use super::concurrent::RetryLocks;
 use super::config::SessionMiddleware;
 use super::inspector::SessionInspector;
 use super::purge::PurgeTask;
-use super::save::{store_full, Baseline, Created};
+use super::save::{random_failed, store_full, Baseline, Created};
 use super::shared::{Found, Shared};
 use super::store::{self, SessionStore};
 use super::transport::Reply;
 use crate::endpoint::{AppCheck, Endpoint};
+use crate::exchange::pending_id::PendingId;
 use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
 use crate::exchange::{Flash, IntoResponse, RawBody, RawRequest, Response, SessionId};
@@ -135,7 +136,8 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
 
 /// The session a request arrived with (or a fresh one), and what the store held.
 struct Loaded {
-    id: SessionId,
+    /// Not drawn yet for a new session in cookie mode.
+    id: PendingId,
     /// The stored data's JSON; `None` for a new session.
     json: Option<Vec<u8>>,
     /// The flash messages waiting to be shown.
@@ -205,7 +207,7 @@ impl<E: Endpoint> SessionApp<E> {
             let ids = std::mem::take(&mut arrived.ids);
             // Boxed, and only when the request presents an id: a first visit waits for no store.
             let loaded = match if ids.is_empty() {
-                Shared::fresh(now)
+                shared.fresh(now)
             } else {
                 Box::pin(shared.load(ids, now)).await
             } {
@@ -222,7 +224,7 @@ impl<E: Endpoint> SessionApp<E> {
             // Links rendered by this request carry the id even in lazy mode, where it becomes
             // real only if the handler writes to the session: an id that was never stored is
             // refused on the next request anyway.
-            let reply = Reply::new(&mut arrived.parts, transport.live_id(&loaded.id));
+            let reply = Reply::new(&mut arrived.parts, transport.live_id(loaded.id.get()));
             // A page made with a session that holds something is the user's own (below).
             let arrived_private = loaded
                 .json
@@ -231,7 +233,7 @@ impl<E: Endpoint> SessionApp<E> {
                 || !loaded.flashes.is_empty();
             // The id goes to the handler layer; a copy is kept only where the answer may need
             // it again (querystring mode, below).
-            let kept_id = reply.live.is_some().then(|| loaded.id.clone());
+            let kept_id = reply.live.as_ref().and(loaded.id.get().cloned());
             let slot = SessionSlot::lend(LentSession {
                 id: loaded.id,
                 json: loaded.json,
@@ -306,7 +308,7 @@ impl Shared {
                             version: record.version,
                             forward,
                         },
-                        id,
+                        id: PendingId::known(id),
                     });
                 }
                 Ok(Found::Dead { expired: true }) => {
@@ -320,19 +322,21 @@ impl Shared {
                 Ok(Found::Absent) => {}
             }
         }
-        Self::fresh(now)
+        self.fresh(now)
     }
 
-    /// A new session, under a fresh id.
+    /// A new session. Its id is drawn when the session is stored or a handler asks for it
+    /// (`PendingId`), except in querystring mode, where the links this request renders carry it
+    /// from the start.
     #[expect(
         clippy::result_large_err,
         reason = "answers as `load` does, whose result it stands in for"
     )]
-    fn fresh(now: SystemTime) -> Result<Loaded, Response> {
-        let id = SessionId::generate().map_err(|error| {
-            tracing::error!(%error, "cannot generate a session id");
-            Response::internal_server_error()
-        })?;
+    fn fresh(&self, now: SystemTime) -> Result<Loaded, Response> {
+        let id = PendingId::default();
+        if self.transport.carries_id_in_urls() {
+            id.get_or_draw().map_err(|error| random_failed(&error))?;
+        }
         Ok(Loaded {
             id,
             json: None,
@@ -345,10 +349,14 @@ impl Shared {
     /// the same URL carrying its id (Pesto).
     async fn redirect_new_visitor(
         &self,
-        id: &SessionId,
+        id: &PendingId,
         parts: &mut Parts,
         now: SystemTime,
     ) -> Response {
+        let id = match id.get_or_draw() {
+            Ok(id) => id,
+            Err(error) => return random_failed(&error),
+        };
         match self.create(id, DEFAULT_DATA, &[], now, now).await {
             Ok(Created::Yes) => self.transport.redirect_carrying(id, parts),
             // No id to carry: the visitor cannot be served a session now.
@@ -384,7 +392,9 @@ mod tests {
 
     use super::{Arrived, SessionApp};
     use crate::endpoint::Endpoint;
-    use crate::exchange::{box_body, RawRequest, Response};
+    use crate::exchange::session::SessionSlot;
+    use crate::exchange::session_id::DRAWN;
+    use crate::exchange::{box_body, RawRequest, Response, Session};
     use crate::session::{session_middleware, MemoryStore};
 
     /// An app that answers at once: the middleware's own future is what is measured.
@@ -416,5 +426,72 @@ mod tests {
         let future = SessionApp::handle(&app, arrived);
         let size = std::mem::size_of_val(&future);
         assert!(size <= 1024, "the middleware's future takes {size} bytes");
+    }
+
+    /// What a handler does with its session, as the dispatcher would open and give it back.
+    #[derive(Clone, Copy)]
+    enum Handler {
+        Reads,
+        Writes,
+        LogsIn,
+    }
+
+    impl Endpoint for Handler {
+        fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
+            let slot = req.extensions().get::<SessionSlot>().cloned();
+            let handler = *self;
+            Box::pin(async move {
+                let Some(slot) = slot else {
+                    return Response::internal_server_error();
+                };
+                let Ok(mut session) = Session::<u32>::open(Some(&slot)) else {
+                    return Response::internal_server_error();
+                };
+                match handler {
+                    Handler::Reads => {
+                        let _visits: u32 = *session;
+                    }
+                    Handler::Writes => *session += 1,
+                    Handler::LogsIn => {
+                        *session = 7;
+                        if session.cycle_id().is_err() {
+                            return Response::internal_server_error();
+                        }
+                    }
+                }
+                match session.give_back(&slot) {
+                    Ok(()) => Response::text("ok"),
+                    Err(_) => Response::internal_server_error(),
+                }
+            })
+        }
+    }
+
+    /// Ids drawn on this thread while one request without a cookie is served by `handler` in
+    /// lazy mode, and whether the answer set a cookie.
+    fn ids_drawn_for_a_first_visit(handler: Handler) -> (u64, bool) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let app = session_middleware(MemoryStore::new())
+            .lazy(true)
+            .wrap(handler);
+        let request = http::Request::get("/")
+            .body(box_body(http_body_util::Empty::new()))
+            .expect("request");
+        let before = DRAWN.with(std::cell::Cell::get);
+        let response = runtime.block_on(app.call(request));
+        let drawn = DRAWN.with(std::cell::Cell::get) - before;
+        (drawn, response.header("set-cookie").is_some())
+    }
+
+    #[test]
+    fn a_first_visit_draws_an_id_only_when_its_session_is_stored() {
+        // Lazy mode: a visitor whose session stays empty is served without one, and no id is
+        // drawn for it; the one that is stored draws exactly one, even through `cycle_id()`.
+        assert_eq!(ids_drawn_for_a_first_visit(Handler::Reads), (0, false));
+        assert_eq!(ids_drawn_for_a_first_visit(Handler::Writes), (1, true));
+        assert_eq!(ids_drawn_for_a_first_visit(Handler::LogsIn), (1, true));
     }
 }

@@ -14,7 +14,7 @@ use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{self, Version};
 use super::transport::{Reply, Transport};
 use crate::exchange::session::{LentSession, ReturnedSession, DEFAULT_DATA};
-use crate::exchange::{Flash, Response, SessionId, SessionKey};
+use crate::exchange::{Flash, RandomError, Response, SessionId, SessionKey};
 
 /// What the store held when the request began, to decide what to write afterwards.
 pub(super) struct Baseline {
@@ -140,7 +140,7 @@ impl Shared {
             let stored = state
                 .cycled_from
                 .clone()
-                .or_else(|| (!state.is_new).then(|| state.id.clone()));
+                .or_else(|| state.id.get().filter(|_| !state.is_new).cloned());
             // `invalidate()` cleared the flash messages: any left were added after it.
             if returned.changed || !returned.flashes().is_empty() {
                 return Write::Restart { ended: stored };
@@ -241,8 +241,12 @@ impl Shared {
             },
             Write::Create => {
                 let anonymous = !returned.has_changes() && !state.force_save;
+                let id = match state.id.get_or_draw() {
+                    Ok(id) => id,
+                    Err(error) => return random_failed(&error),
+                };
                 match self
-                    .create(&state.id, returned.data(), returned.flashes(), now, now)
+                    .create(id, returned.data(), returned.flashes(), now, now)
                     .await
                 {
                     Ok(Created::Yes) => true,
@@ -256,8 +260,12 @@ impl Shared {
                 }
             }
             Write::Update => {
-                let key = baseline.key_of(&state.id);
-                match self.save_changes(key, &returned, baseline, now).await {
+                let Some(id) = state.id.get() else {
+                    // Only a session that was loaded is updated, and its id came with it.
+                    return response;
+                };
+                let key = baseline.key_of(id);
+                match self.save_changes(id, key, &returned, baseline, now).await {
                     Ok(Saved::Written { renewed }) => renewed_meanwhile = renewed,
                     Ok(Saved::Ended) => {}
                     Err(response) => return response,
@@ -265,9 +273,13 @@ impl Shared {
                 self.cookie_refresh_due(baseline, now)
             }
             Write::Touch => {
-                let key = baseline.key_of(&state.id);
+                let Some(id) = state.id.get() else {
+                    // Only a session that was loaded is touched, and its id came with it.
+                    return response;
+                };
+                let key = baseline.key_of(id);
                 if let Err(e) = self.store.touch(key, self.lease(now)).await {
-                    return store_error(&e, &state.id);
+                    return store_error(&e, id);
                 }
                 // A cookie refresh must not hand back an id a concurrent cycle_id() replaced.
                 if self.transport.has_max_age() && self.holds_forward(key).await {
@@ -302,7 +314,9 @@ impl Shared {
         renewed_meanwhile: bool,
     ) -> Response {
         let state = &returned.state;
-        if announce || !state.is_new {
+        // A new session that was not stored has no id: nothing to carry.
+        let id = state.id.get().filter(|_| announce || !state.is_new);
+        if let Some(id) = id {
             // Querystring mode carries the id of every live session; a cookie is sent only
             // when the id is new or its Max-Age needs refreshing — and never for an id that
             // reached its session through a forward: the browser already holds the new one.
@@ -311,7 +325,7 @@ impl Shared {
             match (&self.transport, announce) {
                 (Transport::Cookie(_), false) => response,
                 (Transport::Cookie(_), true) if forwarded => response,
-                _ => self.transport.announce(response, &state.id, reply),
+                _ => self.transport.announce(response, id, reply),
             }
         } else {
             // A lazy session that was never written: no id to carry.
@@ -391,21 +405,25 @@ impl Shared {
         reply: &Reply,
         now: SystemTime,
     ) -> Response {
+        let id = match lent.id.get_or_draw() {
+            Ok(id) => id,
+            Err(error) => return random_failed(&error),
+        };
         if lent.json.is_some() {
-            let key = baseline.key_of(&lent.id);
+            let key = baseline.key_of(id);
             if let Err(error) = self.store.touch(key, self.lease(now)).await {
-                return store_error(&error, &lent.id);
+                return store_error(&error, id);
             }
             if self.transport.has_max_age()
                 && baseline.forward.is_none()
                 && !self.holds_forward(key).await
             {
-                return self.transport.announce(response, &lent.id, reply);
+                return self.transport.announce(response, id, reply);
             }
             return response;
         }
-        match self.create(&lent.id, DEFAULT_DATA, &[], now, now).await {
-            Ok(Created::Yes) => self.transport.announce(response, &lent.id, reply),
+        match self.create(id, DEFAULT_DATA, &[], now, now).await {
+            Ok(Created::Yes) => self.transport.announce(response, id, reply),
             Ok(Created::Full) => {
                 reply.restore_live_id(None);
                 response
@@ -418,6 +436,13 @@ impl Shared {
     fn cookie_refresh_due(&self, baseline: &Baseline, now: SystemTime) -> bool {
         self.transport.has_max_age() && self.touch_due(baseline.last_access, now)
     }
+}
+
+/// The answer when a session needs its id drawn and the generator cannot be seeded: a plain
+/// 500, with the error logged.
+pub(super) fn random_failed(error: &RandomError) -> Response {
+    tracing::error!(%error, "cannot generate a session id");
+    Response::internal_server_error()
 }
 
 /// The answer when the store failed on a save: a plain 500, with the error logged.

@@ -258,13 +258,17 @@ impl Transport {
     }
 
     /// Querystring mode: the live id that URLs generated during the request carry.
-    pub(super) fn live_id(&self, id: &SessionId) -> Option<LiveSessionId> {
+    pub(super) fn live_id(&self, id: Option<&SessionId>) -> Option<LiveSessionId> {
         match self {
             Transport::Cookie(_) => None,
-            Transport::QueryString { param } => {
-                Some(LiveSessionId::new(Arc::clone(param), Some(id)))
-            }
+            Transport::QueryString { param } => Some(LiveSessionId::new(Arc::clone(param), id)),
         }
+    }
+
+    /// Whether URLs carry the id (querystring mode): a new session's id is then needed from
+    /// the start of the request, not only once the session is stored.
+    pub(super) fn carries_id_in_urls(&self) -> bool {
+        matches!(self, Transport::QueryString { .. })
     }
 
     /// Whether the cookie has a `Max-Age` that touching the session must refresh.
