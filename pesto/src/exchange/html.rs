@@ -17,6 +17,12 @@ pub fn html_escape(text: &str) -> String {
     out
 }
 
+/// Appends `text` to `out`, escaped as [`html_escape`] does, without a string of its own.
+pub(crate) fn push_escaped(out: &mut String, text: &str) {
+    // Writing into a String cannot fail.
+    let _ = write_escaped(out, text);
+}
+
 /// Writes `text` into `dest` escaped as [`html_escape`] does, copying the runs between the
 /// characters that need escaping in one piece.
 fn write_escaped<W: fmt::Write>(mut dest: W, text: &str) -> fmt::Result {

@@ -2,20 +2,28 @@
 //! handlers, the router's canonical-path redirects and the session middleware's own redirects are
 //! all resolved here against the request URL, as Pesto sends absolute redirects.
 
-use http::header;
+use http::header::{self, HeaderValue};
 
 use super::context::RequestContext;
 use super::response::Response;
 
 /// Resolves a relative `Location` of `response` against the request URL (`ctx`'s origin plus
 /// `path`); an absolute or unresolvable location is left as written.
-pub(crate) fn absolutize(response: Response, ctx: &RequestContext, path: &str) -> Response {
-    let Some(location) = response.header("location") else {
-        return response;
+pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &str) {
+    let Some(location) = response.headers().get(header::LOCATION) else {
+        return;
     };
-    match resolve(ctx.origin(), path, location) {
-        Some(absolute) => response.with_header(header::LOCATION, absolute),
-        None => response,
+    let Some(absolute) = location
+        .to_str()
+        .ok()
+        .and_then(|location| resolve(ctx.origin(), path, location))
+    else {
+        return;
+    };
+    // The origin is a plain host and the location was a valid value: this never fails, and
+    // if it did the location would stay as written.
+    if let Ok(absolute) = HeaderValue::try_from(absolute) {
+        response.headers_mut().insert(header::LOCATION, absolute);
     }
 }
 

@@ -251,8 +251,8 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// Applies what every handler response needs: builder errors become 500, a relative `Location`
 /// becomes absolute (as Pesto does), and a HEAD response loses its body.
 fn finish<S>(response: Response, req: &Request<S>) -> Response {
-    let response = response.check_errors();
-    let mut response = location::absolutize(response, req.context(), req.path());
+    let mut response = response.check_errors();
+    location::absolutize(&mut response, req.context(), req.path());
     if req.method() == Method::HEAD {
         let body = response.take_body();
         if !response.headers().contains_key(header::CONTENT_LENGTH) {

@@ -202,8 +202,8 @@ impl<S: Send + 'static> Dispatcher<S> {
                 return Err(self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context));
             }
             Lookup::NotFound => {
-                let response = self.redirect_to_canonical(&parts, &context);
-                let response = location::absolutize(response, &context, parts.uri.path());
+                let mut response = self.redirect_to_canonical(&parts, &context);
+                location::absolutize(&mut response, &context, parts.uri.path());
                 if response.status() != StatusCode::NOT_FOUND {
                     return Err(Miss::Answer(response));
                 }
