@@ -333,26 +333,31 @@ impl Transport {
     }
 
     /// Headers every response through the middleware carries.
-    pub(super) fn decorate(&self, response: Response) -> Response {
+    pub(super) fn decorate(&self, mut response: Response) -> Response {
+        // Into the header map in place: every response passes here, and the builder methods
+        // would move the whole response in and out for each header.
+        let headers = response.headers_mut();
         match self {
             // Shared caches must not serve one user's session-dependent page to another
             // (Flask CVE-2023-30861).
             // (Static values: a `&str` would be checked and copied on every response.)
             Transport::Cookie(_) => {
-                response.append_header(header::VARY, HeaderValue::from_static("Cookie"))
+                headers.append(header::VARY, HeaderValue::from_static("Cookie"));
             }
             // An id in the URL must not leak through Referer headers or caches
             // (docs/security.md, "Querystring mode").
-            Transport::QueryString { .. } => response
-                .with_header(
+            Transport::QueryString { .. } => {
+                headers.insert(
                     header::REFERRER_POLICY,
                     HeaderValue::from_static("no-referrer"),
-                )
-                .with_header(
+                );
+                headers.insert(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("private, no-store"),
-                ),
+                );
+            }
         }
+        response
     }
 }
 
