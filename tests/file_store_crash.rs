@@ -5,7 +5,7 @@
 //! half the time log out (a remove), with the background purge walking the tree every second. It is
 //! killed with SIGKILL mid-load, [`ROUNDS`] times, and restarted on the same directory each time.
 //! After each kill the test checks:
-//! - every session file decodes as `{"v":1,"data":{"created_ms":…,"data":…}}` and loads through
+//! - every session file decodes as `{"v":1,"data":{"created":…,"data":…}}` and loads through
 //!   the public `FileStore` API, and the tree holds nothing else but temp files;
 //! - every session whose login response arrived, and which was not logged out since, is on disk and
 //!   reaches the secure area of the restarted server, and the anonymous id it replaced holds no
@@ -252,7 +252,7 @@ fn is_temp(name: &str) -> bool {
     name.starts_with(".tmp-")
 }
 
-/// A session file holds `{"v":1,"version":N,"data":{"created_ms":N,"data":<the Visitor or null>}}`,
+/// A session file holds `{"v":1,"version":N,"data":{"created":N,"data":<the Visitor or null>}}`,
 /// complete, or, under an id a login renewed, the forward to the new id's key for the grace window,
 /// `{…,"data":{"forward_to":"<key>","until_ms":N}}`.
 fn check_file(path: &Path) {
@@ -271,7 +271,7 @@ fn check_file(path: &Path) {
         assert!(record["until_ms"].is_u64(), "{file}");
         return;
     }
-    assert!(record["created_ms"].is_u64(), "{file}");
+    assert!(record["created"].is_u64(), "{file}");
     let visitor = &record["data"];
     assert!(
         visitor.is_null() || visitor["logged_in"].is_boolean(),

@@ -97,7 +97,7 @@ async fn keys_are_prefixed_hashes_of_the_id_holding_one_string_and_the_raw_id_is
         "stamp {stamp}, now {now}"
     );
     assert!(
-        record.starts_with(r#"{"created_ms":"#) && record.ends_with(r#","data":{"n":2}}"#),
+        record.starts_with(r#"{"created":"#) && record.ends_with(r#","data":{"n":2}}"#),
         "{record}"
     );
     // The TTL is auto_purge_olderthan (120 s), so Redis expires idle sessions itself.

@@ -2,10 +2,14 @@
 //! absolute lifetime can be enforced on load (docs/security.md, "Session lifecycle": "idle and absolute
 //! timeouts enforced when the session is loaded").
 //!
-//! `{"created_ms":1700000000000,"data":<the session type's JSON>}` — the data is kept byte for
-//! byte, so change detection compares exactly what the handler's data serializes to — with
-//! `,"flash":[{"level":"info","message":"Saved"}]` before the closing brace while flash messages
-//! wait to be shown. They live beside the data, not in it, so they work whatever the session type.
+//! `{"created":1700000000000,"data":<the session type's JSON>}` (milliseconds since the epoch) —
+//! the data is kept byte for byte, so change detection compares exactly what the handler's data
+//! serializes to — with `"flash":[{"level":"info","message":"Saved"}],` before `"data"` while
+//! flash messages wait to be shown. They live beside the data, not in it, so they work whatever
+//! the session type. The data comes last so that a load finds it without parsing it: the session
+//! layer parses it into the app's own type anyway, and doing it here too cost a logged-in request
+//! a second JSON parse and a copy. Records written by earlier builds
+//! (`{"created_ms":…,"data":…,"flash":…}`) are still read, through the parser.
 //!
 //! The other record the middleware stores is the forward that `cycle_id()` leaves under the old
 //! id for the renewal grace window: `{"forward_to":"<the new id's key>","until_ms":…}`. It holds
@@ -20,7 +24,9 @@ use crate::exchange::{Flash, SessionKey};
 
 #[derive(Deserialize)]
 struct Stored<'a> {
-    created_ms: u64,
+    /// `created_ms` in records written by earlier builds.
+    #[serde(alias = "created_ms")]
+    created: u64,
     #[serde(borrow)]
     data: &'a RawValue,
     #[serde(default)]
@@ -85,33 +91,76 @@ fn millis(time: SystemTime) -> u64 {
 /// The record bytes for session data `data` (JSON) begun at `created`, with the flash messages
 /// waiting to be shown.
 pub fn encode(created: SystemTime, data: &[u8], flashes: &[Flash]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() + 40);
-    out.extend_from_slice(b"{\"created_ms\":");
+    let mut out = Vec::with_capacity(data.len() + 36);
+    out.extend_from_slice(CREATED);
     out.extend_from_slice(millis(created).to_string().as_bytes());
-    out.extend_from_slice(b",\"data\":");
-    out.extend_from_slice(data);
     if !flashes.is_empty() {
         out.extend_from_slice(b",\"flash\":");
         // A list of plain structs of strings serializes into a Vec without fail.
         let _ = serde_json::to_writer(&mut out, flashes);
     }
+    out.extend_from_slice(DATA);
+    out.extend_from_slice(data);
     out.push(b'}');
     out
 }
 
+/// How a record of this layout begins, and what stands between the time or the flash messages
+/// and the data.
+const CREATED: &[u8] = b"{\"created\":";
+const DATA: &[u8] = b",\"data\":";
+
 /// The session in `record`, or `None` for bytes that are not a session record.
 pub fn decode(record: &[u8]) -> Option<Decoded> {
+    if let Some(decoded) = decode_without_flashes(record) {
+        return Some(decoded);
+    }
     // serde would also read a struct from a JSON array: only an object is a record.
     if record.trim_ascii_start().first() != Some(&b'{') {
         return None;
     }
     let stored: Stored<'_> = serde_json::from_slice(record).ok()?;
-    let created = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(stored.created_ms))?;
     Some(Decoded {
-        created,
+        created: from_millis(stored.created)?,
         data: stored.data.get().as_bytes().to_vec(),
         flashes: stored.flash,
     })
+}
+
+/// A record as [`encode`] writes it when no flash message waits — nearly every load: the time,
+/// then the data up to the closing brace, taken as it is. The data is not checked here: the
+/// session layer parses it into the app's type, and data that does not parse starts a new
+/// session there, as a record from a parser would.
+fn decode_without_flashes(record: &[u8]) -> Option<Decoded> {
+    let rest = record.strip_prefix(CREATED)?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let created = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let data = rest[digits..]
+        .strip_prefix(DATA)?
+        .strip_suffix(b"}")
+        .filter(|data| closes_as_it_opens(data))?;
+    Some(Decoded {
+        created: from_millis(created)?,
+        data: data.to_vec(),
+        flashes: Vec::new(),
+    })
+}
+
+/// Whether `data` ends with the bracket or quote it starts with (any other value, a number or a
+/// literal, passes): a record cut short is refused here without parsing the data.
+fn closes_as_it_opens(data: &[u8]) -> bool {
+    match (data.first(), data.last()) {
+        (None, _) => false,
+        (Some(b'{'), last) => data.len() > 1 && last == Some(&b'}'),
+        (Some(b'['), last) => data.len() > 1 && last == Some(&b']'),
+        (Some(b'"'), last) => data.len() > 1 && last == Some(&b'"'),
+        (Some(_), _) => true,
+    }
+}
+
+/// The time `ms` milliseconds after the epoch, if it can be represented.
+fn from_millis(ms: u64) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(ms))
 }
 
 #[cfg(test)]
@@ -163,6 +212,37 @@ mod tests {
     }
 
     #[test]
+    fn the_data_comes_last_and_records_of_earlier_builds_still_decode() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        let flashes = vec![Flash {
+            level: FlashLevel::Info,
+            message: "Saved".to_owned(),
+        }];
+        assert_eq!(
+            encode(at, br#"{"n":1}"#, &[]),
+            br#"{"created":1700000000123,"data":{"n":1}}"#.to_vec()
+        );
+        assert_eq!(
+            encode(at, br#"{"n":1}"#, &flashes),
+            br#"{"created":1700000000123,"flash":[{"level":"info","message":"Saved"}],"data":{"n":1}}"#
+                .to_vec()
+        );
+        // Written by earlier builds: the time under `created_ms`, the flash messages after the
+        // data, which a reader that took the data up to the closing brace would swallow.
+        let earlier = br#"{"created_ms":1700000000123,"data":{"n":"}"},"flash":[{"level":"info","message":"Saved"}]}"#;
+        assert_eq!(
+            decode(earlier),
+            Some(Decoded {
+                created: at,
+                data: br#"{"n":"}"}"#.to_vec(),
+                flashes,
+            })
+        );
+        let earlier = br#"{"created_ms":1700000000123,"data":[1,2]}"#;
+        assert_eq!(decode(earlier).map(|d| d.data), Some(b"[1,2]".to_vec()));
+    }
+
+    #[test]
     fn anything_else_is_not_a_record() {
         for junk in [
             &b""[..],
@@ -170,6 +250,10 @@ mod tests {
             b"{\"data\":1}",
             b"[1,2]",
             b"{\"created_ms\":-1,\"data\":{}}",
+            b"{\"created\":,\"data\":{}}",
+            b"{\"created\":1,\"data\":}",
+            b"{\"created\":99999999999999999999999,\"data\":{}}",
+            b"{\"created\":1,\"data\":{}",
         ] {
             assert_eq!(decode(junk), None, "{:?}", String::from_utf8_lossy(junk));
         }

@@ -2,7 +2,7 @@
 //! small sessions, divided by N (bench/load/README.md, "Memory per session").
 //!
 //! A small session is the record pesto's middleware writes for a session holding one short
-//! string (`{"created_ms":…,"data":{"user":"user-N"}}`, 50-odd bytes); tower-sessions' memory
+//! string (`{"created":…,"data":{"user":"user-N"}}`, 50-odd bytes); tower-sessions' memory
 //! store gets the same data as its own `Record`. Each store is measured in a fresh process
 //! (run the binary once per `--store`), after the allocator has settled from start-up.
 
@@ -53,7 +53,7 @@ fn main() -> anyhow::Result<()> {
         ttl: Duration::from_secs(3600),
     };
     let created_ms = lease.now.duration_since(SystemTime::UNIX_EPOCH)?.as_millis();
-    let record = |n: usize| format!(r#"{{"created_ms":{created_ms},"data":{{"user":"user-{n}"}}}}"#);
+    let record = |n: usize| format!(r#"{{"created":{created_ms},"data":{{"user":"user-{n}"}}}}"#);
     // Ids drawn before the baseline, so that only what the store keeps is counted.
     let ids: Vec<SessionId> = (0..args.sessions)
         .map(|_| SessionId::generate())
