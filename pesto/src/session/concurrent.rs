@@ -16,10 +16,11 @@ use http::StatusCode;
 
 use super::envelope;
 use super::merge::{merge, Merged};
+use super::reply::Reply;
 use super::save::{random_failed, store_error, store_full, Baseline, Created};
 use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{UpdateOutcome, Version};
-use super::transport::{Reply, Transport};
+use super::transport::Transport;
 use super::OnConflict;
 use crate::exchange::session::ReturnedSession;
 use crate::exchange::{Flash, Response, SessionId, SessionKey};

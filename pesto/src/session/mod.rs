@@ -23,6 +23,7 @@ mod postgres;
 mod purge;
 #[cfg(feature = "redis")]
 pub(crate) mod redis;
+mod reply;
 mod save;
 mod shared;
 mod store;

@@ -10,9 +10,10 @@ use http::StatusCode;
 
 use super::concurrent::Saved;
 use super::envelope;
+use super::reply::Reply;
 use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{self, Version};
-use super::transport::{Reply, Transport};
+use super::transport::Transport;
 use crate::exchange::session::{LentSession, ReturnedSession, DEFAULT_DATA};
 use crate::exchange::{Flash, RandomError, Response, SessionId, SessionKey};
 

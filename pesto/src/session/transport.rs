@@ -10,6 +10,7 @@ use http::header;
 use http::request::Parts;
 use http::HeaderValue;
 
+use super::reply::Reply;
 use crate::exchange::context::RequestContext;
 use crate::exchange::cookies;
 use crate::exchange::encoding::encode_pairs;
@@ -155,45 +156,6 @@ impl CookieSettings {
             out.push_str(&secs.to_string());
         }
         HeaderValue::try_from(out).ok()
-    }
-}
-
-/// What the response side of the middleware needs to know about the request, taken before the
-/// request is handed on: where the middleware sits (its mount path), the origin, the scheme, and
-/// in querystring mode the live id. The cookie's default path and the scope of `Location`
-/// rewriting both follow where the middleware sits, not where the handler's dispatcher is mounted.
-#[derive(Debug)]
-pub(super) struct Reply {
-    script_name: String,
-    /// Querystring mode only: redirects are rewritten only when they stay on this origin.
-    origin: Option<String>,
-    https: bool,
-    /// Querystring mode: the id generated URLs and rewritten redirects carry.
-    pub(super) live: Option<LiveSessionId>,
-}
-
-impl Reply {
-    /// Takes what the response needs from the request, and makes `live` the id that URLs
-    /// generated during the request carry.
-    pub(super) fn new(parts: &mut Parts, live: Option<LiveSessionId>) -> Reply {
-        let (_, context) = RequestContext::of(parts);
-        let origin = live.as_ref().map(|_| context.origin().to_owned());
-        if let Some(live) = &live {
-            context.set_live_session(live.clone());
-        }
-        Reply {
-            script_name: context.script_name().to_owned(),
-            origin,
-            https: context.is_https(),
-            live,
-        }
-    }
-
-    /// Points the live id at `id` (none once nothing was saved for a new session).
-    pub(super) fn restore_live_id(&self, id: Option<&SessionId>) {
-        if let Some(live) = &self.live {
-            live.set(id);
-        }
     }
 }
 
