@@ -233,7 +233,7 @@ impl<E: Endpoint> SessionApp<E> {
                 || !loaded.flashes.is_empty();
             // The id goes to the handler layer; a copy is kept only where the answer may need
             // it again (querystring mode, below).
-            let kept_id = reply.live.as_ref().and(loaded.id.get().cloned());
+            let kept_id = reply.live.as_ref().and_then(|_| loaded.id.get().cloned());
             let slot = SessionSlot::lend(LentSession {
                 id: loaded.id,
                 json: loaded.json,
