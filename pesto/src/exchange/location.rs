@@ -2,6 +2,7 @@
 //! handlers, the router's canonical-path redirects and the session middleware's own redirects are
 //! all resolved here against the request URL, as Pesto sends absolute redirects.
 
+use bytes::BytesMut;
 use http::header::{self, HeaderValue};
 
 use super::context::RequestContext;
@@ -10,29 +11,40 @@ use super::response::Response;
 /// Resolves a relative `Location` of `response` against the request URL (`ctx`'s origin plus
 /// `path`); an absolute or unresolvable location is left as written.
 pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &str) {
-    let Some(location) = response.headers().get(header::LOCATION) else {
+    // One lookup: the value is replaced where it is.
+    let Some(location) = response.headers_mut().get_mut(header::LOCATION) else {
         return;
     };
-    let Some(absolute) = location
-        .to_str()
-        .ok()
-        .and_then(|location| resolve(ctx.origin(), path, location))
-    else {
-        return;
+    let absolute = if is_plain_absolute_path(location.as_bytes()) {
+        // The common case — an absolute path of plain URL characters, as `url()` writes — is
+        // the origin followed by the path, put together without a URL parser (which would also
+        // run IDNA on the host) or an intermediate string.
+        let origin = ctx.origin().as_bytes();
+        let mut out = BytesMut::with_capacity(origin.len() + location.len());
+        out.extend_from_slice(origin);
+        out.extend_from_slice(location.as_bytes());
+        HeaderValue::from_maybe_shared(out.freeze())
+    } else {
+        let Some(absolute) = location
+            .to_str()
+            .ok()
+            .and_then(|location| resolve(ctx.origin(), path, location))
+        else {
+            return;
+        };
+        HeaderValue::try_from(absolute)
     };
     // The origin is a plain host and the location was a valid value: this never fails, and
     // if it did the location would stay as written.
-    if let Ok(absolute) = HeaderValue::try_from(absolute) {
-        response.headers_mut().insert(header::LOCATION, absolute);
+    if let Ok(absolute) = absolute {
+        *location = absolute;
     }
 }
 
 /// Resolves `location` against the request URL, `origin` (`scheme://host[:port]`) followed by
 /// `path`; `None` when it is already absolute or cannot be resolved.
 fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
-    // The common case — an absolute path of plain URL characters, as `url()` writes — resolves to
-    // the origin plus the path without a URL parser (which also runs IDNA on the host).
-    if is_plain_absolute_path(location) {
+    if is_plain_absolute_path(location.as_bytes()) {
         let mut out = String::with_capacity(origin.len() + location.len());
         out.push_str(origin);
         out.push_str(location);
@@ -48,18 +60,51 @@ fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
 /// `/path[?query][#fragment]` made of characters a URL parser keeps as they are (unreserved,
 /// sub-delimiters, `:@/?#%` — not `'"<>^{}|\` or spaces, which it would encode), with no `//`
 /// start (a scheme-relative reference) and no dot segment, plain or encoded.
-fn is_plain_absolute_path(location: &str) -> bool {
-    let path = location.split(['?', '#']).next().unwrap_or(location);
-    location.starts_with('/')
-        && !location.starts_with("//")
+fn is_plain_absolute_path(location: &[u8]) -> bool {
+    let [b'/', rest @ ..] = location else {
+        return false;
+    };
+    if rest.first() == Some(&b'/') || !location.iter().all(|&b| is_kept_by_url_parser(b)) {
+        return false;
+    }
+    let path_len = location
+        .iter()
+        .position(|&b| b == b'?' || b == b'#')
+        .unwrap_or(location.len());
+    let path = &location[..path_len];
+    !path
+        .split(|&b| b == b'/')
+        .any(|segment| segment == b"." || segment == b"..")
         && !path
-            .split('/')
-            .any(|segment| segment == "." || segment == "..")
-        && location
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?#%".contains(&b))
-        && !path.contains("%2e")
-        && !path.contains("%2E")
+            .windows(3)
+            .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'e'))
+}
+
+/// A byte a URL parser leaves as it is in a path, query or fragment.
+fn is_kept_by_url_parser(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'-' | b'.'
+                | b'_'
+                | b'~'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'@'
+                | b'/'
+                | b'?'
+                | b'#'
+                | b'%'
+        )
 }
 
 #[cfg(test)]

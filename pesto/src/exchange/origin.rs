@@ -34,9 +34,9 @@ pub(crate) fn host(parts: &http::request::Parts) -> &str {
 pub(crate) fn is_plain_host(host: &str) -> bool {
     if host.is_empty()
         || host.len() > 255
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+        || !host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']' | b'_')
+        })
     {
         return false;
     }
