@@ -8,6 +8,7 @@
 pub(crate) mod body;
 pub(crate) mod context;
 pub(crate) mod cookies;
+pub(crate) mod default_json;
 pub(crate) mod encoding;
 pub(crate) mod error;
 pub(crate) mod flash;

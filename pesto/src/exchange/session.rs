@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::default_json::DefaultJson;
 use super::flash::{Flash, FlashLevel};
 use super::pending_id::PendingId;
 use super::session_id::{RandomError, SessionId};
@@ -30,7 +31,9 @@ impl<T: Serialize + DeserializeOwned + Default + Send + 'static> SessionData for
 /// Without session middleware (`S = ()`), the session is detached: it has no id and nothing is stored.
 pub struct Session<S> {
     data: S,
-    state: Option<SessionState>,
+    /// Boxed: the bookkeeping is large beside most session types, and a request (which holds
+    /// its session) is moved several times on its way to the handler and back.
+    state: Option<Box<SessionState>>,
     /// Whether the handler reached the data at all (`Deref` or `DerefMut`). Data nobody reached
     /// cannot have changed, even through a `Cell` inside it, so it is not serialized again to
     /// find out. An atomic, so that `&Session` stays `Sync` for handlers that hold it across an
@@ -273,7 +276,7 @@ impl<S: SessionData> Session<S> {
         Ok(Session {
             data,
             reached: AtomicBool::new(false),
-            state: Some(SessionState {
+            state: Some(Box::new(SessionState {
                 id,
                 is_new,
                 cycled_from: None,
@@ -285,7 +288,7 @@ impl<S: SessionData> Session<S> {
                 flashes_changed: false,
                 flashes_taken: Vec::new(),
                 flashes_added: Vec::new(),
-            }),
+            })),
         })
     }
 
@@ -293,7 +296,11 @@ impl<S: SessionData> Session<S> {
     ///
     /// # Errors
     /// The data does not serialize; nothing is handed back then, so nothing is saved.
-    pub(crate) fn give_back(self, slot: &SessionSlot) -> serde_json::Result<()> {
+    pub(crate) fn give_back(
+        self,
+        slot: &SessionSlot,
+        default: &DefaultJson,
+    ) -> serde_json::Result<()> {
         let Some(state) = self.state else {
             return Ok(());
         };
@@ -305,7 +312,7 @@ impl<S: SessionData> Session<S> {
             // then starts a new session.
             _ if state.invalidated => {
                 let json = serde_json::to_vec(&self.data)?;
-                let changed = !serializes_to(&S::default(), &json)?;
+                let changed = json != default.get::<S>()?;
                 (Some(json), changed)
             }
             // The common case, a loaded session the handler only read: compared with what was
@@ -322,10 +329,14 @@ impl<S: SessionData> Session<S> {
                 let changed = json != *baseline;
                 (Some(json), changed)
             }
+            // A new session (or one stored as the default): compared with the default's JSON
+            // the same way; unchanged, `DEFAULT_DATA` stands for it.
             None => {
-                let json = serde_json::to_vec(&self.data)?;
-                let changed = !serializes_to(&S::default(), &json)?;
-                (Some(json), changed)
+                if serializes_to(&self.data, default.get::<S>()?)? {
+                    (None, false)
+                } else {
+                    (Some(serde_json::to_vec(&self.data)?), true)
+                }
             }
         };
         *slot.lock() = Slot::Returned(ReturnedSession {
@@ -463,7 +474,7 @@ pub(crate) struct LentSession {
 /// What the handler layer gives back: the session's state and its data as JSON.
 #[derive(Debug)]
 pub(crate) struct ReturnedSession {
-    pub(crate) state: SessionState,
+    pub(crate) state: Box<SessionState>,
     /// The data's JSON; `None` when the data came back as it was lent (unchanged, or never
     /// reached by the handler) and [`data`](Self::data) stands for it.
     pub(crate) json: Option<Vec<u8>>,

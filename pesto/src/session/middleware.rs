@@ -392,6 +392,7 @@ mod tests {
 
     use super::{Arrived, SessionApp};
     use crate::endpoint::Endpoint;
+    use crate::exchange::default_json::DefaultJson;
     use crate::exchange::session::SessionSlot;
     use crate::exchange::session_id::DRAWN;
     use crate::exchange::{box_body, RawRequest, Response, Session};
@@ -459,7 +460,7 @@ mod tests {
                         }
                     }
                 }
-                match session.give_back(&slot) {
+                match session.give_back(&slot, &DefaultJson::default()) {
                     Ok(()) => Response::text("ok"),
                     Err(_) => Response::internal_server_error(),
                 }

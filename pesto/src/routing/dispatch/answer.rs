@@ -80,7 +80,7 @@ impl<S: SessionData> Dispatcher<S> {
                 slot,
             }),
             Err(Miss::Answer(response)) => {
-                Begun::Answered(give_back(session, slot.as_ref(), response))
+                Begun::Answered(self.give_back(session, slot.as_ref(), response))
             }
             Err(Miss::Fallback { why, answer, data }) => {
                 Begun::Unmatched(Box::new(UnmatchedRequest {
@@ -115,7 +115,7 @@ impl<S: SessionData> Dispatcher<S> {
             if let Some(body) = routed.body.take() {
                 // Boxed: reading a body, multipart included, takes a large state.
                 if let Err(answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
-                    return give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
+                    return this.give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
                 }
             }
             let params = std::mem::take(&mut routed.params);
@@ -132,7 +132,7 @@ impl<S: SessionData> Dispatcher<S> {
                 }
             }
             let response = finish(response, &routed.req);
-            give_back(routed.req.into_session(), routed.slot.as_ref(), response)
+            this.give_back(routed.req.into_session(), routed.slot.as_ref(), response)
         }
     }
 
@@ -148,7 +148,7 @@ impl<S: SessionData> Dispatcher<S> {
             return Response::internal_server_error();
         };
         let response = finish(response, &req);
-        give_back(req.into_session(), slot.as_ref(), response)
+        self.give_back(req.into_session(), slot.as_ref(), response)
     }
 
     /// Reads the body of a routed request (and parses its form), or answers the body error
@@ -191,6 +191,28 @@ impl<S: SessionData> Dispatcher<S> {
         }
     }
 
+    /// Hands the session back to the middleware that lent it and answers `response` — unless
+    /// the response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions)
+    /// or the data does not serialize (logged; then the answer is a 500).
+    fn give_back(
+        &self,
+        session: Session<S>,
+        slot: Option<&SessionSlot>,
+        response: Response,
+    ) -> Response {
+        let Some(slot) = slot else { return response };
+        if response.status().is_server_error() {
+            return response;
+        }
+        match session.give_back(slot, &self.default_json) {
+            Ok(()) => response,
+            Err(error) => {
+                tracing::error!(%error, "session data does not serialize");
+                Response::internal_server_error()
+            }
+        }
+    }
+
     /// Runs `handler` (named `name`, for the log) on `req` in the request's context; `None` if
     /// it panicked. The handler's future is made before the returned one, which holds only it
     /// and the context.
@@ -214,27 +236,6 @@ impl<S: SessionData> Dispatcher<S> {
                     None
                 }
             }
-        }
-    }
-}
-
-/// Hands the session back to the middleware that lent it and answers `response` — unless the
-/// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or the
-/// data does not serialize (logged; then the answer is a 500).
-fn give_back<S: SessionData>(
-    session: Session<S>,
-    slot: Option<&SessionSlot>,
-    response: Response,
-) -> Response {
-    let Some(slot) = slot else { return response };
-    if response.status().is_server_error() {
-        return response;
-    }
-    match session.give_back(slot) {
-        Ok(()) => response,
-        Err(error) => {
-            tracing::error!(%error, "session data does not serialize");
-            Response::internal_server_error()
         }
     }
 }

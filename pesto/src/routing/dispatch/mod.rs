@@ -17,6 +17,7 @@ use super::table::{canonical_alternatives, Lookup, RouteEntry, RouteError, Table
 use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::body::Limits;
 use crate::exchange::context::RequestContext;
+use crate::exchange::default_json::DefaultJson;
 use crate::exchange::location;
 use crate::exchange::request::RequestData;
 use crate::exchange::session::{is_sessionless, SessionData};
@@ -42,6 +43,8 @@ pub struct Dispatcher<S = ()> {
     state: Arc<http::Extensions>,
     /// The app's own answer to unmatched requests (`fallback`); `None`: plain 404 and 405.
     fallback: Option<FallbackFn<S>>,
+    /// `S::default()`'s JSON, what a new session's data is compared with when given back.
+    default_json: DefaultJson,
     /// Debug builds: the routes served, for `url()`'s warning about routes that are not.
     #[cfg(debug_assertions)]
     served: Arc<[(&'static str, &'static str)]>,
@@ -83,6 +86,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             limits: Limits::default(),
             state: Arc::default(),
             fallback: None,
+            default_json: DefaultJson::default(),
         })
     }
 
@@ -104,6 +108,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             limits: self.limits,
             state,
             fallback: self.fallback.or(other.fallback),
+            default_json: self.default_json,
         })
     }
 
