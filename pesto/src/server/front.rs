@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use futures_util::future::{self, FutureExt};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 
@@ -42,29 +43,29 @@ impl<S: HttpService> Front<S> {
            + 'static {
         let head_ok = head_size(&req) <= self.max_header_bytes;
         let host_ok = host_allowed(&self.allowed_hosts, &req);
-        // The access line's fields are copied only when the line will be written.
+        // The access line's fields are copied only when the line will be written (boxed, as the
+        // future is moved whole into hyper's slot for every request: it stays small).
         let logged = tracing::enabled!(target: "pesto::access", tracing::Level::INFO)
-            .then(|| (Instant::now(), req.method().clone(), req.uri().clone()));
+            .then(|| Box::new((Instant::now(), req.method().clone(), req.uri().clone())));
         let mut req = req.map(box_body);
         req.extensions_mut().insert(RemoteAddr(remote));
-        let stack = (head_ok && host_ok).then(|| self.stack.clone());
-        async move {
-            let response = match stack {
-                Some(stack) => match stack.oneshot(req).await {
-                    Ok(response) => response.map(Either::Right),
-                    Err(error) => {
-                        tracing::error!(%error, "the app's tower stack failed");
-                        own(Response::internal_server_error())
-                    }
-                },
-                // The client is past the limit: close rather than read what follows.
-                None if !head_ok => own(Response::text("431 Request Header Fields Too Large\n")
-                    .with_status(http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-                    .with_header(http::header::CONNECTION, "close")),
-                None => own(Response::text("400 Bad Request\nhost not allowed\n")
-                    .with_status(http::StatusCode::BAD_REQUEST)),
-            };
-            if let Some((started, method, uri)) = logged {
+        // Combinators rather than an `async` block, which would hold the stack's call twice (as
+        // its value and as the future it awaits): the future is moved whole into hyper's slot
+        // for every request, so it is kept to one call, the log's box and the address.
+        let answer = if head_ok && host_ok {
+            future::Either::Left(self.stack.clone().oneshot(req).map(|result| match result {
+                Ok(response) => response.map(Either::Right),
+                Err(error) => {
+                    tracing::error!(%error, "the app's tower stack failed");
+                    own(Response::internal_server_error())
+                }
+            }))
+        } else {
+            future::Either::Right(future::ready(refusal(head_ok)))
+        };
+        answer.map(move |response| {
+            if let Some(logged) = logged {
+                let (started, method, uri) = *logged;
                 let path = redacted_path(uri.path());
                 tracing::info!(
                     target: "pesto::access",
@@ -76,7 +77,20 @@ impl<S: HttpService> Front<S> {
                 );
             }
             Ok(response)
-        }
+        })
+    }
+}
+
+/// The server's answer to a request it does not pass on: its head is over the limit (the
+/// connection is closed rather than read further), or its host is not allowed.
+fn refusal<B>(head_ok: bool) -> http::Response<ServerBody<B>> {
+    if head_ok {
+        own(Response::text("400 Bad Request\nhost not allowed\n")
+            .with_status(http::StatusCode::BAD_REQUEST))
+    } else {
+        own(Response::text("431 Request Header Fields Too Large\n")
+            .with_status(http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+            .with_header(http::header::CONNECTION, "close"))
     }
 }
 
