@@ -13,7 +13,7 @@ use pesto::session::{FileStore, MemoryStore, SessionStore};
 use pesto::{html_escape, session_middleware, Endpoint};
 
 use crate::pages::{page, ABOUT};
-use crate::{AppKind, Users, Visitor};
+use crate::{Users, Visitor};
 
 fn login_page(message: Option<&str>) -> String {
     let message = message
@@ -168,20 +168,18 @@ async fn open_redis(_url: &str) -> Result<Arc<dyn SessionStore>, String> {
     Err("this build has no Redis support: build with `--features redis`".to_owned())
 }
 
-/// The app to serve: the secure-area app behind the session middleware over `store` (lazy or
-/// eager, with the example's purge settings), or the 1,000-route app without sessions.
-pub fn app(kind: AppKind, store: Option<Arc<dyn SessionStore>>, lazy: bool) -> Box<dyn Endpoint> {
-    match kind {
-        AppKind::Secure => {
-            let store = store.expect("the secure-area app needs a store");
-            Box::new(
-                session_middleware(store)
-                    .auto_purge_every(Duration::from_secs(600))
-                    .auto_purge_olderthan(Duration::from_secs(1800))
-                    .lazy(lazy)
-                    .wrap(SecureApp::new().with_state(Users::default())),
-            )
-        }
-        AppKind::Routes => Box::new(routes::app()),
-    }
+/// The secure-area app behind the session middleware over `store` (lazy or eager, with the
+/// example's purge settings). Served as its own type, as `Server::serve(app)` serves an app: a
+/// `Box<dyn Endpoint>` would add a box and a dynamic call per request that apps do not pay.
+pub fn secure_app(store: Arc<dyn SessionStore>, lazy: bool) -> impl Endpoint {
+    session_middleware(store)
+        .auto_purge_every(Duration::from_secs(600))
+        .auto_purge_olderthan(Duration::from_secs(1800))
+        .lazy(lazy)
+        .wrap(SecureApp::new().with_state(Users::default()))
+}
+
+/// The 1,000-route app, without sessions.
+pub fn routes_app() -> pesto::Dispatcher {
+    routes::app()
 }

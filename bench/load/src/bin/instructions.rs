@@ -18,7 +18,7 @@ use hyper::server::conn::http1 as server_http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
-use pesto_load::{bare_ok, pesto_app, runtime, AppKind, LOGIN_BODY};
+use pesto_load::{bare_ok, pesto_app, runtime, LOGIN_BODY};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Server {
@@ -110,6 +110,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Serves `app` on `io` through `PestoService`, as `pesto::Server` does.
+fn serve_pesto(app: impl pesto::Endpoint, io: tokio::io::DuplexStream) {
+    let service = TowerToHyperService::new(pesto::PestoService::new(app));
+    tokio::spawn(server_http1::Builder::new().serve_connection(TokioIo::new(io), service));
+}
+
 async fn run(args: &Args) -> Result<(), String> {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
     match args.server {
@@ -119,20 +125,13 @@ async fn run(args: &Args) -> Result<(), String> {
                     .serve_connection(TokioIo::new(server_io), service_fn(bare_ok)),
             );
         }
-        Server::Pesto => {
-            let (kind, store) = match args.scenario {
-                Scenario::E => (AppKind::Routes, None),
-                _ => (
-                    AppKind::Secure,
-                    Some(pesto_app::open_store(&args.store).await?),
-                ),
-            };
-            let app = pesto_app::app(kind, store, !args.eager);
-            let service = TowerToHyperService::new(pesto::PestoService::new(app));
-            tokio::spawn(
-                server_http1::Builder::new().serve_connection(TokioIo::new(server_io), service),
-            );
-        }
+        Server::Pesto => match args.scenario {
+            Scenario::E => serve_pesto(pesto_app::routes_app(), server_io),
+            _ => {
+                let store = pesto_app::open_store(&args.store).await?;
+                serve_pesto(pesto_app::secure_app(store, !args.eager), server_io);
+            }
+        },
     }
     let (mut sender, connection) =
         client_http1::handshake::<_, Full<Bytes>>(TokioIo::new(client_io))

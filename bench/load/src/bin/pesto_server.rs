@@ -39,14 +39,21 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let store = match args.app {
-        AppKind::Secure => Some(pesto_app::open_store(&args.store).await?),
-        AppKind::Routes => None,
-    };
-    let app = pesto_app::app(args.app, store, args.lazy);
     let server = pesto::Server::bind(args.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
-    announce(server.local_addr().map_err(|e| e.to_string())?);
-    server.serve(app).await.map_err(|e| e.to_string())
+    let served = match args.app {
+        AppKind::Secure => {
+            let store = pesto_app::open_store(&args.store).await?;
+            serve(server, pesto_app::secure_app(store, args.lazy)).await
+        }
+        AppKind::Routes => serve(server, pesto_app::routes_app()).await,
+    };
+    served.map_err(|e| e.to_string())
+}
+
+/// Announces the address, then serves `app` until the process is stopped.
+async fn serve(server: pesto::Server, app: impl pesto::Endpoint) -> std::io::Result<()> {
+    announce(server.local_addr()?);
+    server.serve(app).await
 }

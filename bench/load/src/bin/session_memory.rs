@@ -41,7 +41,13 @@ fn rss() -> usize {
     status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<usize>()
+                .ok()
+        })
         .map_or(0, |kb| kb * 1024)
 }
 
@@ -52,7 +58,10 @@ fn main() -> anyhow::Result<()> {
         now: SystemTime::now(),
         ttl: Duration::from_secs(3600),
     };
-    let created_ms = lease.now.duration_since(SystemTime::UNIX_EPOCH)?.as_millis();
+    let created_ms = lease
+        .now
+        .duration_since(SystemTime::UNIX_EPOCH)?
+        .as_millis();
     let record = |n: usize| format!(r#"{{"created":{created_ms},"data":{{"user":"user-{n}"}}}}"#);
     // Ids drawn before the baseline, so that only what the store keeps is counted.
     let ids: Vec<SessionId> = (0..args.sessions)
@@ -81,7 +90,8 @@ fn main() -> anyhow::Result<()> {
             Store::Tower => {
                 use tower_sessions::session_store::SessionStore as _;
                 let store = tower_sessions::MemoryStore::default();
-                let expiry = OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::hours(1);
+                let expiry =
+                    OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::hours(1);
                 let before = rss();
                 for i in 0..n {
                     let mut data = HashMap::new();
