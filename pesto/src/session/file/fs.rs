@@ -15,10 +15,8 @@ use std::io::{self, ErrorKind, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::SystemTime;
-
-use rand::rngs::OsRng;
-use rand::TryRngCore;
 
 /// Names starting with this are in-flight writes (or leftovers of a crash), never sessions.
 pub(super) const TEMP_PREFIX: &str = ".tmp-";
@@ -173,14 +171,17 @@ pub(super) fn open_nofollow(path: &Path, write: bool) -> io::Result<File> {
 /// Creates a new private temp file in `dir` (`O_EXCL | O_NOFOLLOW`, mode 0600).
 pub(super) fn create_temp(dir: &Path, tag: &str) -> io::Result<(PathBuf, File)> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // Asked once: `getpid` is a system call on every write otherwise. A forked child keeps the
+    // parent's number, which the random part and `O_EXCL` cover as they cover containers.
+    static PID: OnceLock<u32> = OnceLock::new();
+    let pid = *PID.get_or_init(std::process::id);
     for _ in 0..8 {
-        // pid + counter is unique within a machine; the random part covers containers sharing a volume.
+        // pid + counter is unique within a machine; the random part covers containers sharing a
+        // volume. A name need not be secret, only distinct: the thread's generator (seeded from
+        // the OS) serves, without a `getrandom` call per file.
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let r = OsRng.try_next_u64().unwrap_or(0);
-        let path = dir.join(format!(
-            "{TEMP_PREFIX}{tag}{:x}-{n:x}-{r:016x}",
-            std::process::id()
-        ));
+        let r: u64 = rand::random();
+        let path = dir.join(format!("{TEMP_PREFIX}{tag}{pid:x}-{n:x}-{r:016x}"));
         let opened = OpenOptions::new()
             .write(true)
             .create_new(true)

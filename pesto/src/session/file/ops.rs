@@ -222,13 +222,9 @@ pub(super) fn write_file(
     durability: Durability,
 ) -> io::Result<bool> {
     let dir = shard_dir(root, known, key, true)?.ok_or_else(|| not_a_dir(root))?;
+    // No look before a create-only write: it is for a new id, 256 random bits that no file
+    // holds, and the link below refuses an existing name anyway (the temp file is then dropped).
     let target = dir.join(key.as_str());
-    if let Landing::CreateOnly = how {
-        // Cheap early answer; the link below is what guarantees it.
-        if fs::symlink_metadata(&target).is_ok() {
-            return Ok(false);
-        }
-    }
     let temp = write_temp(&dir, content, now, durability.syncs_writes())?;
     let landed = match how {
         Landing::Replace => fs::rename(&temp, &target).map(|()| true),
