@@ -31,11 +31,12 @@ use super::reply::Reply;
 use super::save::{random_failed, store_full, Baseline, Created};
 use super::shared::{Found, Shared};
 use super::store::{self, SessionStore};
+use super::transport::IncomingIds;
 use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::pending_id::PendingId;
 use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
-use crate::exchange::{Flash, IntoResponse, RawBody, RawRequest, Response, SessionId};
+use crate::exchange::{Flash, IntoResponse, RawBody, RawRequest, Response};
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.
 ///
@@ -149,7 +150,7 @@ struct Loaded {
 struct Arrived {
     parts: Parts,
     body: RawBody,
-    ids: Vec<SessionId>,
+    ids: IncomingIds,
     /// A test holding this request between its handler and its save (TestApp).
     gate: Option<SaveGate>,
 }
@@ -204,12 +205,12 @@ impl<E: Endpoint> SessionApp<E> {
             // `arrived`'s fields are used in place: moved out into locals, they would take
             // their room in the future a second time.
             let now = shared.clock.now();
-            let ids = std::mem::take(&mut arrived.ids);
             // Boxed, and only when the request presents an id: a first visit waits for no store.
-            let loaded = match if ids.is_empty() {
+            // The ids go straight into the boxed future (a local would hold them here too).
+            let loaded = match if arrived.ids.is_empty() {
                 shared.fresh(now)
             } else {
-                Box::pin(shared.load(ids, now)).await
+                Box::pin(shared.load(std::mem::take(&mut arrived.ids), now)).await
             } {
                 Ok(loaded) => loaded,
                 Err(response) => return transport.decorate(response),
@@ -289,7 +290,7 @@ impl<E: Endpoint> SessionApp<E> {
 
 impl Shared {
     /// Finds the first presented id with a live session, or draws a new id.
-    async fn load(&self, ids: Vec<SessionId>, now: SystemTime) -> Result<Loaded, Response> {
+    async fn load(&self, ids: IncomingIds, now: SystemTime) -> Result<Loaded, Response> {
         for id in ids {
             let key = id.key();
             match self.find(key, now).await {
@@ -421,7 +422,7 @@ mod tests {
         let arrived = Arrived {
             parts,
             body,
-            ids: Vec::new(),
+            ids: Default::default(),
             gate: None,
         };
         let future = SessionApp::handle(&app, arrived);

@@ -9,6 +9,7 @@ use cookie::{Cookie, SameSite};
 use http::header;
 use http::request::Parts;
 use http::HeaderValue;
+use smallvec::SmallVec;
 
 use super::reply::Reply;
 use crate::exchange::context::RequestContext;
@@ -30,6 +31,9 @@ pub enum Persist {
 /// How many same-named session cookies are tried at most (a browser may send several cookies of
 /// one name, for example one planted for a parent domain).
 const MAX_COOKIE_CANDIDATES: usize = 3;
+
+/// The ids a request presents: almost always none or one, kept inline (no allocation).
+pub(super) type IncomingIds = SmallVec<[SessionId; 1]>;
 
 /// Where the session id travels.
 #[derive(Debug, Clone)]
@@ -178,7 +182,7 @@ impl Transport {
 
     /// The well-formed ids the request presents, first first; malformed ones are dropped here,
     /// so they never reach a store.
-    pub(super) fn incoming_ids(&self, parts: &mut Parts) -> Vec<SessionId> {
+    pub(super) fn incoming_ids(&self, parts: &mut Parts) -> IncomingIds {
         match self {
             Transport::Cookie(settings) => cookies::raw_values(&parts.headers, &settings.name)
                 .filter_map(SessionId::parse)
@@ -190,7 +194,7 @@ impl Transport {
                 let mut values = context.query(uri).get_all(param);
                 match (values.next(), values.next()) {
                     (Some(value), None) => SessionId::parse(value).into_iter().collect(),
-                    _ => Vec::new(),
+                    _ => IncomingIds::new(),
                 }
             }
         }
