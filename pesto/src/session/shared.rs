@@ -78,22 +78,23 @@ impl Shared {
             let Some(record) = self.store.load(at).await? else {
                 return Ok(Found::Absent);
             };
-            let stored = envelope::decode(&record.data);
-            let expired = self.is_idle(record.last_access, now)
+            let (last_access, version) = (record.last_access, record.version);
+            let stored = envelope::decode_owned(record.data);
+            let expired = self.is_idle(last_access, now)
                 || stored
                     .as_ref()
-                    .is_some_and(|stored| self.is_past_lifetime(stored.created, now));
+                    .is_ok_and(|stored| self.is_past_lifetime(stored.created, now));
             let found = match stored {
-                Some(stored) if !expired => Found::Live(LiveRecord {
+                Ok(stored) if !expired => Found::Live(LiveRecord {
                     json: stored.data,
                     flashes: stored.flashes,
                     created: stored.created,
-                    last_access: record.last_access,
-                    version: record.version,
+                    last_access,
+                    version,
                     forwarded_to,
                 }),
-                Some(_) => Found::Dead { expired },
-                None => match envelope::decode_forward(&record.data) {
+                Ok(_) => Found::Dead { expired },
+                Err(bytes) => match envelope::decode_forward(&bytes) {
                     Some(forward) if now < forward.until => {
                         forwarded_to = Some(forward.to);
                         continue;
