@@ -2,7 +2,6 @@
 //! handlers, the router's canonical-path redirects and the session middleware's own redirects are
 //! all resolved here against the request URL, as Pesto sends absolute redirects.
 
-use bytes::BytesMut;
 use http::header::{self, HeaderValue};
 
 use super::context::RequestContext;
@@ -15,28 +14,16 @@ pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &s
     let Some(location) = response.headers_mut().get_mut(header::LOCATION) else {
         return;
     };
-    let absolute = if is_plain_absolute_path(location.as_bytes()) {
-        // The common case — an absolute path of plain URL characters, as `url()` writes — is
-        // the origin followed by the path, put together without a URL parser (which would also
-        // run IDNA on the host) or an intermediate string.
-        let origin = ctx.origin().as_bytes();
-        let mut out = BytesMut::with_capacity(origin.len() + location.len());
-        out.extend_from_slice(origin);
-        out.extend_from_slice(location.as_bytes());
-        HeaderValue::from_maybe_shared(out.freeze())
-    } else {
-        let Some(absolute) = location
-            .to_str()
-            .ok()
-            .and_then(|location| resolve(ctx.origin(), path, location))
-        else {
-            return;
-        };
-        HeaderValue::try_from(absolute)
+    let Some(absolute) = location
+        .to_str()
+        .ok()
+        .and_then(|location| resolve(ctx.origin(), path, location))
+    else {
+        return;
     };
     // The origin is a plain host and the location was a valid value: this never fails, and
     // if it did the location would stay as written.
-    if let Ok(absolute) = absolute {
+    if let Ok(absolute) = HeaderValue::try_from(absolute) {
         *location = absolute;
     }
 }
@@ -44,6 +31,9 @@ pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &s
 /// Resolves `location` against the request URL, `origin` (`scheme://host[:port]`) followed by
 /// `path`; `None` when it is already absolute or cannot be resolved.
 fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
+    // The common case — an absolute path of plain URL characters, as `url()` writes — is the
+    // origin followed by the path, put together without a URL parser (which would also run
+    // IDNA on the host).
     if is_plain_absolute_path(location.as_bytes()) {
         let mut out = String::with_capacity(origin.len() + location.len());
         out.push_str(origin);

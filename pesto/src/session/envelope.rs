@@ -112,9 +112,11 @@ const DATA: &[u8] = b",\"data\":";
 
 /// The session in `record`, or `None` for bytes that are not a session record.
 pub fn decode(record: &[u8]) -> Option<Decoded> {
-    if let Some(decoded) = decode_without_flashes(record) {
-        return Some(decoded);
-    }
+    decode_without_flashes(record).or_else(|| decode_with_serde(record))
+}
+
+/// Any record layout, flash messages included, and those of earlier builds, through serde.
+fn decode_with_serde(record: &[u8]) -> Option<Decoded> {
     // serde would also read a struct from a JSON array: only an object is a record.
     if record.trim_ascii_start().first() != Some(&b'{') {
         return None;
@@ -166,7 +168,7 @@ pub(crate) fn decode_owned(mut record: Vec<u8>) -> Result<Decoded, Vec<u8>> {
             flashes: Vec::new(),
         });
     }
-    decode(&record).ok_or(record)
+    decode_with_serde(&record).ok_or(record)
 }
 
 /// Whether `data` ends with the bracket or quote it starts with (any other value, a number or a
