@@ -37,6 +37,7 @@ pub trait Converter: 'static {
 
 impl Conv {
     /// Whether `value` (percent-decoded) is accepted by this converter.
+    #[inline]
     pub(crate) fn matches(&self, value: &str) -> bool {
         if value.is_empty() {
             return false;
@@ -44,8 +45,11 @@ impl Conv {
         match self {
             Conv::Unicode => true,
             Conv::Int => {
-                let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
-                !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                let digits = match value.as_bytes() {
+                    [b'+' | b'-', digits @ ..] => digits,
+                    digits => digits,
+                };
+                !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
             }
             Conv::Path => !value.starts_with('/') && !value.ends_with('/') && !value.contains("//"),
             Conv::Any(choices) => choices.contains(&value),
@@ -55,6 +59,7 @@ impl Conv {
 
     /// Whether a decoded value is accepted, leaving segment structure to the matcher (a `path`
     /// value may hold a `/` decoded from `%2F`).
+    #[inline]
     pub(crate) fn matches_value(&self, value: &str) -> bool {
         match self {
             Conv::Path => !value.is_empty(),

@@ -1,17 +1,16 @@
 //! The route table of a dispatcher: its entries, the conflict check, and the lookup of a
 //! request's method and path (with the canonical-path alternatives for a miss).
 
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
 use http::Method;
-use smallvec::SmallVec;
 
 use super::captures::Captures;
 use super::convert::decode_segment;
 use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
-use super::tree::Tree;
+pub(crate) use super::tree::PathSegments;
+use super::tree::{Tree, Unencoded};
 
 /// One routed handler in a [`Dispatcher`](super::Dispatcher): its description and its entry point.
 pub struct RouteEntry<S> {
@@ -90,6 +89,9 @@ pub enum RouteError {
 /// The routes of a dispatcher and the matcher over them.
 pub(crate) struct Table<S> {
     pub(crate) entries: Vec<RouteEntry<S>>,
+    /// Each entry's standard methods as bits (see [`method_bit`]), so that choosing among the
+    /// routes of a path compares no text.
+    method_bits: Vec<u16>,
     tree: Tree,
 }
 
@@ -125,34 +127,64 @@ impl<S> Table<S> {
         for (index, entry) in entries.iter().enumerate() {
             tree.insert(entry.info.parts, index);
         }
-        Ok(Table { entries, tree })
+        let method_bits = entries
+            .iter()
+            .map(|entry| {
+                entry.info.methods.iter().fold(0, |bits, name| {
+                    bits | Method::from_bytes(name.as_bytes())
+                        .ok()
+                        .and_then(|m| method_bit(&m))
+                        .unwrap_or(0)
+                })
+            })
+            .collect();
+        Ok(Table {
+            entries,
+            method_bits,
+            tree,
+        })
     }
 
     /// Finds the most specific route for `path` (percent-encoded, starting with `/`) that accepts
     /// `method`; HEAD falls back to GET.
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Lookup<'_, S> {
-        let Some(segments) = decode_path(path) else {
-            return Lookup::NotFound;
-        };
-        let mut allowed = BTreeSet::new();
+        let bit = method_bit(method);
+        let get = (method == Method::HEAD).then_some(GET_BIT);
         let mut found = None;
-        let captures = self.tree.find(path, &segments, &mut |routes| {
-            let accepts = |m: &str| {
-                routes
-                    .iter()
-                    .find(|&&r| self.entries[r].info.methods.contains(&m))
-            };
-            let hit = accepts(method.as_str()).or_else(|| {
-                if method == Method::HEAD {
-                    accepts("GET")
-                } else {
-                    None
-                }
-            });
-            if let Some(&route) = hit {
-                found = Some(route);
-                return true;
-            }
+        let mut rejected = false;
+        let captures = self.find(path, &mut |routes| {
+            let hit = routes
+                .iter()
+                .find(|&&r| self.answers(r, method, bit))
+                .or_else(|| {
+                    let get = get?;
+                    routes.iter().find(|&&r| self.method_bits[r] & get != 0)
+                });
+            found = hit.copied();
+            rejected |= found.is_none();
+            found.is_some()
+        });
+        match (found, captures) {
+            (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
+            _ if rejected => Lookup::MethodNotAllowed(self.allowed(path)),
+            _ => Lookup::NotFound,
+        }
+    }
+
+    /// Whether route `r` answers `method` (whose bit is `bit`).
+    #[inline]
+    fn answers(&self, r: usize, method: &Method, bit: Option<u16>) -> bool {
+        match bit {
+            Some(bit) => self.method_bits[r] & bit != 0,
+            None => self.entries[r].info.methods.contains(&method.as_str()),
+        }
+    }
+
+    /// The methods of every route matching `path`, for a 405's `Allow` (a second walk: a miss
+    /// is rare, and the lookup that finds a route collects nothing).
+    fn allowed(&self, path: &str) -> BTreeSet<String> {
+        let mut allowed = BTreeSet::new();
+        self.find(path, &mut |routes| {
             for &r in routes {
                 for m in self.entries[r].info.methods {
                     allowed.insert((*m).to_owned());
@@ -163,33 +195,70 @@ impl<S> Table<S> {
             }
             false
         });
-        match (found, captures) {
-            (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
-            _ if !allowed.is_empty() => Lookup::MethodNotAllowed(allowed),
-            _ => Lookup::NotFound,
+        allowed
+    }
+
+    /// Walks the routes matching `path`, most specific first, until `visit` accepts one.
+    fn find<F>(&self, path: &str, visit: &mut F) -> Option<Captures>
+    where
+        F: FnMut(&[usize]) -> bool,
+    {
+        let rest = path.strip_prefix('/')?;
+        if rest.bytes().any(|b| b == b'%') {
+            let mut segments = PathSegments::new();
+            if !decode_path(path, &mut segments) {
+                return None;
+            }
+            self.tree.find(path, segments.as_slice(), visit)
+        } else {
+            self.tree.find(path, Unencoded::new(rest), visit)
         }
     }
 }
 
-/// Splits a percent-encoded path into decoded segments (borrowed where nothing was encoded);
-/// `None` if it does not start with `/` or a segment is not UTF-8 once decoded.
-pub(crate) fn decode_path(path: &str) -> Option<PathSegments<'_>> {
-    let rest = path.strip_prefix('/')?;
-    let mut segments = PathSegments::new();
-    if rest.contains('%') {
-        for raw in rest.split('/') {
-            segments.push(decode_segment(raw)?);
-        }
-    } else {
-        // Nothing encoded, as in nearly every path: one scan for `%` instead of one per
-        // segment, and every segment borrowed as it is.
-        segments.extend(rest.split('/').map(Cow::Borrowed));
-    }
-    Some(segments)
+/// The methods of the standard (the ones `http` knows without their text), each a bit.
+const STANDARD_METHODS: [Method; 9] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::OPTIONS,
+    Method::CONNECT,
+    Method::TRACE,
+];
+
+/// GET's bit: HEAD falls back to it.
+const GET_BIT: u16 = 1;
+
+/// `method`'s bit among [`STANDARD_METHODS`]; `None` for an extension method, compared by text.
+#[inline]
+fn method_bit(method: &Method) -> Option<u16> {
+    STANDARD_METHODS
+        .iter()
+        .position(|m| m == method)
+        .map(|i| 1 << i)
 }
 
-/// A path's decoded segments: on the stack for paths of up to eight segments, as nearly all are.
-pub(crate) type PathSegments<'a> = SmallVec<[Cow<'a, str>; 8]>;
+/// Splits a percent-encoded path into decoded segments (borrowed where nothing was encoded),
+/// appended to `segments`; false if it does not start with `/` or a segment is not UTF-8 once
+/// decoded. (A lookup reads a path without `%` straight off the path instead.)
+///
+/// The caller owns the segments' storage: returned by value, its inline room for eight
+/// segments would be copied.
+pub(crate) fn decode_path<'p>(path: &'p str, segments: &mut PathSegments<'p>) -> bool {
+    let Some(rest) = path.strip_prefix('/') else {
+        return false;
+    };
+    for raw in rest.split('/') {
+        match decode_segment(raw) {
+            Some(segment) => segments.push(segment),
+            None => return false,
+        }
+    }
+    true
+}
 
 /// The path a GET to a non-matching `path` should be redirected to: `//` collapsed and, failing
 /// that, the trailing slash added or removed (see docs/dispatch.md, "Trailing slashes").
@@ -212,4 +281,18 @@ pub(crate) fn canonical_alternatives(path: &str) -> Vec<String> {
     }
     out.push(toggled);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_are_bits_and_extensions_are_not() {
+        assert_eq!(method_bit(&Method::GET), Some(GET_BIT));
+        let bits: Vec<u16> = STANDARD_METHODS.iter().filter_map(method_bit).collect();
+        assert_eq!(bits, (0..9).map(|i| 1 << i).collect::<Vec<u16>>());
+        let purge = Method::from_bytes(b"PURGE").expect("an extension method");
+        assert_eq!(method_bit(&purge), None);
+    }
 }

@@ -1,18 +1,23 @@
 //! The route matcher: a trie over path segments.
 //!
-//! Literal segments are found by hash lookup, segments with parameters are tried in order of
-//! specificity, and the rest of a pattern from the first segment holding a `path` parameter is a
+//! Literal segments are found by their text ([`statics`]), segments with parameters are tried in
+//! order of specificity, and the rest of a pattern from the first segment holding a `path` parameter is a
 //! "tail" matched against the remaining path. Matching backtracks, so the most specific route wins
 //! whatever the declaration order, and the cost depends on the path's length and on the number of
-//! alternatives at each position, not on the number of routes.
+//! alternatives at each position, not on the number of routes. A path with nothing
+//! percent-encoded is read segment by segment as the walk descends ([`segments`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 
 use super::captures::Captures;
 use super::route::{Conv, Part};
+use segments::Segments;
+pub(crate) use segments::{PathSegments, Unencoded};
+use statics::Statics;
+
+mod segments;
+mod statics;
 
 /// One element of a segment pattern.
 #[derive(Debug, Clone)]
@@ -22,11 +27,11 @@ enum Piece {
 }
 
 /// A parsed pattern: segments (between `/`) of pieces.
-type Segments = Vec<Vec<Piece>>;
+type PatternSegments = Vec<Vec<Piece>>;
 
 /// Splits a route's parts into path segments. The leading `/` is dropped, so `/` is one empty segment.
-fn split_segments(parts: &[Part]) -> Segments {
-    let mut segments: Segments = vec![Vec::new()];
+fn split_segments(parts: &[Part]) -> PatternSegments {
+    let mut segments: PatternSegments = vec![Vec::new()];
     let mut first = true;
     for part in parts {
         match part {
@@ -108,34 +113,9 @@ fn specificity(a: &[Piece], b: &[Piece]) -> Ordering {
         .then_with(|| pieces_key(a).cmp(&pieces_key(b)))
 }
 
-/// FNV-1a over a literal segment: route literals are short, chosen by the app's author, and
-/// looked up once per segment of every request, where SipHash's per-call setup dominates. A
-/// client cannot grow the table, so flooding it with collisions gains nothing.
-#[derive(Default)]
-struct SegmentHasher(u64);
-
-impl Hasher for SegmentHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        const PRIME: u64 = 0x0100_0000_01b3;
-        let mut hash = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(PRIME);
-        }
-        self.0 = hash;
-    }
-}
-
 #[derive(Debug, Default)]
 struct Node {
-    statics: HashMap<String, Node, BuildHasherDefault<SegmentHasher>>,
+    statics: Statics<Node>,
     dynamics: Vec<(String, Vec<Piece>, Node)>,
     tails: Vec<Tail>,
     routes: Vec<usize>,
@@ -188,8 +168,8 @@ impl Tree {
                 return;
             }
             node = match segment.as_slice() {
-                [] => node.statics.entry(String::new()).or_default(),
-                [Piece::Lit(text)] => node.statics.entry(text.clone()).or_default(),
+                [] => node.statics.entry(""),
+                [Piece::Lit(text)] => node.statics.entry(text),
                 pieces => {
                     let key = pieces_key(pieces);
                     let pos = match node.dynamics.iter().position(|(k, _, _)| *k == key) {
@@ -214,10 +194,10 @@ impl Tree {
     /// Walks every route matching the decoded path segments, most specific first, until `visit`
     /// accepts one of them; returns that candidate's parameter values: where they lie in `path`
     /// (the path the segments were split from) unless decoding changed them.
-    pub(crate) fn find<F>(
+    pub(crate) fn find<'s, F>(
         &self,
-        path: &str,
-        segments: &[Cow<'_, str>],
+        path: &'s str,
+        segments: impl Segments<'s>,
         visit: &mut F,
     ) -> Option<Captures>
     where
@@ -228,7 +208,7 @@ impl Tree {
             captures: Captures::default(),
             budget: STEP_BUDGET,
         };
-        walk(&self.root, segments, 0, &mut search, visit).then_some(search.captures)
+        walk(&self.root, segments, &mut search, visit).then_some(search.captures)
     }
 }
 
@@ -271,41 +251,60 @@ fn merge_literals(pieces: Vec<Piece>) -> Vec<Piece> {
     out
 }
 
-fn walk<F>(
+fn walk<'s, F>(
     node: &Node,
-    segments: &[Cow<'_, str>],
-    index: usize,
-    search: &mut Search<'_>,
+    segments: impl Segments<'s>,
+    search: &mut Search<'s>,
     visit: &mut F,
 ) -> bool
 where
     F: FnMut(&[usize]) -> bool,
 {
-    if !search.step() {
-        return false;
-    }
-    let Some(segment) = segments.get(index) else {
-        return !node.routes.is_empty() && visit(&node.routes);
+    let (mut node, mut segments) = (node, segments);
+    let (segment, rest) = loop {
+        if !search.step() {
+            return false;
+        }
+        let Some((segment, rest)) = segments.split_first() else {
+            return !node.routes.is_empty() && visit(&node.routes);
+        };
+        // A node with literal children only has nothing to come back to: descend in place.
+        if !node.dynamics.is_empty() || !node.tails.is_empty() {
+            break (segment, rest);
+        }
+        match node.statics.get(segment) {
+            Some(child) => (node, segments) = (child, rest),
+            None => return false,
+        }
     };
-    if let Some(child) = node.statics.get(segment.as_ref()) {
-        if walk(child, segments, index + 1, search, visit) {
+    if let Some(child) = node.statics.get(segment) {
+        if walk(child, rest, search, visit) {
             return true;
         }
     }
     if !node.dynamics.is_empty() {
-        let text = Text::segment(segment.as_ref(), search.path);
+        let text = Text::segment(segment, search.path);
         for (_, pieces, child) in &node.dynamics {
             let mark = search.captures.len();
-            if match_pieces(pieces, &text, 0, search)
-                && walk(child, segments, index + 1, search, visit)
-            {
+            let matched = match pieces.as_slice() {
+                // The most common shape, a parameter that is the whole segment (`<id:int>`).
+                [Piece::Param(conv)] => {
+                    let whole = search.step() && conv.matches_value(segment);
+                    if whole {
+                        text.capture(0, segment.len(), search);
+                    }
+                    whole
+                }
+                _ => match_pieces(pieces, &text, 0, search),
+            };
+            if matched && walk(child, rest, search, visit) {
                 return true;
             }
             search.captures.truncate(mark);
         }
     }
     if !node.tails.is_empty() {
-        let text = Text::tail(&segments[index..], search.path);
+        let text = segments.tail(search.path);
         for tail in &node.tails {
             let mark = search.captures.len();
             if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes) {
@@ -329,7 +328,7 @@ fn offset_in(path: &str, segment: &str) -> Option<usize> {
 ///
 /// Decoding may have produced `/` (from `%2F`) inside a segment: only the separators recorded
 /// here end a segment parameter. Prefix counts make every structural check O(1).
-struct Text<'a> {
+pub(crate) struct Text<'a> {
     text: std::borrow::Cow<'a, str>,
     /// Where `text` starts in the routed path, when it is the path's own bytes (nothing in it
     /// was percent-decoded): captures are then spans of the path, not copies.

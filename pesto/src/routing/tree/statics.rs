@@ -1,0 +1,183 @@
+//! [`Statics`]: a trie node's literal children, found by the text of one path segment.
+//!
+//! Every request looks up one literal per path segment, so this is the matcher's innermost
+//! step: the segment is hashed a word at a time (foldhash), and the candidate's text is compared
+//! inline instead of through a `memcmp` call, which for route literals (a few bytes) costs more
+//! than the comparison itself.
+
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
+
+/// Literal children keyed by their segment text: a short list read in order, with a hash index
+/// once there are more than [`FEW`].
+///
+/// A fixed seed: the keys are the app's own literals, and a client cannot add to the table, so
+/// colliding requests only cost the client its own lookups.
+pub(super) struct Statics<N> {
+    children: Vec<Child<N>>,
+    /// Positions in `children` by the hash of their literal; empty while there are few.
+    index: HashTable<usize>,
+}
+
+/// One literal child, with its literal's length and first eight bytes as one word: most
+/// comparisons end there without reading the literal.
+struct Child<N> {
+    head: u64,
+    literal: Box<str>,
+    node: N,
+}
+
+/// Up to this many children a scan comparing head words beats hashing the segment.
+const FEW: usize = 8;
+
+impl<N> Default for Statics<N> {
+    fn default() -> Self {
+        Statics {
+            children: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+}
+
+impl<N: std::fmt::Debug> std::fmt::Debug for Statics<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.children.iter().map(|c| (&c.literal, &c.node)))
+            .finish()
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    let mut hasher = FixedState::with_seed(0).build_hasher();
+    hasher.write(text.as_bytes());
+    hasher.finish()
+}
+
+/// The first eight bytes of `text` as a word, zero-padded.
+#[inline]
+fn head_word(text: &[u8]) -> u64 {
+    match text.first_chunk::<8>() {
+        Some(word) => u64::from_le_bytes(*word),
+        None => text
+            .iter()
+            .rev()
+            .fold(0, |word, &byte| (word << 8) | u64::from(byte)),
+    }
+}
+
+impl<N> Child<N> {
+    /// Whether this child's literal is `segment`, whose head word is `head`.
+    #[inline]
+    fn is(&self, segment: &str, head: u64) -> bool {
+        let (literal, segment) = (self.literal.as_bytes(), segment.as_bytes());
+        self.head == head
+            && literal.len() == segment.len()
+            && (literal.len() <= 8 || literal[8..] == segment[8..])
+    }
+}
+
+impl<N: Default> Statics<N> {
+    /// The child for `segment`, added empty if there is none yet.
+    pub(super) fn entry(&mut self, segment: &str) -> &mut N {
+        let at = match self.position(segment) {
+            Some(at) => at,
+            None => {
+                self.children.push(Child {
+                    head: head_word(segment.as_bytes()),
+                    literal: segment.into(),
+                    node: N::default(),
+                });
+                let at = self.children.len() - 1;
+                if self.children.len() > FEW {
+                    // Past a few children: index them all the first time, then each new one.
+                    let children = &self.children;
+                    let rehash = |&i: &usize| hash(&children[i].literal);
+                    let from = if self.index.is_empty() { 0 } else { at };
+                    for (i, child) in children.iter().enumerate().skip(from) {
+                        self.index.insert_unique(hash(&child.literal), i, rehash);
+                    }
+                }
+                at
+            }
+        };
+        &mut self.children[at].node
+    }
+}
+
+impl<N> Statics<N> {
+    /// The child whose literal is `segment`.
+    #[inline(always)]
+    pub(super) fn get(&self, segment: &str) -> Option<&N> {
+        self.position(segment).map(|at| &self.children[at].node)
+    }
+
+    #[inline]
+    fn position(&self, segment: &str) -> Option<usize> {
+        let head = head_word(segment.as_bytes());
+        if self.index.is_empty() {
+            return self.children.iter().position(|c| c.is(segment, head));
+        }
+        self.index
+            .find(hash(segment), |&i| self.children[i].is(segment, head))
+            .copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_is_its_literal_byte_for_byte() {
+        let child = |literal: &str| Child {
+            head: head_word(literal.as_bytes()),
+            literal: literal.into(),
+            node: (),
+        };
+        let is = |c: &Child<()>, s: &str| c.is(s, head_word(s.as_bytes()));
+        for text in ["", "a", "items", "exactly8", "section499", "é"] {
+            assert!(is(&child(text), text), "{text:?}");
+        }
+        for (a, b) in [
+            ("", "a"),
+            ("a", "a\0"),
+            ("items", "itemz"),
+            ("section499", "section498"),
+            ("exactly8", "exactly9"),
+            ("Xection499", "section499"),
+            ("abc", "abcd"),
+            ("section4", "section4x"),
+        ] {
+            assert!(!is(&child(a), b), "{a:?} ≠ {b:?}");
+            assert!(!is(&child(b), a), "{b:?} ≠ {a:?}");
+        }
+    }
+
+    #[test]
+    fn children_are_found_by_their_literal() {
+        let mut statics: Statics<u32> = Statics::default();
+        assert_eq!(statics.get("a"), None);
+        // A few children are scanned, more are indexed: both find the same.
+        for i in 0..FEW as u32 {
+            *statics.entry(&format!("section{i}")) = i;
+        }
+        assert!(statics.index.is_empty());
+        assert_eq!(statics.get("section3"), Some(&3));
+        assert_eq!(statics.get("section"), None);
+        for i in 0..500 {
+            *statics.entry(&format!("section{i}")) = i;
+        }
+        *statics.entry("") += 7;
+        assert!(!statics.index.is_empty());
+        assert_eq!(statics.get("section0"), Some(&0));
+        assert_eq!(statics.get("section499"), Some(&499));
+        assert_eq!(statics.get(""), Some(&7));
+        assert_eq!(statics.get("section500"), None);
+        assert_eq!(statics.get("Section1"), None);
+        // An existing literal's entry is the same child.
+        *statics.entry("section7") += 1;
+        assert_eq!(statics.get("section7"), Some(&8));
+    }
+}
