@@ -1,7 +1,7 @@
 //! The route table of a dispatcher: its entries, the conflict check, and the lookup of a
 //! request's method and path (with the canonical-path alternatives for a miss).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 
 use http::Method;
@@ -104,8 +104,12 @@ pub(crate) enum Lookup<'t, S> {
 
 impl<S> Table<S> {
     pub(crate) fn new(entries: Vec<RouteEntry<S>>) -> Result<Self, RouteError> {
-        for (i, a) in entries.iter().enumerate() {
-            for b in &entries[i + 1..] {
+        // Only routes with the same pattern key can collide: compare within those groups, so
+        // building a table of thousands of routes does not compare every pair.
+        let mut by_key: HashMap<&str, Vec<&RouteEntry<S>>> = HashMap::new();
+        for b in &entries {
+            let same_key = by_key.entry(b.info.key).or_default();
+            for a in same_key.iter() {
                 if route::routes_collide(&a.info, &b.info) {
                     let method = a
                         .info
@@ -122,6 +126,7 @@ impl<S> Table<S> {
                     });
                 }
             }
+            same_key.push(b);
         }
         let mut tree = Tree::default();
         for (index, entry) in entries.iter().enumerate() {
@@ -286,6 +291,61 @@ pub(crate) fn canonical_alternatives(path: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::{Request, Response};
+    use crate::routing::captures::Captures;
+    use crate::routing::route::{HandlerFuture, Part};
+
+    fn handler(_: &mut Request<()>, _: Captures) -> HandlerFuture<'_> {
+        Box::pin(async { Response::text("") })
+    }
+
+    /// A route named `name` answering `methods` on the literal path `key`.
+    fn entry(
+        name: &'static str,
+        key: &'static str,
+        methods: &'static [&'static str],
+    ) -> RouteEntry<()> {
+        let parts: &'static [Part] = Box::leak(Box::new([Part::Literal(key)]));
+        RouteEntry::from_raw(
+            RouteInfo {
+                name,
+                pattern: key,
+                key,
+                methods,
+                accepts_cross_origin: false,
+                parts,
+            },
+            handler,
+        )
+    }
+
+    #[test]
+    fn a_conflict_among_many_routes_names_both_handlers() {
+        let keys: Vec<&'static str> = (0..2_000)
+            .map(|i| &*Box::leak(format!("/r{i}").into_boxed_str()))
+            .collect();
+        let mut entries: Vec<RouteEntry<()>> = keys
+            .iter()
+            .map(|key| entry("page", key, &["GET"]))
+            .collect();
+        // The same path with another method is no conflict.
+        entries.push(entry("post", keys[1_500], &["POST"]));
+        assert!(Table::new(entries.clone()).is_ok());
+        entries.push(entry("again", keys[1_500], &["PUT", "GET"]));
+        match Table::new(entries).map(|_| ()) {
+            Err(RouteError::Conflict {
+                first,
+                second,
+                method,
+                pattern,
+            }) => {
+                assert_eq!((first, second), ("page", "again"));
+                assert_eq!(method, "GET");
+                assert_eq!(pattern, "/r1500");
+            }
+            Ok(()) => panic!("the conflicting route is refused"),
+        }
+    }
 
     #[test]
     fn standard_methods_are_bits_and_extensions_are_not() {
