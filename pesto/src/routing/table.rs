@@ -10,7 +10,7 @@ use super::captures::Captures;
 use super::convert::decode_segment;
 use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
 pub(crate) use super::tree::PathSegments;
-use super::tree::{Tree, Unencoded};
+use super::tree::{find_byte, Tree, Unencoded};
 
 /// One routed handler in a [`Dispatcher`](super::Dispatcher): its description and its entry point.
 pub struct RouteEntry<S> {
@@ -209,7 +209,7 @@ impl<S> Table<S> {
         F: FnMut(&[usize]) -> bool,
     {
         let rest = path.strip_prefix('/')?;
-        if rest.bytes().any(|b| b == b'%') {
+        if find_byte(rest.as_bytes(), b'%').is_some() {
             let mut segments = PathSegments::new();
             if !decode_path(path, &mut segments) {
                 return None;

@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use super::captures::Captures;
 use super::route::{Conv, Part};
 use segments::Segments;
-pub(crate) use segments::{PathSegments, Unencoded};
+pub(crate) use segments::{find_byte, PathSegments, Unencoded};
 use statics::Statics;
 
 mod segments;
@@ -283,7 +283,9 @@ where
         }
     }
     if !node.dynamics.is_empty() {
-        let text = Text::segment(segment, search.path);
+        // Built for the first pattern of several pieces (`<x>-<y:int>`), if any.
+        let mut text = None;
+        let path = search.path;
         for (_, pieces, child) in &node.dynamics {
             let mark = search.captures.len();
             let matched = match pieces.as_slice() {
@@ -291,11 +293,14 @@ where
                 [Piece::Param(conv)] => {
                     let whole = search.step() && conv.matches_value(segment);
                     if whole {
-                        text.capture(0, segment.len(), search);
+                        capture_segment(segment, search);
                     }
                     whole
                 }
-                _ => match_pieces(pieces, &text, 0, search),
+                _ => {
+                    let text = text.get_or_insert_with(|| Text::segment(segment, path));
+                    match_pieces(pieces, text, 0, search)
+                }
             };
             if matched && walk(child, rest, search, visit) {
                 return true;
@@ -314,6 +319,17 @@ where
         }
     }
     false
+}
+
+/// Records a whole segment as the current candidate's next value: a span of the path unless
+/// it was decoded into a copy.
+fn capture_segment(segment: &str, search: &mut Search<'_>) {
+    match offset_in(search.path, segment) {
+        Some(start) => search
+            .captures
+            .push_span(search.path, start, start + segment.len()),
+        None => search.captures.push_decoded(segment),
+    }
 }
 
 /// Where `segment` starts in `path`, when it is a slice of `path` itself (a segment decoded

@@ -10,6 +10,34 @@ use smallvec::SmallVec;
 
 use super::Text;
 
+/// The position of the first `needle` in `bytes`, eight bytes at a time: paths are short, and a
+/// library search's call costs more than it saves at these lengths.
+#[inline]
+pub(crate) fn find_byte(bytes: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in words.by_ref() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        // Bytes equal to `needle` become zero; the lowest high bit set below marks the first
+        // zero byte exactly (a borrow only runs upwards from a zero byte).
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| at + i)
+}
+
 /// A decoded path's segments: on the stack for paths of up to eight segments, as nearly all are.
 pub(crate) type PathSegments<'a> = SmallVec<[Cow<'a, str>; 8]>;
 
@@ -42,7 +70,7 @@ impl<'p> Segments<'p> for Unencoded<'p> {
     #[inline]
     fn split_first(self) -> Option<(&'p str, Self)> {
         let rest = self.rest?;
-        Some(match rest.bytes().position(|b| b == b'/') {
+        Some(match find_byte(rest.as_bytes(), b'/') {
             // `/` is ASCII: both sides of it are whole UTF-8 text.
             Some(at) => (
                 rest.get(..at).unwrap_or_default(),
@@ -104,6 +132,44 @@ mod tests {
             assert_eq!(all(Unencoded::new(rest)), split, "{rest:?}");
             let cows: Vec<Cow<'_, str>> = split.iter().map(|s| Cow::Borrowed(*s)).collect();
             assert_eq!(all(cows.as_slice()), split, "{rest:?}");
+        }
+    }
+
+    #[test]
+    fn a_byte_is_found_where_a_plain_search_finds_it() {
+        let texts = [
+            "",
+            "/",
+            "a/b",
+            "section4/items/42",
+            "exactly8",
+            "exactly8/",
+            "%2F/%",
+            "0123456789abcdef/x",
+            "\u{ff}\u{80}/",
+        ];
+        for text in texts {
+            for needle in [b'/', b'%', b'x', 0x80, 0xff] {
+                let plain = text.bytes().position(|b| b == needle);
+                assert_eq!(
+                    find_byte(text.as_bytes(), needle),
+                    plain,
+                    "{text:?} {needle}"
+                );
+            }
+        }
+        // Every position in a longer text, with the needle once and twice.
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b'/';
+                assert_eq!(find_byte(&bytes, b'/'), Some(at));
+                if at + 1 < len {
+                    bytes[len - 1] = b'/';
+                    assert_eq!(find_byte(&bytes, b'/'), Some(at));
+                }
+            }
+            assert_eq!(find_byte(&vec![b'a'; len], b'/'), None);
         }
     }
 

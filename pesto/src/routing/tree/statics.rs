@@ -115,6 +115,9 @@ impl<N> Statics<N> {
 
     #[inline]
     fn position(&self, segment: &str) -> Option<usize> {
+        if self.children.is_empty() {
+            return None;
+        }
         let head = head_word(segment.as_bytes());
         if self.index.is_empty() {
             return self.children.iter().position(|c| c.is(segment, head));
