@@ -1,11 +1,12 @@
 //! The route matcher: a trie over path segments.
 //!
-//! Literal segments are found by their text ([`statics`]), segments with parameters are tried in
-//! order of specificity, and the rest of a pattern from the first segment holding a `path` parameter is a
-//! "tail" matched against the remaining path. Matching backtracks, so the most specific route wins
-//! whatever the declaration order, and the cost depends on the path's length and on the number of
-//! alternatives at each position, not on the number of routes. A path with nothing
-//! percent-encoded is read segment by segment as the walk descends ([`segments`]).
+//! Literal segments are found by their text ([`statics`]), segments with parameters are tried
+//! in order of specificity, and the rest of a pattern from the first segment holding a `path`
+//! parameter is a "tail" matched against the remaining path. Matching backtracks, so the most
+//! specific route wins whatever the declaration order, and the cost depends on the path's
+//! length and on the number of alternatives at each position, not on the number of routes. A
+//! path with nothing percent-encoded is read segment by segment as the walk descends
+//! ([`segments`]).
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
