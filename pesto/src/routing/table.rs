@@ -171,7 +171,15 @@ impl<S> Table<S> {
         });
         match (found, captures) {
             (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
-            _ if rejected => Lookup::MethodNotAllowed(self.allowed(path)),
+            _ if rejected => {
+                let allowed = self.allowed(path);
+                if allowed.is_empty() {
+                    // Only routes that answer no method at all matched.
+                    Lookup::NotFound
+                } else {
+                    Lookup::MethodNotAllowed(allowed)
+                }
+            }
             _ => Lookup::NotFound,
         }
     }
