@@ -328,6 +328,36 @@ mod tests {
     }
 
     #[test]
+    fn another_method_is_a_405_listing_the_path_s_methods_and_no_method_a_404() {
+        let table = Table::new(vec![
+            entry("read", "/page", &["GET"]),
+            entry("write", "/page", &["POST"]),
+            entry("silent", "/silent", &[]),
+        ])
+        .expect("no conflict");
+        match table.lookup(&Method::DELETE, "/page") {
+            Lookup::MethodNotAllowed(allowed) => {
+                assert_eq!(
+                    allowed.into_iter().collect::<Vec<_>>(),
+                    ["GET", "HEAD", "POST"]
+                );
+            }
+            _ => panic!("DELETE /page is a 405"),
+        }
+        assert!(
+            matches!(table.lookup(&Method::HEAD, "/page"), Lookup::Found(e, _) if e.info().name == "read")
+        );
+        assert!(matches!(
+            table.lookup(&Method::GET, "/silent"),
+            Lookup::NotFound
+        ));
+        assert!(matches!(
+            table.lookup(&Method::GET, "/nowhere"),
+            Lookup::NotFound
+        ));
+    }
+
+    #[test]
     fn a_conflict_among_many_routes_names_both_handlers() {
         let keys: Vec<&'static str> = (0..2_000)
             .map(|i| &*Box::leak(format!("/r{i}").into_boxed_str()))
