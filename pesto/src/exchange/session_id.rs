@@ -143,8 +143,8 @@ impl SessionId {
         self.key.get_or_init(|| {
             let bytes: [u8; ID_BYTES] = Sha256::digest(self.text.as_bytes()).into();
             SessionKey {
-                text: to_hex(&bytes).into_boxed_str(),
                 bytes,
+                text: OnceLock::new(),
             }
         })
     }
@@ -174,12 +174,42 @@ impl fmt::Debug for SessionId {
 ///
 /// Stores only ever see keys, never ids. A key is safe to use as a file name: it is always 64
 /// characters of `[0-9a-f]`.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Compared, hashed and ordered by its bytes (the order of the hex text is the same).
+#[derive(Clone)]
 pub struct SessionKey {
-    /// Always 64 characters of `[0-9a-f]`.
-    text: Box<str>,
-    /// The 32 bytes `text` spells, for a store keyed by bytes (the memory store).
+    /// The SHA-256 itself; a store keyed by bytes (the memory store) needs nothing else.
     bytes: [u8; ID_BYTES],
+    /// `bytes` as 64 characters of `[0-9a-f]`, spelled out the first time a store asks for text
+    /// (a file name, a Redis key): the memory store never does. A thin box, so that a key is no
+    /// larger than when it held its text outright (ids and keys wait in every request's future).
+    text: OnceLock<Box<[u8; HEX_LEN]>>,
+}
+
+impl PartialEq for SessionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for SessionKey {}
+
+impl std::hash::Hash for SessionKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes.hash(state);
+    }
+}
+
+impl PartialOrd for SessionKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SessionKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.bytes.cmp(&other.bytes)
+    }
 }
 
 impl SessionKey {
@@ -191,8 +221,13 @@ impl SessionKey {
                 *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
             }
             SessionKey {
-                text: Box::from(text),
                 bytes,
+                // A key that does not keep its text spells it again when asked.
+                text: text
+                    .as_bytes()
+                    .try_into()
+                    .map(|digits| OnceLock::from(Box::new(digits)))
+                    .unwrap_or_default(),
             }
         })
     }
@@ -204,12 +239,19 @@ impl SessionKey {
 
     /// The key's 64 hex characters.
     pub fn as_str(&self) -> &str {
-        &self.text
+        let digits = self.text.get_or_init(|| {
+            let mut digits = [0; HEX_LEN];
+            hex_into(&self.bytes, &mut digits);
+            Box::new(digits)
+        });
+        // Only ASCII digits are ever stored, so this never fails.
+        std::str::from_utf8(&digits[..]).unwrap_or_default()
     }
 
     /// A short prefix of the key, for log lines.
     pub fn short(&self) -> &str {
-        self.text.get(..SHORT_LEN).unwrap_or(&self.text)
+        let text = self.as_str();
+        text.get(..SHORT_LEN).unwrap_or(text)
     }
 }
 
@@ -222,7 +264,7 @@ impl FromStr for SessionKey {
 
 impl fmt::Display for SessionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(self.as_str())
     }
 }
 
@@ -242,10 +284,12 @@ fn hex_value(digit: u8) -> u8 {
 
 /// True for exactly 64 characters of `[0-9a-f]` (uppercase is refused: one id has one spelling).
 fn is_hex64(text: &str) -> bool {
+    // Every byte checked, without stopping at the first bad one: a loop without an early exit
+    // runs over whole vectors of bytes.
     text.len() == HEX_LEN
         && text
             .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            .fold(true, |ok, b| ok & matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// `bytes` as lower-case hex.
@@ -256,13 +300,18 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for chunk in bytes.chunks(32) {
         let mut buf = [0u8; 64];
-        for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
-            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
-        }
+        hex_into(chunk, &mut buf);
         // Only ASCII digits were written, so this never fails.
         out.push_str(std::str::from_utf8(&buf[..chunk.len() * 2]).unwrap_or_default());
     }
     out
+}
+
+/// Writes the hex digits of up to 32 bytes at the start of `buf`.
+fn hex_into(bytes: &[u8], buf: &mut [u8; 64]) {
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
 }
 
 /// The two lowercase hex digits of every byte.
@@ -281,6 +330,7 @@ static HEX_PAIRS: [[u8; 2]; 256] = {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use std::hash::BuildHasher;
 
     fn new_id() -> SessionId {
         SessionId::generate().expect("the OS random generator works in tests")
@@ -314,6 +364,32 @@ mod tests {
             assert_eq!(&parsed, id.key());
             assert_eq!(to_hex(parsed.bytes()), parsed.as_str());
         }
+    }
+
+    #[test]
+    fn a_key_is_compared_and_ordered_as_its_text_whether_spelled_out_or_not() {
+        let ids: Vec<SessionId> = (0..50).map(|_| new_id()).collect();
+        // Keys hashed from ids spell no text until asked; parsed keys start with theirs.
+        let hashed: Vec<SessionKey> = ids.iter().map(|id| id.key().clone()).collect();
+        let parsed: Vec<SessionKey> = hashed
+            .iter()
+            .map(|key| SessionKey::parse(&to_hex(key.bytes())).expect("hex parses"))
+            .collect();
+        for (a, b) in hashed.iter().zip(&parsed) {
+            assert_eq!(a, b);
+            let state = std::hash::RandomState::new();
+            assert_eq!(
+                state.hash_one(a),
+                state.hash_one(b),
+                "equal keys hash alike"
+            );
+        }
+        let mut by_key = hashed.clone();
+        by_key.sort();
+        let mut by_text: Vec<String> = parsed.iter().map(|k| k.as_str().to_owned()).collect();
+        by_text.sort();
+        let sorted: Vec<&str> = by_key.iter().map(SessionKey::as_str).collect();
+        assert_eq!(sorted, by_text);
     }
 
     #[test]
