@@ -1,9 +1,10 @@
 //! [`Statics`]: a trie node's literal children, found by the text of one path segment.
 //!
 //! Every request looks up one literal per path segment, so this is the matcher's innermost
-//! step: the segment is hashed a word at a time (foldhash), and the candidate's text is compared
-//! inline instead of through a `memcmp` call, which for route literals (a few bytes) costs more
-//! than the comparison itself.
+//! step. A candidate is compared by its length and its first eight bytes as one word, the rest
+//! of a longer literal only when those agree: no `memcmp` call for the short literals routes are
+//! made of, where the call costs more than the comparison. A node with many literal children
+//! finds the candidate by a hash of the segment, computed a word at a time (foldhash).
 
 use std::hash::{BuildHasher, Hasher};
 
