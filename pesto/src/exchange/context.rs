@@ -1,7 +1,8 @@
 //! [`RequestContext`]: what pesto works out about a request once, as it enters, so that no layer
-//! works it out again — the mount path, the origin, the parsed query, and in querystring session
-//! mode the live session id. It travels as a request extension, and while a handler runs it is
-//! the task's current context, which `url()` and redirects resolve against.
+//! works it out again — the mount path, the origin, the parsed query, the session lent by the
+//! session middleware and in querystring session mode the live session id. It travels as a
+//! request extension, and while a handler runs it is the task's current context, which `url()`
+//! and redirects resolve against.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -11,7 +12,7 @@ use http::Uri;
 
 use super::multidict::MultiDict;
 use super::origin;
-use super::session::LiveSessionId;
+use super::session::{LiveSessionId, SessionSlot};
 
 /// The per-request context (a request extension; see the module docs).
 #[derive(Debug, Clone, Default)]
@@ -28,6 +29,9 @@ pub(crate) struct RequestContext {
     query: OnceLock<MultiDict>,
     /// Querystring session mode: the id that generated URLs carry.
     live_session: Option<LiveSessionId>,
+    /// The session the session middleware lends, until the dispatcher takes it. Kept here
+    /// rather than as an extension of its own: the request's extensions then hold one value.
+    session_slot: Option<SessionSlot>,
     /// Debug builds: the routes (name, pattern) of the dispatcher handling the request, so that
     /// `url()` of a route it does not serve can warn.
     #[cfg(debug_assertions)]
@@ -117,20 +121,41 @@ impl RequestContext {
     /// [`origin::host`] reads it).
     pub(crate) fn origin(&self) -> &str {
         self.origin.get_or_init(|| {
-            let host = match &self.host {
-                HostSource::Authority(authority) => Some(authority.as_str()),
-                HostSource::Header(header) => header.to_str().ok(),
-                HostSource::Missing => None,
-            };
-            let host = host
-                .filter(|h| origin::is_plain_host(h))
-                .unwrap_or("localhost");
-            let scheme = if self.https { "https://" } else { "http://" };
+            let (scheme, host) = self.origin_parts();
             let mut origin = String::with_capacity(scheme.len() + host.len());
             origin.push_str(scheme);
             origin.push_str(host);
             origin
         })
+    }
+
+    /// `location`, a path, after this request's origin, in one string of the exact size: a
+    /// redirect's `Location` made absolute without keeping the origin apart (most requests
+    /// need it once, if at all).
+    pub(crate) fn absolute(&self, location: &str) -> String {
+        let (scheme, host) = match self.origin.get() {
+            Some(origin) => ("", origin.as_str()),
+            None => self.origin_parts(),
+        };
+        let mut absolute = String::with_capacity(scheme.len() + host.len() + location.len());
+        absolute.push_str(scheme);
+        absolute.push_str(host);
+        absolute.push_str(location);
+        absolute
+    }
+
+    /// The origin in two pieces, `scheme://` and `host[:port]`, as [`Self::origin`] reads them.
+    fn origin_parts(&self) -> (&'static str, &str) {
+        let host = match &self.host {
+            HostSource::Authority(authority) => Some(authority.as_str()),
+            HostSource::Header(header) => header.to_str().ok(),
+            HostSource::Missing => None,
+        };
+        let host = host
+            .filter(|h| origin::is_plain_host(h))
+            .unwrap_or("localhost");
+        let scheme = if self.https { "https://" } else { "http://" };
+        (scheme, host)
     }
 
     /// Whether the request came over https.
@@ -159,6 +184,17 @@ impl RequestContext {
         self.live_session = Some(live);
     }
 
+    /// Lends the request's session to the app (the session middleware); a session middleware
+    /// nearer the handler lends its own in place of this one.
+    pub(crate) fn lend_session(&mut self, slot: SessionSlot) {
+        self.session_slot = Some(slot);
+    }
+
+    /// Takes the session lent to the request, if a session middleware lent one (the dispatcher).
+    pub(crate) fn take_session(&mut self) -> Option<SessionSlot> {
+        self.session_slot.take()
+    }
+
     /// Debug builds: records the routes (name, pattern) the handling dispatcher serves.
     #[cfg(debug_assertions)]
     pub(crate) fn set_served_routes(&mut self, routes: Arc<[(&'static str, &'static str)]>) {
@@ -185,6 +221,12 @@ impl RequestContext {
     /// The context of the request being handled on this task, if any.
     pub(crate) fn current() -> Option<Arc<RequestContext>> {
         CURRENT.try_with(Arc::clone).ok()
+    }
+
+    /// `f` of the context of the request being handled on this task, if any, without taking a
+    /// share of it.
+    pub(crate) fn with_current<R>(f: impl FnOnce(&RequestContext) -> R) -> Option<R> {
+        CURRENT.try_with(|context| f(context)).ok()
     }
 }
 

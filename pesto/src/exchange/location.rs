@@ -1,24 +1,33 @@
-//! The one place where a `Location` header is made absolute: relative locations written by
-//! handlers, the router's canonical-path redirects and the session middleware's own redirects are
-//! all resolved here against the request URL, as Pesto sends absolute redirects.
+//! Where a `Location` header is made absolute: relative locations written by handlers, the
+//! router's canonical-path redirects and the session middleware's own redirects are all resolved
+//! here against the request URL, as Pesto sends absolute redirects. A redirect made while a
+//! request is handled asks [`absolute_in_request`] first, to be written absolute at once; the
+//! dispatcher's [`absolutize`] then resolves whatever is still relative.
 
 use http::header::{self, HeaderValue};
+use http::HeaderMap;
 
 use super::context::RequestContext;
-use super::response::Response;
 
-/// Resolves a relative `Location` of `response` against the request URL (`ctx`'s origin plus
+/// Resolves a relative `Location` among `headers` against the request URL (`ctx`'s origin plus
 /// `path`); an absolute or unresolvable location is left as written.
-pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &str) {
+pub(crate) fn absolutize(headers: &mut HeaderMap, ctx: &RequestContext, path: &str) {
     // One lookup: the value is replaced where it is.
-    let Some(location) = response.headers_mut().get_mut(header::LOCATION) else {
+    let Some(location) = headers.get_mut(header::LOCATION) else {
         return;
     };
-    let Some(absolute) = location
-        .to_str()
-        .ok()
-        .and_then(|location| resolve(ctx.origin(), path, location))
-    else {
+    // Absolute already, as every location `absolute_in_request` wrote: left as it is, without
+    // reading it as text or working out the origin.
+    if names_http_authority(location.as_bytes()) {
+        return;
+    }
+    let Some(absolute) = location.to_str().ok().and_then(|location| {
+        if is_plain_absolute_path(location.as_bytes()) {
+            Some(ctx.absolute(location))
+        } else {
+            resolve(ctx.origin(), path, location)
+        }
+    }) else {
         return;
     };
     // The origin is a plain host and the location was a valid value: this never fails, and
@@ -26,6 +35,17 @@ pub(crate) fn absolutize(response: &mut Response, ctx: &RequestContext, path: &s
     if let Ok(absolute) = HeaderValue::try_from(absolute) {
         *location = absolute;
     }
+}
+
+/// `location` made absolute against the request being handled on this task, when it is a plain
+/// absolute path (`/login`, as `url()` writes) and a handler or the fallback is running; `None`
+/// otherwise, and [`absolutize`] resolves it when the handler has returned. Writing the
+/// absolute form at once spares a redirect a header value made only to be replaced.
+pub(crate) fn absolute_in_request(location: &str) -> Option<String> {
+    if !is_plain_absolute_path(location.as_bytes()) {
+        return None;
+    }
+    RequestContext::with_current(|ctx| ctx.absolute(location))
 }
 
 /// Resolves `location` against the request URL, `origin` (`scheme://host[:port]`) followed by
@@ -40,11 +60,28 @@ fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
         out.push_str(location);
         return Some(out);
     }
+    // `http://…` and `https://…` name their own authority: resolved against any base they
+    // are themselves (or fail as they would alone), so they are left as written unparsed.
+    if names_http_authority(location.as_bytes()) {
+        return None;
+    }
     if url::Url::parse(location).is_ok() {
         return None;
     }
     let base = url::Url::parse(&format!("{origin}{path}")).ok()?;
     base.join(location).ok().map(String::from)
+}
+
+/// Whether a location (`bytes`) starts with `http://` or `https://` (the scheme in any case).
+fn names_http_authority(bytes: &[u8]) -> bool {
+    let after_scheme = if bytes.len() >= 5 && bytes[..5].eq_ignore_ascii_case(b"https") {
+        &bytes[5..]
+    } else if bytes.len() >= 4 && bytes[..4].eq_ignore_ascii_case(b"http") {
+        &bytes[4..]
+    } else {
+        return false;
+    };
+    after_scheme.starts_with(b"://")
 }
 
 /// `/path[?query][#fragment]` made of characters a URL parser keeps as they are (unreserved,
@@ -99,7 +136,47 @@ fn is_kept_by_url_parser(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve;
+    use super::{absolute_in_request, names_http_authority, resolve};
+    use crate::exchange::context::RequestContext;
+    use crate::exchange::Response;
+
+    #[tokio::test]
+    async fn a_redirect_made_within_a_request_is_absolute_at_once() {
+        let (mut parts, ()) = http::Request::get("/shop/cart")
+            .header("host", "example.org:8080")
+            .body(())
+            .expect("request")
+            .into_parts();
+        let context = RequestContext::take(&mut parts);
+        // Outside a request there is nothing to resolve against: left for `absolutize`.
+        assert_eq!(absolute_in_request("/login"), None);
+        assert_eq!(
+            Response::redirect("/login").header("location"),
+            Some("/login")
+        );
+        let (login, relative, dotted, redirect) = context
+            .scope(async {
+                (
+                    absolute_in_request("/login?next=%2Fa"),
+                    absolute_in_request("checkout"),
+                    absolute_in_request("/a/../b"),
+                    Response::redirect("/login"),
+                )
+            })
+            .await;
+        assert_eq!(
+            login.as_deref(),
+            Some("http://example.org:8080/login?next=%2Fa")
+        );
+        // What only a URL parser resolves waits for `absolutize`, which has the request path.
+        assert_eq!((relative, dotted), (None, None));
+        assert_eq!(
+            redirect.header("location"),
+            Some("http://example.org:8080/login")
+        );
+        // The page links to the location as the handler wrote it.
+        assert!(redirect.body().windows(13).any(|w| w == b"href=\"/login\""));
+    }
 
     #[test]
     fn relative_locations_are_resolved_against_the_request() {
@@ -151,6 +228,44 @@ mod tests {
                 parsed(location),
                 "{location}"
             );
+        }
+    }
+
+    #[test]
+    fn an_http_location_with_an_authority_is_the_same_against_any_base() {
+        // Why `resolve` may leave these unparsed: joined to a base, the parser gives what it
+        // gives them alone (the same URL, or the same failure).
+        for location in [
+            "http://example.org/x",
+            "https://other.example:8443/a/../b?q#f",
+            "HTTP://Example.ORG/x",
+            "hTtPs://example.org",
+            "http://exa mple/x",
+            "http://",
+            "https:///x",
+            "http://[::1]:8080/",
+            "http://user:pw@example.org/",
+        ] {
+            assert!(names_http_authority(location.as_bytes()), "{location}");
+            for base in ["http://example.org/shop/cart", "https://127.0.0.1:8080/"] {
+                let joined = url::Url::parse(base).and_then(|b| b.join(location));
+                assert_eq!(
+                    joined,
+                    url::Url::parse(location),
+                    "{location} against {base}"
+                );
+            }
+            assert_eq!(resolve("http://example.org", "/shop", location), None);
+        }
+        for location in [
+            "http:x",
+            "http:/x",
+            "https:",
+            "htt://x",
+            "/http://x",
+            "ftp://x",
+        ] {
+            assert!(!names_http_authority(location.as_bytes()), "{location}");
         }
     }
 }

@@ -9,6 +9,7 @@ use http::{HeaderMap, StatusCode};
 
 use super::headers;
 use super::html::push_escaped;
+use super::location;
 
 /// An HTTP response: status, headers and a body held in memory.
 ///
@@ -116,6 +117,8 @@ impl Response {
         page.push_str(TAIL);
         let mut response = Response::html(page);
         response.status = status;
+        // Within a request, a path is written absolute now, in the one header value it needs.
+        let location = location::absolute_in_request(&location).unwrap_or(location);
         response.with_header(header::LOCATION, location)
     }
 

@@ -2,11 +2,11 @@
 //! middleware lends it to the handler layer.
 //!
 //! The middleware works on stored JSON and never names the app's session type; the handler layer
-//! (a `Dispatcher<S>`) knows `S`. So the middleware puts a [`SessionSlot`] into the request's
-//! extensions holding the loaded JSON, the dispatcher [opens](Session::open) it as a typed
-//! `Session<S>`, runs the handler and [gives it back](Session::give_back) as JSON, and the
-//! middleware reads the outcome once the inner endpoint answered — as tower-sessions passes its
-//! `Session` through request extensions.
+//! (a `Dispatcher<S>`) knows `S`. So the middleware puts a [`SessionSlot`] holding the loaded
+//! JSON into the request's context (`context.rs`, itself a request extension), the dispatcher
+//! [opens](Session::open) it as a typed `Session<S>`, runs the handler and [gives it
+//! back](Session::give_back) as JSON, and the middleware reads the outcome once the inner
+//! endpoint answered — as tower-sessions passes its `Session` through request extensions.
 
 use std::any::TypeId;
 use std::fmt;
@@ -448,7 +448,8 @@ impl fmt::Debug for LiveSessionId {
     }
 }
 
-/// One request's session on loan from the middleware to the handler layer: a request extension.
+/// One request's session on loan from the middleware to the handler layer, in the request's
+/// context.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionSlot(Arc<Mutex<Slot>>);
 

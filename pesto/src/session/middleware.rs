@@ -33,6 +33,7 @@ use super::shared::{Found, Shared};
 use super::store::{self, SessionStore};
 use super::transport::IncomingIds;
 use crate::endpoint::{AppCheck, Endpoint};
+use crate::exchange::context::RequestContext;
 use crate::exchange::pending_id::PendingId;
 use crate::exchange::save_gate::SaveGate;
 use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
@@ -225,7 +226,8 @@ impl<E: Endpoint> SessionApp<E> {
             // Links rendered by this request carry the id even in lazy mode, where it becomes
             // real only if the handler writes to the session: an id that was never stored is
             // refused on the next request anyway.
-            let reply = Reply::new(&mut arrived.parts, transport.live_id(loaded.id.get()));
+            let (_, context) = RequestContext::of(&mut arrived.parts);
+            let reply = Reply::new(context, transport.live_id(loaded.id.get()));
             // A page made with a session that holds something is the user's own (below).
             let arrived_private = loaded
                 .json
@@ -241,7 +243,7 @@ impl<E: Endpoint> SessionApp<E> {
                 live: reply.live.clone(),
                 flashes: loaded.flashes,
             });
-            arrived.parts.extensions.insert(slot.clone());
+            context.lend_session(slot.clone());
 
             let mut response = this
                 .inner
@@ -393,8 +395,8 @@ mod tests {
 
     use super::{Arrived, SessionApp};
     use crate::endpoint::Endpoint;
+    use crate::exchange::context::RequestContext;
     use crate::exchange::default_json::DefaultJson;
-    use crate::exchange::session::SessionSlot;
     use crate::exchange::session_id::DRAWN;
     use crate::exchange::{box_body, RawRequest, Response, Session};
     use crate::session::{session_middleware, MemoryStore};
@@ -440,7 +442,8 @@ mod tests {
 
     impl Endpoint for Handler {
         fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-            let slot = req.extensions().get::<SessionSlot>().cloned();
+            let (mut parts, _) = req.into_parts();
+            let slot = RequestContext::of(&mut parts).1.take_session();
             let handler = *self;
             Box::pin(async move {
                 let Some(slot) = slot else {

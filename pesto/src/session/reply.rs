@@ -1,8 +1,6 @@
 //! [`Reply`]: what the response side of the session middleware keeps of the request before the
 //! request is handed on to the app.
 
-use http::request::Parts;
-
 use crate::exchange::context::RequestContext;
 use crate::exchange::session::LiveSessionId;
 use crate::exchange::SessionId;
@@ -24,10 +22,9 @@ pub(super) struct Reply {
 }
 
 impl Reply {
-    /// Takes what the response needs from the request, and makes `live` the id that URLs
-    /// generated during the request carry.
-    pub(super) fn new(parts: &mut Parts, live: Option<LiveSessionId>) -> Reply {
-        let (_, context) = RequestContext::of(parts);
+    /// Takes what the response needs from the request's `context`, and makes `live` the id
+    /// that URLs generated during the request carry.
+    pub(super) fn new(context: &mut RequestContext, live: Option<LiveSessionId>) -> Reply {
         let origin = live.as_ref().map(|_| context.origin().to_owned());
         if let Some(live) = &live {
             context.set_live_session(live.clone());

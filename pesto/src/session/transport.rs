@@ -371,9 +371,9 @@ mod tests {
     fn the_session_cookie_is_written_as_the_cookie_crate_writes_it() {
         let id = SessionId::parse(ID).expect("an id");
         let mut parts = parts("/", None);
-        let root = Reply::new(&mut parts, None);
+        let root = Reply::new(RequestContext::of(&mut parts).1, None);
         let mut parts = parts_mounted("/shop");
-        let mounted = Reply::new(&mut parts, None);
+        let mounted = Reply::new(RequestContext::of(&mut parts).1, None);
         let settings =
             |same_site, secure, path: Option<&str>, domain: Option<&str>, max_age: Option<u64>| {
                 CookieSettings {
@@ -504,7 +504,7 @@ mod tests {
     fn reply(uri: &str, mount: &str, live: Option<LiveSessionId>) -> Reply {
         let mut p = parts(uri, None);
         RequestContext::of(&mut p).1.mount(mount);
-        Reply::new(&mut p, live)
+        Reply::new(RequestContext::of(&mut p).1, live)
     }
 
     #[test]

@@ -12,6 +12,7 @@ use http::{header, Method};
 
 use super::{Dispatcher, Miss, Prepared};
 use crate::exchange::body;
+use crate::exchange::context::RequestContext;
 use crate::exchange::location;
 use crate::exchange::session::{SessionData, SessionSlot};
 use crate::exchange::{RawBody, RawRequest, Request, Response, Session};
@@ -57,7 +58,9 @@ impl<S: SessionData> Dispatcher<S> {
     /// found, the request built. The future that follows then holds only what the handler's
     /// call needs (a smaller future is a cheaper one to allocate and move).
     pub(super) fn begin(&self, req: RawRequest) -> Begun<S> {
-        let slot = req.extensions().get::<SessionSlot>().cloned();
+        let (mut parts, body) = req.into_parts();
+        let mut context = RequestContext::take(&mut parts);
+        let slot = Arc::make_mut(&mut context).take_session();
         let session = match Session::<S>::open(slot.as_ref()) {
             Ok(session) => session,
             Err(error) => {
@@ -65,7 +68,7 @@ impl<S: SessionData> Dispatcher<S> {
                 return Begun::Answered(Response::internal_server_error());
             }
         };
-        match self.prepare(req) {
+        match self.prepare(parts, body, context) {
             Ok(Prepared {
                 entry,
                 params,
@@ -253,7 +256,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// becomes absolute (as Pesto does), and a HEAD response loses its body.
 fn finish<S>(response: Response, req: &Request<S>) -> Response {
     let mut response = response.check_errors();
-    location::absolutize(&mut response, req.context(), req.path());
+    location::absolutize(response.headers_mut(), req.context(), req.path());
     if req.method() == Method::HEAD {
         let body = response.take_body();
         if !response.headers().contains_key(header::CONTENT_LENGTH) {

@@ -190,9 +190,12 @@ impl<S: Send + 'static> Dispatcher<S> {
         clippy::result_large_err,
         reason = "a miss is no larger than what a hit returns, and both are moved once"
     )]
-    fn prepare(&self, req: RawRequest) -> Result<Prepared<'_, S>, Miss> {
-        let (mut parts, body) = req.into_parts();
-        let context = RequestContext::take(&mut parts);
+    fn prepare(
+        &self,
+        parts: Parts,
+        body: RawBody,
+        context: Arc<RequestContext>,
+    ) -> Result<Prepared<'_, S>, Miss> {
         #[cfg(debug_assertions)]
         let context = {
             let mut context = context;
@@ -208,7 +211,7 @@ impl<S: Send + 'static> Dispatcher<S> {
             }
             Lookup::NotFound => {
                 let mut response = self.redirect_to_canonical(&parts, &context);
-                location::absolutize(&mut response, &context, parts.uri.path());
+                location::absolutize(response.headers_mut(), &context, parts.uri.path());
                 if response.status() != StatusCode::NOT_FOUND {
                     return Err(Miss::Answer(response));
                 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Begun, Dispatcher};
+use crate::exchange::context::RequestContext;
 use crate::exchange::pending_id::PendingId;
 use crate::exchange::session::{LentSession, SessionSlot};
 use crate::exchange::{box_body, Request};
@@ -37,15 +38,19 @@ fn the_dispatchers_future_for_a_request_stays_under_a_kilobyte() {
         parts: &[Part::Literal("/")],
     };
     let dispatcher = Dispatcher::from_routes(vec![RouteEntry::from_raw(info, home)]);
-    let mut req = http::Request::get("/")
+    let (mut parts, body) = http::Request::get("/")
         .body(box_body(http_body_util::Empty::new()))
-        .expect("request");
-    req.extensions_mut().insert(SessionSlot::lend(LentSession {
-        id: PendingId::default(),
-        json: None,
-        live: None,
-        flashes: Vec::new(),
-    }));
+        .expect("request")
+        .into_parts();
+    RequestContext::of(&mut parts)
+        .1
+        .lend_session(SessionSlot::lend(LentSession {
+            id: PendingId::default(),
+            json: None,
+            live: None,
+            flashes: Vec::new(),
+        }));
+    let req = http::Request::from_parts(parts, body);
     let Begun::Routed(routed) = dispatcher.begin(req) else {
         panic!("GET / is routed to `home`");
     };
