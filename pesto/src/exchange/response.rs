@@ -284,19 +284,17 @@ impl Response {
     }
 
     /// Turns a deferred builder error into a logged 500.
-    pub(crate) fn check_errors(self) -> Response {
-        match &self.error {
-            None => self,
-            Some(error) => {
-                tracing::error!(%error, "a handler built an invalid response");
-                Response::internal_server_error()
-            }
+    pub(crate) fn check_errors(&mut self) {
+        if let Some(error) = &self.error {
+            tracing::error!(%error, "a handler built an invalid response");
+            *self = Response::internal_server_error();
         }
     }
 
     /// Converts into an `http::Response` for hyper and tower.
     pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
-        let this = self.check_errors();
+        let mut this = self;
+        this.check_errors();
         let mut out = http::Response::new(http_body_util::Full::new(this.body));
         *out.status_mut() = this.status;
         *out.headers_mut() = this.headers;

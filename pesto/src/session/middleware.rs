@@ -109,7 +109,7 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
         self.purge.ensure_started(&self.shared);
         match self.arrive(req) {
             Ok(arrived) => Box::pin(Self::handle(self, arrived)),
-            Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
+            Err(refused) => Box::pin(std::future::ready(refused)),
         }
     }
 
@@ -118,7 +118,7 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
         self.purge.ensure_started(&self.shared);
         match self.arrive(req) {
             Ok(arrived) => Box::pin(Self::handle(self, arrived)),
-            Err(refused) => Box::pin(std::future::ready(self.shared.transport.decorate(refused))),
+            Err(refused) => Box::pin(std::future::ready(refused)),
         }
     }
 
@@ -170,7 +170,9 @@ impl<E: Endpoint> SessionApp<E> {
         if let Some(protection) = &shared.config.cross_origin {
             if let Err(refused) = protection.check(&parts) {
                 if !self.inner.accepts_cross_origin(&mut parts) {
-                    return Err(refused.into_response());
+                    let mut refused = refused.into_response();
+                    shared.transport.decorate(&mut refused);
+                    return Err(refused);
                 }
             }
         }
@@ -214,13 +216,18 @@ impl<E: Endpoint> SessionApp<E> {
                 Box::pin(shared.load(std::mem::take(&mut arrived.ids), now)).await
             } {
                 Ok(loaded) => loaded,
-                Err(response) => return transport.decorate(response),
+                Err(mut response) => {
+                    transport.decorate(&mut response);
+                    return response;
+                }
             };
             let is_new = loaded.json.is_none();
             if is_new && transport.redirects_new_visitors(&arrived.parts, shared.config.lazy) {
                 let redirect =
                     Box::pin(shared.redirect_new_visitor(&loaded.id, &mut arrived.parts, now));
-                return transport.decorate(redirect.await);
+                let mut response = redirect.await;
+                transport.decorate(&mut response);
+                return response;
             }
 
             // Links rendered by this request carry the id even in lazy mode, where it becomes
@@ -280,12 +287,12 @@ impl<E: Endpoint> SessionApp<E> {
                 // Nothing was saved: redirects carry the id the request arrived with, if any.
                 reply.restore_live_id(kept_id.as_ref().filter(|_| !is_new));
             }
-            let response = if private && shared.config.private_pages {
-                keep_out_of_caches(response)
-            } else {
-                response
-            };
-            transport.decorate(transport.rewrite_location(response, &reply))
+            if private && shared.config.private_pages {
+                keep_out_of_caches(&mut response);
+            }
+            transport.rewrite_location(&mut response, &reply);
+            transport.decorate(&mut response);
+            response
         }
     }
 }
@@ -373,12 +380,11 @@ impl Shared {
 /// `Cache-Control: private, no-store`, unless the handler chose a `Cache-Control` itself. Shared
 /// caches then never serve it to someone else, and a browser does not show it again from its
 /// cache after the user logged out (docs/security.md, "Cookies and caching").
-fn keep_out_of_caches(mut response: Response) -> Response {
+fn keep_out_of_caches(response: &mut Response) {
     let headers = response.headers_mut();
     if !headers.contains_key(CACHE_CONTROL) {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     }
-    response
 }
 
 impl fmt::Debug for Loaded {

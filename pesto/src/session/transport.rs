@@ -273,15 +273,15 @@ impl Transport {
 
     /// Querystring mode: a redirect inside the app carries the session's live id (or none once
     /// the session ended). `Location` is already absolute here.
-    pub(super) fn rewrite_location(&self, response: Response, reply: &Reply) -> Response {
+    pub(super) fn rewrite_location(&self, response: &mut Response, reply: &Reply) {
         let (Transport::QueryString { param }, Some(live)) = (self, &reply.live) else {
-            return response;
+            return;
         };
         let Some(location) = response.header("location") else {
-            return response;
+            return;
         };
         let Ok(mut url) = url::Url::parse(location) else {
-            return response;
+            return;
         };
         let same_origin = reply
             .origin
@@ -292,14 +292,17 @@ impl Transport {
             .strip_prefix(reply.script_name.as_str())
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         if !same_origin || !inside_app {
-            return response;
+            return;
         }
         let location = set_query_param(&mut url, param, live.current().as_deref());
-        response.with_header(header::LOCATION, location)
+        // A URL the parser wrote is a valid header value.
+        if let Ok(location) = HeaderValue::try_from(location) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
     }
 
     /// Headers every response through the middleware carries.
-    pub(super) fn decorate(&self, mut response: Response) -> Response {
+    pub(super) fn decorate(&self, response: &mut Response) {
         // Into the header map in place: every response passes here, and the builder methods
         // would move the whole response in and out for each header.
         let headers = response.headers_mut();
@@ -323,7 +326,6 @@ impl Transport {
                 );
             }
         }
-        response
     }
 }
 
@@ -513,7 +515,8 @@ mod tests {
         let live = LiveSessionId::new(Arc::from("pesto_session"), Some(&id));
         let reply = reply("/shop/cart", "/shop", Some(live.clone()));
         let rewrite = |to: &str| {
-            let r = query_mode().rewrite_location(Response::redirect(to), &reply);
+            let mut r = Response::redirect(to);
+            query_mode().rewrite_location(&mut r, &reply);
             r.header("location").map(str::to_owned)
         };
         assert_eq!(
@@ -538,9 +541,11 @@ mod tests {
 
     #[test]
     fn each_mode_decorates_its_responses() {
-        let cookie = cookie_mode().decorate(Response::text("x"));
+        let mut cookie = Response::text("x");
+        cookie_mode().decorate(&mut cookie);
         assert_eq!(cookie.header("vary"), Some("Cookie"));
-        let query = query_mode().decorate(Response::text("x"));
+        let mut query = Response::text("x");
+        query_mode().decorate(&mut query);
         assert_eq!(query.header("referrer-policy"), Some("no-referrer"));
         assert_eq!(query.header("cache-control"), Some("private, no-store"));
         assert_eq!(query.header("vary"), None);

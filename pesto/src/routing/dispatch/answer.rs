@@ -8,7 +8,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use http::{header, Method};
+use http::{header, HeaderValue, Method};
 
 use super::{Dispatcher, Miss, Prepared};
 use crate::exchange::body;
@@ -82,8 +82,9 @@ impl<S: SessionData> Dispatcher<S> {
                 body,
                 slot,
             }),
-            Err(Miss::Answer(response)) => {
-                Begun::Answered(self.give_back(session, slot.as_ref(), response))
+            Err(Miss::Answer(mut response)) => {
+                self.give_back(session, slot.as_ref(), &mut response);
+                Begun::Answered(response)
             }
             Err(Miss::Fallback { why, answer, data }) => {
                 Begun::Unmatched(Box::new(UnmatchedRequest {
@@ -117,8 +118,10 @@ impl<S: SessionData> Dispatcher<S> {
             let this = &*dispatcher;
             if let Some(body) = routed.body.take() {
                 // Boxed: reading a body, multipart included, takes a large state.
-                if let Err(answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
-                    return this.give_back(routed.req.into_session(), routed.slot.as_ref(), answer);
+                if let Err(mut answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
+                    let session = routed.req.into_session();
+                    this.give_back(session, routed.slot.as_ref(), &mut answer);
+                    return answer;
                 }
             }
             let params = std::mem::take(&mut routed.params);
@@ -134,8 +137,13 @@ impl<S: SessionData> Dispatcher<S> {
                     None => return Response::internal_server_error(),
                 }
             }
-            let response = finish(response, &routed.req);
-            this.give_back(routed.req.into_session(), routed.slot.as_ref(), response)
+            finish(&mut response, &routed.req);
+            this.give_back(
+                routed.req.into_session(),
+                routed.slot.as_ref(),
+                &mut response,
+            );
+            response
         }
     }
 
@@ -147,11 +155,12 @@ impl<S: SessionData> Dispatcher<S> {
             mut req,
             slot,
         } = unmatched;
-        let Some(response) = self.run_fallback(why, &answer, &mut req).await else {
+        let Some(mut response) = self.run_fallback(why, &answer, &mut req).await else {
             return Response::internal_server_error();
         };
-        let response = finish(response, &req);
-        self.give_back(req.into_session(), slot.as_ref(), response)
+        finish(&mut response, &req);
+        self.give_back(req.into_session(), slot.as_ref(), &mut response);
+        response
     }
 
     /// Reads the body of a routed request (and parses its form), or answers the body error
@@ -194,25 +203,17 @@ impl<S: SessionData> Dispatcher<S> {
         }
     }
 
-    /// Hands the session back to the middleware that lent it and answers `response` — unless
-    /// the response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions)
-    /// or the data does not serialize (logged; then the answer is a 500).
-    fn give_back(
-        &self,
-        session: Session<S>,
-        slot: Option<&SessionSlot>,
-        response: Response,
-    ) -> Response {
-        let Some(slot) = slot else { return response };
+    /// Hands the session back to the middleware that lent it, for `response` — unless the
+    /// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or
+    /// the data does not serialize (logged; the response becomes a 500).
+    fn give_back(&self, session: Session<S>, slot: Option<&SessionSlot>, response: &mut Response) {
+        let Some(slot) = slot else { return };
         if response.status().is_server_error() {
-            return response;
+            return;
         }
-        match session.give_back(slot, &self.default_json) {
-            Ok(()) => response,
-            Err(error) => {
-                tracing::error!(%error, "session data does not serialize");
-                Response::internal_server_error()
-            }
+        if let Err(error) = session.give_back(slot, &self.default_json) {
+            tracing::error!(%error, "session data does not serialize");
+            *response = Response::internal_server_error();
         }
     }
 
@@ -254,14 +255,18 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// Applies what every handler response needs: builder errors become 500, a relative `Location`
 /// becomes absolute (as Pesto does), and a HEAD response loses its body.
-fn finish<S>(response: Response, req: &Request<S>) -> Response {
-    let mut response = response.check_errors();
+///
+/// In place, as the session's hand-back that follows: a response is moved whole each time it is
+/// passed by value.
+fn finish<S>(response: &mut Response, req: &Request<S>) {
+    response.check_errors();
     location::absolutize(response.headers_mut(), req.context(), req.path());
     if req.method() == Method::HEAD {
         let body = response.take_body();
         if !response.headers().contains_key(header::CONTENT_LENGTH) {
-            response = response.with_header(header::CONTENT_LENGTH, body.len());
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
     }
-    response
 }
