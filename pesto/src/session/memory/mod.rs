@@ -167,11 +167,7 @@ impl SessionStore for MemoryStore {
     async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
         check_record_size(data, self.max_record_size)?;
         let (mut shard, key) = self.shard(key);
-        if shard.contains(&key) {
-            return Ok(false);
-        }
-        shard.insert_new(key, Entry::new(data, lease.now, Version::FIRST));
-        Ok(true)
+        Ok(shard.insert_if_absent(key, || Entry::new(data, lease.now, Version::FIRST)))
     }
 
     async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {

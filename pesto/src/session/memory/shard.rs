@@ -98,6 +98,7 @@ impl Shard {
         }
     }
 
+    #[cfg(test)]
     pub(super) fn contains(&self, key: &RawKey) -> bool {
         match self {
             Shard::Unbounded(table) => table.find(key.table_hash(), |k| k.key == *key).is_some(),
@@ -112,6 +113,33 @@ impl Shard {
                 .find_mut(key.table_hash(), |k| k.key == *key)
                 .map(|k| &mut k.entry),
             Shard::Bounded(lru) => lru.access(key),
+        }
+    }
+
+    /// Adds the record `entry()` under `key` unless the key is taken; whether it was added.
+    /// Unbounded, in one probe of the table: a store of many sessions misses the cache on
+    /// each probe, and every new session comes here.
+    pub(super) fn insert_if_absent(&mut self, key: RawKey, entry: impl FnOnce() -> Entry) -> bool {
+        match self {
+            Shard::Unbounded(table) => {
+                match table.entry(key.table_hash(), |k| k.key == key, |k| k.key.table_hash()) {
+                    hashbrown::hash_table::Entry::Occupied(_) => false,
+                    hashbrown::hash_table::Entry::Vacant(slot) => {
+                        slot.insert(Box::new(Keyed {
+                            key,
+                            entry: entry(),
+                        }));
+                        true
+                    }
+                }
+            }
+            Shard::Bounded(lru) => {
+                if lru.protected.contains(&key) || lru.probation.contains(&key) {
+                    return false;
+                }
+                lru.insert_new(key, entry());
+                true
+            }
         }
     }
 
