@@ -98,10 +98,6 @@ impl<S> Request<S> {
         self.unconverted
     }
 
-    pub(crate) fn into_session(self) -> Session<S> {
-        self.session
-    }
-
     /// The context the request arrived with.
     pub(crate) fn context(&self) -> &Arc<RequestContext> {
         &self.context

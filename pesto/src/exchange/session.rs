@@ -292,16 +292,17 @@ impl<S: SessionData> Session<S> {
         })
     }
 
-    /// Hands the session back to the middleware that lent it, as JSON.
+    /// Hands the session back to the middleware that lent it, as JSON; the session is
+    /// detached afterwards. In place: the request that holds it is not moved to take it out.
     ///
     /// # Errors
     /// The data does not serialize; nothing is handed back then, so nothing is saved.
     pub(crate) fn give_back(
-        self,
+        &mut self,
         slot: &SessionSlot,
         default: &DefaultJson,
     ) -> serde_json::Result<()> {
-        let Some(state) = self.state else {
+        let Some(state) = self.state.take() else {
             return Ok(());
         };
         let (json, changed) = match &state.baseline {

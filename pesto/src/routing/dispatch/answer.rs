@@ -61,7 +61,7 @@ impl<S: SessionData> Dispatcher<S> {
         let (mut parts, body) = req.into_parts();
         let mut context = RequestContext::take(&mut parts);
         let slot = Arc::make_mut(&mut context).take_session();
-        let session = match Session::<S>::open(slot.as_ref()) {
+        let mut session = match Session::<S>::open(slot.as_ref()) {
             Ok(session) => session,
             Err(error) => {
                 tracing::error!(%error, "cannot open the request's session");
@@ -83,7 +83,7 @@ impl<S: SessionData> Dispatcher<S> {
                 slot,
             }),
             Err(Miss::Answer(mut response)) => {
-                self.give_back(session, slot.as_ref(), &mut response);
+                self.give_back(&mut session, slot.as_ref(), &mut response);
                 Begun::Answered(response)
             }
             Err(Miss::Fallback { why, answer, data }) => {
@@ -119,7 +119,7 @@ impl<S: SessionData> Dispatcher<S> {
             if let Some(body) = routed.body.take() {
                 // Boxed: reading a body, multipart included, takes a large state.
                 if let Err(mut answer) = Box::pin(this.read_body(&mut routed.req, body)).await {
-                    let session = routed.req.into_session();
+                    let session = &mut routed.req.session;
                     this.give_back(session, routed.slot.as_ref(), &mut answer);
                     return answer;
                 }
@@ -138,11 +138,7 @@ impl<S: SessionData> Dispatcher<S> {
                 }
             }
             finish(&mut response, &routed.req);
-            this.give_back(
-                routed.req.into_session(),
-                routed.slot.as_ref(),
-                &mut response,
-            );
+            this.give_back(&mut routed.req.session, routed.slot.as_ref(), &mut response);
             response
         }
     }
@@ -159,7 +155,7 @@ impl<S: SessionData> Dispatcher<S> {
             return Response::internal_server_error();
         };
         finish(&mut response, &req);
-        self.give_back(req.into_session(), slot.as_ref(), &mut response);
+        self.give_back(&mut req.session, slot.as_ref(), &mut response);
         response
     }
 
@@ -206,7 +202,12 @@ impl<S: SessionData> Dispatcher<S> {
     /// Hands the session back to the middleware that lent it, for `response` — unless the
     /// response is a 5xx (a failed handler saves nothing, as in Django and tower-sessions) or
     /// the data does not serialize (logged; the response becomes a 500).
-    fn give_back(&self, session: Session<S>, slot: Option<&SessionSlot>, response: &mut Response) {
+    fn give_back(
+        &self,
+        session: &mut Session<S>,
+        slot: Option<&SessionSlot>,
+        response: &mut Response,
+    ) {
         let Some(slot) = slot else { return };
         if response.status().is_server_error() {
             return;
