@@ -16,18 +16,17 @@ pub(crate) fn absolutize(headers: &mut HeaderMap, ctx: &RequestContext, path: &s
     let Some(location) = headers.get_mut(header::LOCATION) else {
         return;
     };
-    // Absolute already, as every location `absolute_in_request` wrote: left as it is, without
-    // reading it as text or working out the origin.
+    // `http://…` and `https://…` name their own authority: resolved against any base they are
+    // themselves (or fail as they would alone), so they are left as written, without reading
+    // them as text or working out the origin — as every location `absolute_in_request` wrote.
     if names_http_authority(location.as_bytes()) {
         return;
     }
-    let Some(absolute) = location.to_str().ok().and_then(|location| {
-        if is_plain_absolute_path(location.as_bytes()) {
-            Some(ctx.absolute(location))
-        } else {
-            resolve(ctx.origin(), path, location)
-        }
-    }) else {
+    let Some(absolute) = location
+        .to_str()
+        .ok()
+        .and_then(|location| resolve(ctx, path, location))
+    else {
         return;
     };
     // The origin is a plain host and the location was a valid value: this never fails, and
@@ -48,27 +47,19 @@ pub(crate) fn absolute_in_request(location: &str) -> Option<String> {
     RequestContext::with_current(|ctx| ctx.absolute(location))
 }
 
-/// Resolves `location` against the request URL, `origin` (`scheme://host[:port]`) followed by
-/// `path`; `None` when it is already absolute or cannot be resolved.
-fn resolve(origin: &str, path: &str, location: &str) -> Option<String> {
+/// Resolves `location` against the request URL, `ctx`'s origin (`scheme://host[:port]`)
+/// followed by `path`; `None` when it is already absolute or cannot be resolved.
+fn resolve(ctx: &RequestContext, path: &str, location: &str) -> Option<String> {
     // The common case — an absolute path of plain URL characters, as `url()` writes — is the
     // origin followed by the path, put together without a URL parser (which would also run
     // IDNA on the host).
     if is_plain_absolute_path(location.as_bytes()) {
-        let mut out = String::with_capacity(origin.len() + location.len());
-        out.push_str(origin);
-        out.push_str(location);
-        return Some(out);
-    }
-    // `http://…` and `https://…` name their own authority: resolved against any base they
-    // are themselves (or fail as they would alone), so they are left as written unparsed.
-    if names_http_authority(location.as_bytes()) {
-        return None;
+        return Some(ctx.absolute(location));
     }
     if url::Url::parse(location).is_ok() {
         return None;
     }
-    let base = url::Url::parse(&format!("{origin}{path}")).ok()?;
+    let base = url::Url::parse(&format!("{}{path}", ctx.origin())).ok()?;
     base.join(location).ok().map(String::from)
 }
 
@@ -136,9 +127,21 @@ fn is_kept_by_url_parser(b: u8) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::{absolute_in_request, names_http_authority, resolve};
     use crate::exchange::context::RequestContext;
     use crate::exchange::Response;
+
+    /// The context of a request to `host` over http.
+    fn context(host: &str) -> Arc<RequestContext> {
+        let (mut parts, ()) = http::Request::get("/")
+            .header("host", host)
+            .body(())
+            .expect("request")
+            .into_parts();
+        RequestContext::take(&mut parts)
+    }
 
     #[tokio::test]
     async fn a_redirect_made_within_a_request_is_absolute_at_once() {
@@ -180,16 +183,16 @@ mod tests {
 
     #[test]
     fn relative_locations_are_resolved_against_the_request() {
-        let base = ("http://example.org", "/shop/cart");
+        let base = (context("example.org"), "/shop/cart");
         assert_eq!(
-            resolve(base.0, base.1, "/login").as_deref(),
+            resolve(&base.0, base.1, "/login").as_deref(),
             Some("http://example.org/login")
         );
         assert_eq!(
-            resolve(base.0, base.1, "checkout").as_deref(),
+            resolve(&base.0, base.1, "checkout").as_deref(),
             Some("http://example.org/shop/checkout")
         );
-        assert_eq!(resolve(base.0, base.1, "https://other.example/x"), None);
+        assert_eq!(resolve(&base.0, base.1, "https://other.example/x"), None);
     }
 
     #[test]
@@ -224,7 +227,7 @@ mod tests {
             "/a?b=c/d#e?f",
         ] {
             assert_eq!(
-                resolve("http://example.org:8080", "/shop/cart", location),
+                resolve(&context("example.org:8080"), "/shop/cart", location),
                 parsed(location),
                 "{location}"
             );
@@ -233,7 +236,7 @@ mod tests {
 
     #[test]
     fn an_http_location_with_an_authority_is_the_same_against_any_base() {
-        // Why `resolve` may leave these unparsed: joined to a base, the parser gives what it
+        // Why `absolutize` may leave these unparsed: joined to a base, the parser gives what it
         // gives them alone (the same URL, or the same failure).
         for location in [
             "http://example.org/x",
@@ -255,7 +258,7 @@ mod tests {
                     "{location} against {base}"
                 );
             }
-            assert_eq!(resolve("http://example.org", "/shop", location), None);
+            assert_eq!(resolve(&context("example.org"), "/shop", location), None);
         }
         for location in [
             "http:x",
