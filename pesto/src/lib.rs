@@ -64,8 +64,9 @@ pub use endpoint::{
     Endpoint, HttpService, Mount, Mounts, PestoService, ServiceEndpoint, ServiceFuture,
 };
 pub use exchange::{
-    box_body, html_escape, BoxError, ErrAnswer, Error, Flash, FlashLevel, Https, IntoResponse,
-    Limits, MultiDict, RawBody, RawRequest, RemoteAddr, Request, Response, Session, UploadedFile,
+    box_body, html_escape, BoxError, ErrAnswer, Error, Flash, FlashLevel, HandedContext, Https,
+    IntoResponse, Limits, MultiDict, RawBody, RawRequest, RemoteAddr, Request, Response, Session,
+    UploadedFile,
 };
 #[cfg(feature = "askama")]
 pub use exchange::{HtmlEscaper, Page};

@@ -4,7 +4,7 @@
 use futures_util::future::BoxFuture;
 use pesto::prelude::*;
 use pesto::session::{MemoryStore, Persist};
-use pesto::{session_middleware, Endpoint, RawRequest, TestApp};
+use pesto::{session_middleware, CrossOriginProtection, Endpoint, Mounts, RawRequest, TestApp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,42 @@ fn the_middleware_wraps_a_mount_and_a_mount_wraps_the_middleware() {
         "inside the mount the cookie path is the mount path"
     );
     assert_eq!(client.get("/shop/show").send().body_text(), "/shop|basil");
+}
+
+#[test]
+fn the_request_context_reaches_the_handler_through_any_stack_of_layers() {
+    // The session middleware hands the request's context to the endpoint it wraps beside the
+    // request; mounts and the cross-origin protection pass it on, and a layer of the user's
+    // own that only implements `call` gets it on the request. Whatever the stack, the handler
+    // sees its mount path and its session.
+    let stacks: Vec<(&str, Box<dyn Endpoint>)> = vec![
+        (
+            "mounts, then a wrapper",
+            Box::new(Mounts::new().mount("/shop", Branded(Shop::new()))),
+        ),
+        (
+            "a wrapper, then mounts",
+            Box::new(Branded(Mounts::new().mount("/shop", Shop::new()))),
+        ),
+        (
+            "cross-origin protection, then a mount",
+            Box::new(CrossOriginProtection::new().wrap(pesto::mount("/shop", Shop::new()))),
+        ),
+    ];
+    for (stack, inner) in stacks {
+        let client = TestApp::new(session_middleware(MemoryStore::new()).wrap(inner));
+        assert_eq!(
+            client.get("/shop/add/basil").send().body_text(),
+            "basil",
+            "{stack}"
+        );
+        assert_eq!(
+            client.get("/shop/show").send().body_text(),
+            "/shop|basil",
+            "{stack}"
+        );
+        assert_eq!(client.get("/elsewhere").send().status(), 404, "{stack}");
+    }
 }
 
 #[test]

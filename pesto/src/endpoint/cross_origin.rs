@@ -10,7 +10,7 @@ use http::{header, Method, StatusCode};
 
 use super::check::AppCheck;
 use super::Endpoint;
-use crate::exchange::{ErrAnswer, IntoResponse, RawRequest, Response};
+use crate::exchange::{ErrAnswer, HandedContext, IntoResponse, RawRequest, Response};
 
 /// Refuses cross-origin `POST`, `PUT`, `PATCH` and `DELETE` requests from browsers with `403`
 /// (docs/security.md, "Cross-site request forgery").
@@ -189,6 +189,23 @@ impl<E: Endpoint> Endpoint for CrossOriginApp<E> {
             }
         }
         self.inner.call(http::Request::from_parts(parts, body))
+    }
+
+    fn call_with_context(
+        &self,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'_, Response> {
+        let (mut parts, body) = req.into_parts();
+        if self.protection.check(&parts).is_ok() {
+            return self
+                .inner
+                .call_with_context(http::Request::from_parts(parts, body), context);
+        }
+        // The rare path: whether the inner endpoint takes the request anyway is read from the
+        // request's context, so it goes back onto the request.
+        context.attach(&mut parts.extensions);
+        self.call(http::Request::from_parts(parts, body))
     }
 
     fn start(&self) {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use http::request::Parts;
 
-use crate::exchange::{RawRequest, Response};
+use crate::exchange::{HandedContext, RawRequest, Response};
 
 pub use check::{AppCheck, AppCheckError};
 pub use cross_origin::{CrossOriginApp, CrossOriginProtection, CrossOriginRefused};
@@ -44,6 +44,21 @@ pub trait Endpoint: Send + Sync + 'static {
     /// [`call`](Self::call)'s future once more; an endpoint can answer in one box instead.
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
         Box::pin(async move { self.call(req).await })
+    }
+
+    /// Answers one request whose context an outer pesto layer (the session middleware) worked
+    /// out and hands over beside it. The default attaches the context to the request and calls
+    /// [`call`](Self::call); the dispatcher takes it as it is. A layer that wraps another
+    /// endpoint and does not look at the request may pass it on to the inner endpoint's
+    /// `call_with_context`.
+    fn call_with_context(
+        &self,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'_, Response> {
+        let mut req = req;
+        context.attach(req.extensions_mut());
+        self.call(req)
     }
 
     /// Starts the endpoint's background work (the session purge) on the current tokio runtime.
@@ -86,6 +101,13 @@ macro_rules! forward_endpoint {
         impl<E: Endpoint + ?Sized> Endpoint for $pointer<E> {
             fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
                 (**self).call(req)
+            }
+            fn call_with_context(
+                &self,
+                req: RawRequest,
+                context: HandedContext,
+            ) -> BoxFuture<'_, Response> {
+                (**self).call_with_context(req, context)
             }
             fn start(&self) {
                 (**self).start()

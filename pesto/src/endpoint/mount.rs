@@ -1,12 +1,14 @@
 //! Mounting: an endpoint served under a path prefix (WSGI's `SCRIPT_NAME`), and several side by side.
 
+use std::sync::Arc;
+
 use futures_util::future::BoxFuture;
 use http::request::Parts;
 
 use super::check::AppCheck;
 use super::Endpoint;
 use crate::exchange::context::RequestContext;
-use crate::exchange::{RawRequest, Response};
+use crate::exchange::{HandedContext, RawRequest, Response};
 
 /// Normalises a mount prefix: leading `/`, no trailing `/`, `""` for the root.
 fn normalize_prefix(prefix: &str) -> String {
@@ -55,19 +57,32 @@ impl<E> Mount<E> {
     }
 }
 
+impl<E: Endpoint> Mount<E> {
+    /// Moves the request's mount boundary below the prefix and hands it, with its context, to
+    /// the mounted endpoint; a 404 outside the prefix.
+    fn answer(&self, req: RawRequest, mut context: Arc<RequestContext>) -> BoxFuture<'_, Response> {
+        let context_mut = Arc::make_mut(&mut context);
+        if self.strip(context_mut.path_info(req.uri())).is_none() {
+            return Box::pin(std::future::ready(Response::not_found()));
+        }
+        context_mut.mount(&self.prefix);
+        self.inner.call_with_context(req, HandedContext(context))
+    }
+}
+
 impl<E: Endpoint> Endpoint for Mount<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            let (uri, context) = RequestContext::of(&mut parts);
-            if self.strip(context.path_info(uri)).is_none() {
-                return Response::not_found();
-            }
-            context.mount(&self.prefix);
-            self.inner
-                .call(http::Request::from_parts(parts, body))
-                .await
-        })
+        let (mut parts, body) = req.into_parts();
+        let context = RequestContext::take(&mut parts);
+        self.answer(http::Request::from_parts(parts, body), context)
+    }
+
+    fn call_with_context(
+        &self,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'_, Response> {
+        self.answer(req, context.0)
     }
 
     fn start(&self) {
@@ -142,19 +157,30 @@ impl Mounts {
     }
 }
 
+impl Mounts {
+    /// Hands the request, with its context, to the mount with the longest prefix it lies under.
+    fn answer(&self, req: RawRequest, context: Arc<RequestContext>) -> BoxFuture<'_, Response> {
+        let rest = context.path_info(req.uri());
+        match self.mounts.iter().find(|m| m.strip(rest).is_some()) {
+            Some(m) => m.answer(req, context),
+            None => Box::pin(std::future::ready(Response::not_found())),
+        }
+    }
+}
+
 impl Endpoint for Mounts {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        Box::pin(async move {
-            let (mut parts, body) = req.into_parts();
-            let (uri, context) = RequestContext::of(&mut parts);
-            let rest = context.path_info(uri);
-            let found = self.mounts.iter().find(|m| m.strip(rest).is_some());
-            let req = http::Request::from_parts(parts, body);
-            match found {
-                Some(m) => m.call(req).await,
-                None => Response::not_found(),
-            }
-        })
+        let (mut parts, body) = req.into_parts();
+        let context = RequestContext::take(&mut parts);
+        self.answer(http::Request::from_parts(parts, body), context)
+    }
+
+    fn call_with_context(
+        &self,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'_, Response> {
+        self.answer(req, context.0)
     }
 
     fn start(&self) {

@@ -52,6 +52,23 @@ tokio::task_local! {
     static CURRENT: Arc<RequestContext>;
 }
 
+/// A request's pesto context, handed by an outer pesto layer straight to the endpoint it wraps
+/// ([`Endpoint::call_with_context`](crate::Endpoint::call_with_context)).
+///
+/// Handed over beside the request rather than as one of its extensions: a request's extensions
+/// are a map that costs three allocations and a hash lookup each way. Opaque: a layer of your
+/// own can only pass it on.
+#[derive(Debug)]
+pub struct HandedContext(pub(crate) Arc<RequestContext>);
+
+impl HandedContext {
+    /// Attaches the context to a request as its extension, for an endpoint that reads it from
+    /// there (`call_with_context`'s default).
+    pub(crate) fn attach(self, extensions: &mut http::Extensions) {
+        extensions.insert(self.0);
+    }
+}
+
 impl RequestContext {
     /// The context of the request `parts` belongs to, worked out and attached the first time a
     /// layer asks for it; with the request's URI, which most questions to the context need.

@@ -28,6 +28,7 @@ pub(crate) mod session;
 pub(crate) mod session_id;
 
 pub use body::{Limits, UploadedFile};
+pub use context::HandedContext;
 pub use error::Error;
 pub use flash::{Flash, FlashLevel};
 pub use html::html_escape;

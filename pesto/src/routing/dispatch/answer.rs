@@ -15,7 +15,7 @@ use crate::exchange::body;
 use crate::exchange::context::RequestContext;
 use crate::exchange::location;
 use crate::exchange::session::{SessionData, SessionSlot};
-use crate::exchange::{RawBody, RawRequest, Request, Response, Session};
+use crate::exchange::{HandedContext, RawBody, RawRequest, Request, Response, Session};
 use crate::routing::captures::Captures;
 use crate::routing::fallback::Unmatched;
 use crate::routing::route::HandlerFn;
@@ -57,9 +57,15 @@ impl<S: SessionData> Dispatcher<S> {
     /// Everything up to the handler, none of which waits: the session is opened, the route
     /// found, the request built. The future that follows then holds only what the handler's
     /// call needs (a smaller future is a cheaper one to allocate and move).
-    pub(super) fn begin(&self, req: RawRequest) -> Begun<S> {
+    ///
+    /// The request's context is `handed`, when a layer outside handed it over, or else taken
+    /// from the request's extensions (worked out now if no layer did).
+    pub(super) fn begin(&self, req: RawRequest, handed: Option<HandedContext>) -> Begun<S> {
         let (mut parts, body) = req.into_parts();
-        let mut context = RequestContext::take(&mut parts);
+        let mut context = match handed {
+            Some(HandedContext(context)) => context,
+            None => RequestContext::take(&mut parts),
+        };
         let slot = Arc::make_mut(&mut context).take_session();
         let mut session = match Session::<S>::open(slot.as_ref()) {
             Ok(session) => session,

@@ -21,7 +21,7 @@ use crate::exchange::default_json::DefaultJson;
 use crate::exchange::location;
 use crate::exchange::request::RequestData;
 use crate::exchange::session::{is_sessionless, SessionData};
-use crate::exchange::{MultiDict, RawBody, RawRequest, Request, Response};
+use crate::exchange::{HandedContext, MultiDict, RawBody, RawRequest, Request, Response};
 
 mod answer;
 #[cfg(test)]
@@ -356,20 +356,36 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
     }
 
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        match self.begin(req) {
-            Begun::Answered(response) => Box::pin(std::future::ready(response)),
-            Begun::Unmatched(unmatched) => Box::pin(self.answer_unmatched(*unmatched)),
-            Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
-        }
+        self.run_begun(self.begin(req, None))
+    }
+
+    /// Takes the context as it is handed: the request's extensions are left alone.
+    fn call_with_context(
+        &self,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'_, Response> {
+        self.run_begun(self.begin(req, Some(context)))
     }
 
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
         // As `call`, in one box that holds the dispatcher's share.
-        match self.begin(req) {
+        match self.begin(req, None) {
             Begun::Answered(response) => Box::pin(std::future::ready(response)),
             Begun::Unmatched(unmatched) => {
                 Box::pin(async move { self.answer_unmatched(*unmatched).await })
             }
+            Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
+        }
+    }
+}
+
+impl<S: SessionData> Dispatcher<S> {
+    /// The future that answers a request `begin` prepared, borrowing the dispatcher.
+    fn run_begun(&self, begun: Begun<S>) -> BoxFuture<'_, Response> {
+        match begun {
+            Begun::Answered(response) => Box::pin(std::future::ready(response)),
+            Begun::Unmatched(unmatched) => Box::pin(self.answer_unmatched(*unmatched)),
             Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
         }
     }

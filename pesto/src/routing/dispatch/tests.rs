@@ -51,7 +51,7 @@ fn the_dispatchers_future_for_a_request_stays_under_a_kilobyte() {
             flashes: Vec::new(),
         }));
     let req = http::Request::from_parts(parts, body);
-    let Begun::Routed(routed) = dispatcher.begin(req) else {
+    let Begun::Routed(routed) = dispatcher.begin(req, None) else {
         panic!("GET / is routed to `home`");
     };
     let future = Dispatcher::answer(&dispatcher, routed);
