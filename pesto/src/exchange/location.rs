@@ -82,24 +82,59 @@ fn is_plain_absolute_path(location: &[u8]) -> bool {
     let [b'/', rest @ ..] = location else {
         return false;
     };
-    if rest.first() == Some(&b'/') || !location.iter().all(|&b| is_kept_by_url_parser(b)) {
+    if rest.first() == Some(&b'/') {
         return false;
     }
-    let path_len = location
-        .iter()
-        .position(|&b| b == b'?' || b == b'#')
-        .unwrap_or(location.len());
-    let path = &location[..path_len];
-    !path
-        .split(|&b| b == b'/')
-        .any(|segment| segment == b"." || segment == b"..")
-        && !path
-            .windows(3)
-            .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'e'))
+    // One pass over the bytes (a redirect is made on many requests): each is looked up in a
+    // table, and while in the path each `/`, `?` or `#` closes a segment to check.
+    let mut in_path = true;
+    let mut segment_start = 0;
+    for (i, &b) in location.iter().enumerate() {
+        if !KEPT_BY_URL_PARSER[usize::from(b)] {
+            return false;
+        }
+        if !in_path {
+            continue;
+        }
+        match b {
+            b'/' | b'?' | b'#' => {
+                if is_dot_segment(&location[segment_start..i]) {
+                    return false;
+                }
+                segment_start = i + 1;
+                in_path = b == b'/';
+            }
+            b'%' if location.get(i + 1) == Some(&b'2')
+                && location
+                    .get(i + 2)
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&b'e')) =>
+            {
+                return false;
+            }
+            _ => {}
+        }
+    }
+    !(in_path && is_dot_segment(&location[segment_start..]))
 }
 
+/// `.` or `..`, the segments a URL parser resolves away.
+fn is_dot_segment(segment: &[u8]) -> bool {
+    matches!(segment, b"." | b"..")
+}
+
+/// [`is_kept_by_url_parser`] for every byte, looked up rather than worked out.
+const KEPT_BY_URL_PARSER: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_kept_by_url_parser(b as u8);
+        b += 1;
+    }
+    table
+};
+
 /// A byte a URL parser leaves as it is in a path, query or fragment.
-fn is_kept_by_url_parser(b: u8) -> bool {
+const fn is_kept_by_url_parser(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
@@ -129,7 +164,10 @@ fn is_kept_by_url_parser(b: u8) -> bool {
 mod tests {
     use std::sync::Arc;
 
-    use super::{absolute_in_request, names_http_authority, resolve};
+    use super::{
+        absolute_in_request, is_kept_by_url_parser, is_plain_absolute_path, names_http_authority,
+        resolve,
+    };
     use crate::exchange::context::RequestContext;
     use crate::exchange::Response;
 
@@ -193,6 +231,54 @@ mod tests {
             Some("http://example.org/shop/checkout")
         );
         assert_eq!(resolve(&base.0, base.1, "https://other.example/x"), None);
+    }
+
+    #[test]
+    fn the_one_pass_path_check_agrees_with_its_definition() {
+        // The definition, pass by pass, as `is_plain_absolute_path` documents it.
+        fn by_definition(location: &[u8]) -> bool {
+            let [b'/', rest @ ..] = location else {
+                return false;
+            };
+            if rest.first() == Some(&b'/') || !location.iter().all(|&b| is_kept_by_url_parser(b)) {
+                return false;
+            }
+            let path_len = location
+                .iter()
+                .position(|&b| b == b'?' || b == b'#')
+                .unwrap_or(location.len());
+            let path = &location[..path_len];
+            !path
+                .split(|&b| b == b'/')
+                .any(|segment| segment == b"." || segment == b"..")
+                && !path
+                    .windows(3)
+                    .any(|w| w[0] == b'%' && w[1] == b'2' && w[2].eq_ignore_ascii_case(&b'e'))
+        }
+        // Every string of up to five bytes over the alphabet that matters, after a `/`.
+        const ALPHABET: &[u8] = b"/.?#%2eEa ";
+        let mut location = Vec::new();
+        let mut counter = vec![0usize; 0];
+        loop {
+            location.clear();
+            location.push(b'/');
+            location.extend(counter.iter().map(|&i| ALPHABET[i]));
+            assert_eq!(
+                is_plain_absolute_path(&location),
+                by_definition(&location),
+                "{:?}",
+                String::from_utf8_lossy(&location)
+            );
+            // The next string: count in base ALPHABET.len(), growing up to five digits.
+            match counter.iter().rposition(|&i| i + 1 < ALPHABET.len()) {
+                Some(at) => {
+                    counter[at] += 1;
+                    counter[at + 1..].iter_mut().for_each(|i| *i = 0);
+                }
+                None if counter.len() < 5 => counter = vec![0; counter.len() + 1],
+                None => break,
+            }
+        }
     }
 
     #[test]

@@ -30,37 +30,48 @@ pub(crate) fn host(parts: &http::request::Parts) -> &str {
 }
 
 /// `name[:port]` or `[v6][:port]`, nothing else (no user info, path or odd characters). Checked
-/// by hand, without a copy: it runs for every request whose origin is needed (each redirect).
+/// by hand, in one pass and without a copy: it runs for every request whose origin is needed
+/// (each redirect).
 pub(crate) fn is_plain_host(host: &str) -> bool {
-    if host.is_empty()
-        || host.len() > 255
-        || !host.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':' | b'[' | b']' | b'_')
-        })
-    {
+    let bytes = host.as_bytes();
+    if bytes.is_empty() || bytes.len() > 255 {
         return false;
     }
-    let (name_ok, port) = match host.strip_prefix('[') {
-        // An IPv6 literal: hex digits, `:` and `.` between the brackets.
-        Some(rest) => {
-            let Some((inside, after)) = rest.split_once(']') else {
-                return false;
-            };
-            let literal_ok = !inside.is_empty()
-                && inside
-                    .bytes()
-                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
-            match after {
-                "" => return literal_ok,
-                _ => (literal_ok, after.strip_prefix(':')),
-            }
+    if bytes[0] == b'[' {
+        return is_plain_ipv6_host(bytes);
+    }
+    // A name: name bytes up to an optional `:`, then a port of up to five digits.
+    match bytes.iter().position(|&b| !is_name_byte(b)) {
+        None => true,
+        Some(0) => false,
+        Some(colon) if bytes[colon] == b':' => {
+            let port = &bytes[colon + 1..];
+            port.len() <= 5 && port.iter().all(u8::is_ascii_digit)
         }
-        None => match host.split_once(':') {
-            Some((name, port)) => (!name.is_empty() && !name.contains(['[', ']']), Some(port)),
-            None => (!host.contains(['[', ']']), Some("")),
-        },
+        Some(_) => false,
+    }
+}
+
+/// A byte of a host name (or an IPv4 address): ASCII letters and digits, `-`, `.` and `_`.
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_')
+}
+
+/// `[v6]` or `[v6]:port`: hex digits, `:` and `.` between the brackets.
+fn is_plain_ipv6_host(bytes: &[u8]) -> bool {
+    let Some(close) = bytes.iter().position(|&b| b == b']') else {
+        return false;
     };
-    name_ok && port.is_some_and(|port| port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+    let inside = &bytes[1..close];
+    let literal_ok = !inside.is_empty()
+        && inside
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    match &bytes[close + 1..] {
+        [] => literal_ok,
+        [b':', port @ ..] => literal_ok && port.len() <= 5 && port.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -103,6 +114,59 @@ mod tests {
             "%65xample.org",
         ] {
             assert!(!is_plain_host(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_one_pass_check_agrees_with_its_definition() {
+        // The definition as it was written first, check by check.
+        fn by_definition(host: &str) -> bool {
+            if host.is_empty()
+                || host.len() > 255
+                || !host.bytes().all(|b| {
+                    b.is_ascii_alphanumeric()
+                        || matches!(b, b'-' | b'.' | b':' | b'[' | b']' | b'_')
+                })
+            {
+                return false;
+            }
+            let (name_ok, port) = match host.strip_prefix('[') {
+                // An IPv6 literal: hex digits, `:` and `.` between the brackets.
+                Some(rest) => {
+                    let Some((inside, after)) = rest.split_once(']') else {
+                        return false;
+                    };
+                    let literal_ok = !inside.is_empty()
+                        && inside
+                            .bytes()
+                            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+                    match after {
+                        "" => return literal_ok,
+                        _ => (literal_ok, after.strip_prefix(':')),
+                    }
+                }
+                None => match host.split_once(':') {
+                    Some((name, port)) => {
+                        (!name.is_empty() && !name.contains(['[', ']']), Some(port))
+                    }
+                    None => (!host.contains(['[', ']']), Some("")),
+                },
+            };
+            name_ok
+                && port
+                    .is_some_and(|port| port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+        }
+
+        let alphabet = ["a", "1", ":", "[", "]", ".", "-", "@", "f"];
+        let mut strings = vec![String::new()];
+        for _ in 0..6 {
+            strings = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            for s in &strings {
+                assert_eq!(is_plain_host(s), by_definition(s), "{s:?}");
+            }
         }
     }
 
