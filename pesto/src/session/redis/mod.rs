@@ -130,13 +130,28 @@ pub struct RedisStore {
 impl RedisStore {
     /// The Redis key under which `key`'s session lives: the prefix and the key's 64 hex digits.
     pub fn redis_key(&self, key: &SessionKey) -> String {
-        format!("{}{}", self.prefix, key.as_str())
+        let key = key.as_str();
+        let mut redis_key = String::with_capacity(self.prefix.len() + key.len());
+        redis_key.push_str(&self.prefix);
+        redis_key.push_str(key);
+        redis_key
     }
 
     /// The shared connection: for one server, set up (without connecting) on first use; for a
     /// cluster, connected (nodes and slot map) on first use, and again on the next use if that
     /// failed.
     async fn connection(&self) -> Result<Connection> {
+        match self.connection.get() {
+            Some(connection) => Ok(connection.clone()),
+            // Boxed: opening a connection (a cluster's above all) takes a large future, which
+            // every command's future would otherwise make room for, and glibc serves a box of
+            // more than about a kilobyte from its slower path.
+            None => Box::pin(self.open_connection()).await,
+        }
+    }
+
+    /// [`connection`](Self::connection)'s first use.
+    async fn open_connection(&self) -> Result<Connection> {
         let connection = self
             .connection
             .get_or_try_init(|| async {

@@ -217,3 +217,21 @@ async fn an_unreachable_cluster_is_a_prompt_backend_error() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_commands_future_leaves_the_connection_s_opening_out() {
+    // A command's future is boxed with the store's (`load` is a boxed `async_trait` future):
+    // opening the connection, boxed apart, takes no room in it (glibc serves boxes over about a
+    // kilobyte from a slower path than its per-thread cache).
+    let store = RedisStore::new("redis://127.0.0.1:1/0").expect("valid URL");
+    let command = store.run("load", |mut c| async move {
+        redis::cmd("GETRANGE")
+            .arg("key")
+            .arg(0)
+            .arg(100)
+            .query_async::<Vec<u8>>(&mut c)
+            .await
+    });
+    let size = std::mem::size_of_val(&command);
+    assert!(size <= 512, "a command's future takes {size} bytes");
+}
