@@ -219,10 +219,13 @@ impl<S: Send + 'static> Dispatcher<S> {
             }
         };
         // Most requests (GET, HEAD) carry no body and say nothing of one: nothing to read, check
-        // or parse.
+        // or parse. (The header names are compared as they are, standard names as tags, in one
+        // pass: looking each up would hash it.)
         let body = (!http_body::Body::is_end_stream(&body)
-            || parts.headers.contains_key(header::CONTENT_TYPE)
-            || parts.headers.contains_key(header::CONTENT_LENGTH))
+            || parts
+                .headers
+                .keys()
+                .any(|name| name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH))
         .then_some(body);
         Ok(Prepared {
             entry,
