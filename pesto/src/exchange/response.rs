@@ -52,28 +52,37 @@ impl Response {
         }
     }
 
-    fn with_body(content_type: &'static str, body: impl Into<Bytes>) -> Response {
+    /// A 200 with `body`, of `content_type`: a constant at each call site (`const { .. }`), so
+    /// that its bytes are checked once, when pesto is compiled, not on every response.
+    fn with_body(content_type: HeaderValue, body: impl Into<Bytes>) -> Response {
         let mut r = Response::new(StatusCode::OK);
-        r.headers
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        r.headers.insert(header::CONTENT_TYPE, content_type);
         r.body = body.into();
         r
     }
 
     /// A `text/plain; charset=utf-8` response.
     pub fn text(body: impl Into<String>) -> Response {
-        Response::with_body("text/plain; charset=utf-8", body.into())
+        Response::with_body(
+            const { HeaderValue::from_static("text/plain; charset=utf-8") },
+            body.into(),
+        )
     }
 
     /// A `text/html; charset=utf-8` response.
     pub fn html(body: impl Into<String>) -> Response {
-        Response::with_body("text/html; charset=utf-8", body.into())
+        Response::with_body(
+            const { HeaderValue::from_static("text/html; charset=utf-8") },
+            body.into(),
+        )
     }
 
     /// An `application/json` response; a value that cannot be serialized gives a logged 500.
     pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
         match serde_json::to_vec(value) {
-            Ok(body) => Response::with_body("application/json", body),
+            Ok(body) => {
+                Response::with_body(const { HeaderValue::from_static("application/json") }, body)
+            }
             Err(e) => {
                 tracing::error!(error = %e, "could not serialize a JSON response");
                 Response::internal_server_error()
@@ -83,7 +92,10 @@ impl Response {
 
     /// An `application/octet-stream` response.
     pub fn bytes(body: impl Into<Bytes>) -> Response {
-        Response::with_body("application/octet-stream", body)
+        Response::with_body(
+            const { HeaderValue::from_static("application/octet-stream") },
+            body,
+        )
     }
 
     /// A redirect (`302 Found`) to `location`, with the small HTML body Pesto sends.
@@ -355,7 +367,10 @@ impl IntoResponse for String {
 impl IntoResponse for &'static str {
     fn into_response(self) -> Response {
         // Static text is sent from where it lies, not copied into a `String` first.
-        Response::with_body("text/plain; charset=utf-8", self)
+        Response::with_body(
+            const { HeaderValue::from_static("text/plain; charset=utf-8") },
+            self,
+        )
     }
 }
 

@@ -390,7 +390,10 @@ impl Shared {
 fn keep_out_of_caches(response: &mut Response) {
     let headers = response.headers_mut();
     if !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        headers.insert(
+            CACHE_CONTROL,
+            const { HeaderValue::from_static("private, no-store") },
+        );
     }
 }
 

@@ -311,18 +311,18 @@ impl Transport {
             // (Flask CVE-2023-30861).
             // (Static values: a `&str` would be checked and copied on every response.)
             Transport::Cookie(_) => {
-                headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+                headers.append(header::VARY, const { HeaderValue::from_static("Cookie") });
             }
             // An id in the URL must not leak through Referer headers or caches
             // (docs/security.md, "Querystring mode").
             Transport::QueryString { .. } => {
                 headers.insert(
                     header::REFERRER_POLICY,
-                    HeaderValue::from_static("no-referrer"),
+                    const { HeaderValue::from_static("no-referrer") },
                 );
                 headers.insert(
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, no-store"),
+                    const { HeaderValue::from_static("private, no-store") },
                 );
             }
         }
