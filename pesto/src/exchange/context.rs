@@ -1,8 +1,9 @@
 //! [`RequestContext`]: what pesto works out about a request once, as it enters, so that no layer
 //! works it out again — the mount path, the origin, the parsed query, the session lent by the
-//! session middleware and in querystring session mode the live session id. It travels as a
-//! request extension, and while a handler runs it is the task's current context, which `url()`
-//! and redirects resolve against.
+//! session middleware and in querystring session mode the live session id. It travels from one
+//! pesto layer to the next beside the request ([`HandedContext`]), as a request extension where
+//! a layer only takes requests, and while a handler runs it is the task's current context, which
+//! `url()` and redirects resolve against.
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,7 @@ use super::multidict::MultiDict;
 use super::origin;
 use super::session::{LiveSessionId, SessionSlot};
 
-/// The per-request context (a request extension; see the module docs).
+/// The per-request context (see the module docs).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RequestContext {
     /// The mount path consumed so far (WSGI's `SCRIPT_NAME`), without a trailing `/`.
