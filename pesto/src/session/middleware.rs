@@ -407,9 +407,9 @@ impl fmt::Debug for Loaded {
 
 #[cfg(test)]
 mod tests {
-    use futures_util::future::BoxFuture;
-
     use std::sync::Arc;
+
+    use futures_util::future::BoxFuture;
 
     use super::{Arrived, SessionApp};
     use crate::endpoint::Endpoint;
