@@ -10,6 +10,14 @@ use super::Endpoint;
 use crate::exchange::context::RequestContext;
 use crate::exchange::{HandedContext, RawRequest, Response};
 
+/// The request's context taken off the request (worked out now if no layer did), for a mount
+/// called without one handed over.
+fn split_context(req: RawRequest) -> (RawRequest, Arc<RequestContext>) {
+    let (mut parts, body) = req.into_parts();
+    let context = RequestContext::take(&mut parts);
+    (http::Request::from_parts(parts, body), context)
+}
+
 /// Normalises a mount prefix: leading `/`, no trailing `/`, `""` for the root.
 fn normalize_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_matches('/');
@@ -72,9 +80,8 @@ impl<E: Endpoint> Mount<E> {
 
 impl<E: Endpoint> Endpoint for Mount<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        let (mut parts, body) = req.into_parts();
-        let context = RequestContext::take(&mut parts);
-        self.answer(http::Request::from_parts(parts, body), context)
+        let (req, context) = split_context(req);
+        self.answer(req, context)
     }
 
     fn call_with_context(
@@ -170,9 +177,8 @@ impl Mounts {
 
 impl Endpoint for Mounts {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
-        let (mut parts, body) = req.into_parts();
-        let context = RequestContext::take(&mut parts);
-        self.answer(http::Request::from_parts(parts, body), context)
+        let (req, context) = split_context(req);
+        self.answer(req, context)
     }
 
     fn call_with_context(
