@@ -258,7 +258,7 @@ mod tests {
         // Every string of up to five bytes over the alphabet that matters, after a `/`.
         const ALPHABET: &[u8] = b"/.?#%2eEa ";
         let mut location = Vec::new();
-        let mut counter = vec![0usize; 0];
+        let mut counter: Vec<usize> = Vec::new();
         loop {
             location.clear();
             location.push(b'/');
