@@ -35,6 +35,13 @@ async fn slow(_req: &mut Request) -> &'static str {
     "finished"
 }
 
+/// As `/slow`, for tests other than the shutdown test (which watches `SLOW_STARTED`).
+#[route("/dawdle", GET)]
+async fn dawdle(_req: &mut Request) -> &'static str {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    "finished"
+}
+
 #[route("/echo", POST)]
 async fn echo(req: &mut Request) -> String {
     format!("{} bytes", req.body().len())
@@ -45,7 +52,7 @@ async fn boom(_req: &mut Request) -> &'static str {
     panic!("boom")
 }
 
-dispatcher_app!(App = [hello, slow, echo, boom]);
+dispatcher_app!(App = [hello, slow, dawdle, echo, boom]);
 
 /// The app on a free port, with small body limits, and `configure` applied to the server.
 async fn start(configure: impl FnOnce(Server) -> Server) -> Running {
@@ -246,6 +253,50 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     .await
     .expect("client");
     assert!(closed, "the server kept a slow client's connection open");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_request_is_closed() {
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(300))).await;
+    let addr = server.addr;
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut stream = connect(addr, Duration::from_secs(20));
+        let mut buf = Vec::new();
+        match stream.read_to_end(&mut buf) {
+            Ok(_) => buf.is_empty(),
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    })
+    .await
+    .expect("client");
+    assert!(closed, "the server kept a silent connection open");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_not_cut_off_and_the_wait_for_the_next_head_starts_after_it() {
+    // The handler takes 300 ms, longer than the timeout: the timeout runs only while the server
+    // waits for a head, so the answer arrives whole; then the idle connection is closed.
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(150))).await;
+    let addr = server.addr;
+    let (answer, closed) = tokio::task::spawn_blocking(move || {
+        let mut stream = connect(addr, Duration::from_secs(20));
+        stream
+            .write_all(b"GET /dawdle HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("write");
+        let mut buf = Vec::new();
+        let closed = match stream.read_to_end(&mut buf) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        (String::from_utf8_lossy(&buf).into_owned(), closed)
+    })
+    .await
+    .expect("client");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("finished"), "{answer}");
+    assert!(closed, "the idle connection was kept open");
     server.shutdown().await;
 }
 

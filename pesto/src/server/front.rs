@@ -1,7 +1,7 @@
 //! What the server does for every request in front of the app's stack, so that no layer a user
 //! adds can skip it: the exact header limit (431), the host check (400), the client's address as
-//! a request extension, a logged 500 for a stack that fails, and the access-log line with the
-//! status the client is sent.
+//! a request extension, a logged 500 for a stack that fails, the access-log line with the
+//! status the client is sent, and the header read timeout's stop and restart around the answer.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,11 +17,13 @@ use hyper::body::Incoming;
 use super::access_log::redacted_path;
 use super::allowed_hosts::host_allowed;
 use super::head_size::head_size;
+use super::head_timeout::{Answered, HeadWait};
 use crate::endpoint::HttpService;
 use crate::exchange::{box_body, RemoteAddr, Response};
 
-/// A response body: the server's own answer (left) or the stack's (right).
-pub(super) type ServerBody<B> = Either<Full<Bytes>, B>;
+/// A response body: the server's own answer (left) or the stack's (right), which restarts the
+/// connection's wait for a head once written.
+pub(super) type ServerBody<B> = Answered<Either<Full<Bytes>, B>>;
 
 /// The server's checks and the stack they guard; one clone serves one connection.
 #[derive(Clone)]
@@ -32,15 +34,20 @@ pub(super) struct Front<S> {
 }
 
 impl<S: HttpService> Front<S> {
-    /// Answers one request from `remote`. The checks run before the returned future, which owns
-    /// what it needs: the stack need not be `Sync`.
+    /// Answers one request from `remote`, on the connection whose wait for heads is `wait`. The
+    /// checks run before the returned future, which owns what it needs: the stack need not be
+    /// `Sync`.
     pub(super) fn answer(
         &self,
         req: http::Request<Incoming>,
         remote: SocketAddr,
+        wait: &Arc<HeadWait>,
     ) -> impl Future<Output = Result<http::Response<ServerBody<S::ResponseBody>>, Infallible>>
            + Send
            + 'static {
+        // The head is in: no header read timeout runs until the response is written.
+        wait.answering();
+        let wait = Arc::clone(wait);
         let head_ok = head_size(&req) <= self.max_header_bytes;
         let host_ok = host_allowed(&self.allowed_hosts, &req);
         // The access line's fields are copied only when the line will be written (boxed, as the
@@ -63,27 +70,29 @@ impl<S: HttpService> Front<S> {
         } else {
             future::Either::Right(future::ready(refusal(head_ok)))
         };
-        answer.map(move |response| {
-            if let Some(logged) = logged {
-                let (started, method, uri) = *logged;
-                let path = redacted_path(uri.path());
-                tracing::info!(
-                    target: "pesto::access",
-                    %remote,
-                    %method,
-                    %path,
-                    status = response.status().as_u16(),
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                );
-            }
-            Ok(response)
-        })
+        answer.map(
+            move |response: http::Response<Either<Full<Bytes>, S::ResponseBody>>| {
+                if let Some(logged) = logged {
+                    let (started, method, uri) = *logged;
+                    let path = redacted_path(uri.path());
+                    tracing::info!(
+                        target: "pesto::access",
+                        %remote,
+                        %method,
+                        %path,
+                        status = response.status().as_u16(),
+                        elapsed_us = started.elapsed().as_micros() as u64,
+                    );
+                }
+                Ok(response.map(|body| Answered::new(body, wait)))
+            },
+        )
     }
 }
 
 /// The server's answer to a request it does not pass on: its head is over the limit (the
 /// connection is closed rather than read further), or its host is not allowed.
-fn refusal<B>(head_ok: bool) -> http::Response<ServerBody<B>> {
+fn refusal<B>(head_ok: bool) -> http::Response<Either<Full<Bytes>, B>> {
     if head_ok {
         own(Response::text("400 Bad Request\nhost not allowed\n")
             .with_status(http::StatusCode::BAD_REQUEST))
@@ -95,6 +104,6 @@ fn refusal<B>(head_ok: bool) -> http::Response<ServerBody<B>> {
 }
 
 /// One of the server's own answers, in the body type the stack's answers share.
-fn own<B>(response: Response) -> http::Response<ServerBody<B>> {
+fn own<B>(response: Response) -> http::Response<Either<Full<Bytes>, B>> {
     response.into_http().map(Either::Left)
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -20,9 +20,11 @@ mod access_log;
 mod allowed_hosts;
 mod front;
 mod head_size;
+mod head_timeout;
 
 use accept_errors::AcceptErrors;
 use front::Front;
+use head_timeout::{head_timeout, HeadWait};
 
 use crate::endpoint::{Endpoint, HttpService, PestoService};
 
@@ -278,8 +280,9 @@ impl<L> Server<L> {
         let slots = Arc::new(Semaphore::new(self.max_connections));
         let mut builder = http1::Builder::new();
         builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout)
+            // The server times the wait for a head itself (`head_timeout.rs`): hyper's timeout
+            // would arm a new timer for every request.
+            .header_read_timeout(None)
             .max_buf_size(self.max_header_bytes)
             .keep_alive(true);
         // hyper parses into a stack array of its default size (100) unless told a count, and
@@ -318,14 +321,21 @@ impl<L> Server<L> {
                 },
             };
             let front = front.clone();
+            let wait = HeadWait::new();
+            let timed_out = head_timeout(Arc::clone(&wait), self.header_read_timeout);
             let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
-                front.answer(req, remote)
+                front.answer(req, remote, &wait)
             });
             let connection = builder.serve_connection(TokioIo::new(stream), service);
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(%error, "connection ended with an error");
+                // The connection first: it is what wakes the task almost every time.
+                tokio::select! {
+                    biased;
+                    ended = connection => if let Err(error) = ended {
+                        tracing::debug!(%error, "connection ended with an error");
+                    },
+                    () = timed_out => tracing::debug!("closed: no request head within the header read timeout"),
                 }
                 drop(permit);
             });

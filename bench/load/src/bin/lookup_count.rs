@@ -5,9 +5,12 @@
 
 use std::hint::black_box;
 
+use bytes::Bytes;
 use clap::{Parser, ValueEnum};
+use futures_util::FutureExt;
+use http_body_util::Full;
 use pesto::__private::{Captures, Conv, HandlerFuture, Part, RouteEntry, RouteInfo};
-use pesto::{Dispatcher, Request, Response};
+use pesto::{box_body, Dispatcher, Endpoint, RawRequest, Request, Response};
 
 /// Which router looks the path up.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -16,6 +19,12 @@ enum Router {
     Pesto,
     /// `matchit::Router::at`.
     Matchit,
+    /// Pesto's whole in-process dispatch, as the criterion bench `pesto_dispatch` times it: a
+    /// request built, `Endpoint::call` polled to its response, both dropped. Less `request`,
+    /// it is the dispatch alone.
+    PestoDispatch,
+    /// Building and dropping the request `pesto-dispatch` sends, and nothing else.
+    Request,
 }
 
 /// Route lookups in a loop, for callgrind.
@@ -32,8 +41,22 @@ struct Args {
     lookups: u32,
 }
 
-fn handler(_: &mut Request, _: Captures) -> HandlerFuture<'_> {
-    Box::pin(async { Response::text("") })
+fn handler(req: &mut Request, params: Captures) -> HandlerFuture<'_> {
+    // As the criterion bench's handler (and generated code): each value read in the path.
+    let text = (0..params.len())
+        .filter_map(|i| params.get(i, req.path_info()))
+        .collect::<String>();
+    Box::pin(async move { Response::text(text) })
+}
+
+/// A bodiless GET of `path`, as the criterion bench builds it.
+fn request(path: &str) -> RawRequest {
+    let mut req = http::Request::new(box_body(Full::new(Bytes::new())));
+    match path.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(error) => panic!("{path} is not a URI: {error}"),
+    }
+    req
 }
 
 /// A `&'static str` of `text` (the route table's descriptions are static, as generated code's).
@@ -103,6 +126,19 @@ fn main() {
                 })
                 .count()
         }
+        Router::PestoDispatch => {
+            let app = pesto_table(args.routes);
+            (0..args.lookups)
+                .filter(|_| {
+                    // Completes when first polled: a bodiless GET waits for nothing.
+                    let response = app.call(request(black_box(&path))).now_or_never();
+                    black_box(response).is_some_and(|r| r.status() == 200)
+                })
+                .count()
+        }
+        Router::Request => (0..args.lookups)
+            .filter(|_| black_box(request(black_box(&path))).uri().path() == path)
+            .count(),
         Router::Matchit => {
             let router = matchit_table(args.routes);
             (0..args.lookups)
