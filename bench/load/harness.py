@@ -10,6 +10,7 @@ Everything talks to 127.0.0.1 only, and every load run is bounded by wrk's `-d`.
 
 import argparse
 import datetime
+import glob
 import json
 import os
 import platform
@@ -36,6 +37,7 @@ LOGIN_LUA = os.path.join(HERE, "wrk", "login.lua")
 
 BEGIN, END = "<!-- load:begin -->", "<!-- load:end -->"
 IBEGIN, IEND = "<!-- load:instructions:begin -->", "<!-- load:instructions:end -->"
+SBEGIN, SEND = "<!-- load:server-instructions:begin -->", "<!-- load:server-instructions:end -->"
 
 USERNAME, PASSWORD = "bench", "bench-password"
 LOGIN_BODY = f"username={USERNAME}&password={PASSWORD}"
@@ -1108,6 +1110,97 @@ def run_instructions(args):
 
 
 # --------------------------------------------------------------------------------------------
+# Instructions per request of the real servers
+
+
+def callgrind_control(pid, command):
+    out = subprocess.run(["callgrind_control", command, str(pid)], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0:
+        raise HarnessError(f"callgrind_control {command} {pid}: {out.stderr.strip()}")
+
+
+def server_instructions_run(server, scenario, args, tmp, baseline_cookie=None):
+    """Instructions per request of `server` answering `scenario`, one connection: the server
+    runs under callgrind; after a check and a warm-up the counters are zeroed, wrk sends requests
+    for `args.duration` seconds, the counters are dumped: Ir of the dump ÷ requests."""
+    argv, tmpdir = server_argv(server, scenario, "memory-lazy", args.redis)
+    out = os.path.join(tmp, f"{server}-{scenario}.out")
+    srv = Server(server, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                          "--dump-instr=no"] + argv, tmpdir)
+    try:
+        cookie = None
+        if scenario == "A":
+            cookie = baseline_cookie if server == "baseline" else login(srv, server)
+        check(srv, server, scenario, None if server == "baseline" else "memory-lazy", cookie)
+        wrk(srv, scenario, cookie, 1, 1)
+        callgrind_control(srv.pid, "-z")
+        result = wrk(srv, scenario, cookie, args.duration, 1)
+        callgrind_control(srv.pid, "-d")
+        if result["non2xx3xx"] or result["socket_errors"]:
+            raise HarnessError(f"{server} {scenario}: {result['non2xx3xx']} non-2xx/3xx, "
+                               f"{result['socket_errors']} socket errors")
+        dumps = sorted(glob.glob(out + ".*"), key=os.path.getmtime)
+        if not dumps:
+            raise HarnessError(f"{server} {scenario}: callgrind wrote no dump")
+        with open(dumps[-1]) as f:
+            ir = next((int(line.split()[1]) for line in f
+                       if line.startswith(("summary:", "totals:"))), None)
+        if ir is None:
+            raise HarnessError(f"{server} {scenario}: no totals in {dumps[-1]}")
+        return ir / max(result["requests"], 1), result["requests"], cookie
+    finally:
+        srv.stop()
+
+
+def run_server_instructions(args):
+    ensure_tool("valgrind", "valgrind")
+    ensure_tool("wrk", "wrk")
+    build(args.no_build)
+    revision = pesto_revision()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="pesto-load-callgrind-") as tmp:
+        for scenario in args.scenarios:
+            per, cookie = {}, None
+            for server in ["pesto"] + [s for s in args.servers if s != "pesto"] + ["baseline"]:
+                ir, requests, got = server_instructions_run(server, scenario, args, tmp, cookie)
+                cookie = cookie or got
+                per[server] = ir
+                log(f"  {scenario} {server}: {requests:,} requests, {ir:,.0f} Ir per request")
+            rows.append((scenario, per))
+    others = [s for s in args.servers if s != "pesto"]
+    lines = [f"Run of {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
+             f"{args.duration} s per server and scenario on one connection, pesto's `MemoryStore` "
+             f"lazy, pesto at {revision}; {machine()['valgrind']}. Instructions per request of "
+             "the whole server process (the multiple of bare hyper's in brackets).\n",
+             "| scenario | bare hyper | pesto | " + " | ".join(LABELS[s] for s in others) + " |",
+             "|---|--:|--:|" + "--:|" * len(others)]
+    for scenario, per in rows:
+        bare = per["baseline"]
+        cells = [f"{per[s]:,.0f} ({per[s] / bare:.2f}×)" for s in ["pesto"] + others]
+        lines.append(f"| {scenario}: {SCENARIOS[scenario]} | {bare:,.0f} | " + " | ".join(cells)
+                     + " |")
+    block = "\n".join(lines) + "\n"
+    print(block)
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "server-instructions.json"), "w") as f:
+        json.dump(dict(duration=args.duration, rows=[dict(scenario=s, **p) for s, p in rows]),
+                  f, indent=1)
+    if not args.no_docs:
+        with open(DOC) as f:
+            text = f.read()
+        if SBEGIN in text and SEND in text:
+            text = (text.split(SBEGIN, 1)[0] + SBEGIN + "\n" + block + SEND
+                    + text.split(SEND, 1)[1])
+        else:
+            text = text.replace(END, END + "\n\n" + SBEGIN + "\n" + block + SEND, 1)
+        with open(DOC, "w") as f:
+            f.write(text)
+        log(f"wrote {os.path.relpath(DOC, ROOT)} (between {SBEGIN} and {SEND})")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
 # Command lines
 
 
@@ -1128,11 +1221,31 @@ def csv_list(allowed):
 
 
 def main():
-    if len(sys.argv) < 2 or sys.argv[1] not in ("load", "instructions"):
-        print("usage: harness.py load|instructions [options] (use bench/load/run or "
-              "bench/load/instructions)", file=sys.stderr)
+    if len(sys.argv) < 2 or sys.argv[1] not in ("load", "instructions", "server-instructions"):
+        print("usage: harness.py load|instructions|server-instructions [options] (use "
+              "bench/load/run, bench/load/instructions or bench/load/server-instructions)",
+              file=sys.stderr)
         return 2
     mode, argv = sys.argv[1], sys.argv[2:]
+    if mode == "server-instructions":
+        p = argparse.ArgumentParser(
+            prog="bench/load/server-instructions",
+            description="Instructions per request of the real server processes under callgrind, "
+                        "driven by wrk over one connection: bare hyper, pesto and the references, "
+                        "for each scenario on the memory store (lazy); rewrites its block of "
+                        "docs/performance.md.")
+        p.add_argument("--duration", type=int, default=5, help="seconds of requests (5)")
+        p.add_argument("--scenarios", type=csv_list(list(SCENARIOS)), default=list(SCENARIOS),
+                       help="some of A,B,C,D,E (all)")
+        p.add_argument("--servers", type=csv_list(SERVERS), default=SERVERS,
+                       help="some of pesto,axum,actix (all; bare hyper always runs)")
+        p.add_argument("--redis", default="redis://127.0.0.1:6379", help=argparse.SUPPRESS)
+        p.add_argument("--no-docs", action="store_true", help="print the table only")
+        p.add_argument("--no-build", action="store_true", help="use the binaries already built")
+        args = p.parse_args(argv)
+        if args.duration < 1:
+            p.error("--duration must be at least 1")
+        return run_server_instructions(args)
     if mode == "load":
         p = argparse.ArgumentParser(
             prog="bench/load/run",
