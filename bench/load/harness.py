@@ -1173,7 +1173,8 @@ def run_server_instructions(args):
              f"{args.duration} s per server and scenario on one connection, pesto's `MemoryStore` "
              f"lazy, pesto at {revision}; {machine()['valgrind']}. Instructions per request of "
              "the whole server process (the multiple of bare hyper's in brackets).\n",
-             "| scenario | bare hyper | pesto | " + " | ".join(LABELS[s] for s in others) + " |",
+             "| " + " | ".join(["scenario", "bare hyper", "pesto"] + [LABELS[s] for s in others])
+             + " |",
              "|---|--:|--:|" + "--:|" * len(others)]
     for scenario, per in rows:
         bare = per["baseline"]

@@ -75,6 +75,45 @@ async fn serves_requests_with_the_remote_address() {
     server.shutdown().await;
 }
 
+/// `GET /hello/ada` on a fresh connection, the raw answer.
+async fn hello_ada(addr: std::net::SocketAddr) -> String {
+    tokio::task::spawn_blocking(move || {
+        raw_exchange(
+            addr,
+            b"GET /hello/ada HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        )
+    })
+    .await
+    .expect("client")
+}
+
+#[tokio::test]
+async fn the_remote_address_reaches_handlers_and_endpoints_without_tower_layers() {
+    // Without tower layers the server hands the address to the app in the request's context:
+    // a handler under the session middleware gets it from `remote_addr()`, and an endpoint
+    // that reads the raw request still finds the `RemoteAddr` extension.
+    let sessions = || pesto::session::session_middleware(pesto::session::MemoryStore::new());
+    let server = Running::start(sessions().wrap(App::new()), |s| s).await;
+    let answer = hello_ada(server.addr).await;
+    assert!(answer.ends_with("hello ada from 127.0.0.1"), "{answer}");
+    server.shutdown().await;
+
+    let reads_extension = |req: pesto::RawRequest, next: pesto::middleware::Next| {
+        let from = req
+            .extensions()
+            .get::<pesto::RemoteAddr>()
+            .map(|a| a.0.ip().to_string())
+            .unwrap_or_default();
+        async move { next.run(req).await.with_header("x-from", from) }
+    };
+    let app = pesto::middleware::from_fn(reads_extension).wrap(sessions().wrap(App::new()));
+    let server = Running::start(app, |s| s).await;
+    let answer = hello_ada(server.addr).await;
+    assert!(answer.contains("x-from: 127.0.0.1\r\n"), "{answer}");
+    assert!(answer.ends_with("hello ada from 127.0.0.1"), "{answer}");
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn keep_alive_serves_several_requests_on_one_connection() {
     let server = start(|s| s).await;

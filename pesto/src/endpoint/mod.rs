@@ -61,6 +61,20 @@ pub trait Endpoint: Send + Sync + 'static {
         self.call(req)
     }
 
+    /// [`call_shared`](Self::call_shared) with the request's context handed beside the request
+    /// (the server, when it runs the app without tower layers around it). The default attaches
+    /// the context to the request, with the client's address as its
+    /// [`RemoteAddr`](crate::RemoteAddr) extension, and calls `call_shared`.
+    fn call_shared_with_context(
+        self: Arc<Self>,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'static, Response> {
+        let mut req = req;
+        context.attach(req.extensions_mut());
+        self.call_shared(req)
+    }
+
     /// Starts the endpoint's background work (the session purge) on the current tokio runtime.
     /// [`Server`](crate::Server) calls it once before accepting connections; an endpoint that
     /// is never started starts its work with its first request.
@@ -129,5 +143,12 @@ forward_endpoint!(
     Arc,
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
         Arc::clone(&*self).call_shared(req)
+    },
+    fn call_shared_with_context(
+        self: Arc<Self>,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'static, Response> {
+        Arc::clone(&*self).call_shared_with_context(req, context)
     }
 );

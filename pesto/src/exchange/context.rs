@@ -6,6 +6,7 @@
 //! `url()` and redirects resolve against.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
@@ -13,6 +14,7 @@ use http::Uri;
 
 use super::multidict::MultiDict;
 use super::origin;
+use super::raw::RemoteAddr;
 use super::session::{LiveSessionId, SessionSlot};
 
 /// The per-request context (see the module docs).
@@ -22,6 +24,8 @@ pub(crate) struct RequestContext {
     script_name: String,
     /// Whether the request came over https.
     https: bool,
+    /// The client's address, when the server handed the context over with the request.
+    remote: Option<SocketAddr>,
     /// Where the host the client asked for is written (shares the request's bytes).
     host: HostSource,
     /// `scheme://host[:port]` of the request, worked out on first use: many requests need none.
@@ -63,9 +67,20 @@ tokio::task_local! {
 pub struct HandedContext(pub(crate) Arc<RequestContext>);
 
 impl HandedContext {
+    /// The context of a request that has just arrived from `remote` (the server).
+    pub(crate) fn arrived(parts: &Parts, remote: SocketAddr) -> HandedContext {
+        let mut context = RequestContext::fresh(parts);
+        context.remote = Some(remote);
+        HandedContext(Arc::new(context))
+    }
+
     /// Attaches the context to a request as its extension, for an endpoint that reads it from
-    /// there (`call_with_context`'s default).
+    /// there (`call_with_context`'s default), with the client's address as the
+    /// [`RemoteAddr`] extension the server would have set.
     pub(crate) fn attach(self, extensions: &mut http::Extensions) {
+        if let Some(remote) = self.0.remote {
+            extensions.insert(RemoteAddr(remote));
+        }
         extensions.insert(self.0);
     }
 }
@@ -179,6 +194,11 @@ impl RequestContext {
     /// Whether the request came over https.
     pub(crate) fn is_https(&self) -> bool {
         self.https
+    }
+
+    /// The client's address, if the server handed it with the context.
+    pub(crate) fn remote(&self) -> Option<SocketAddr> {
+        self.remote
     }
 
     /// The query string's parameters, parsed once.

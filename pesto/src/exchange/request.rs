@@ -196,7 +196,9 @@ impl<S> Request<S> {
     /// The client's address, when served by [`Server`](crate::Server) (or set as a
     /// [`RemoteAddr`](crate::RemoteAddr) extension).
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.parts.extensions.get::<RemoteAddr>().map(|a| a.0)
+        self.context
+            .remote()
+            .or_else(|| self.parts.extensions.get::<RemoteAddr>().map(|a| a.0))
     }
 
     /// `http` or `https`.

@@ -408,15 +408,26 @@ impl<S> fmt::Debug for Session<S> {
 #[derive(Clone)]
 pub(crate) struct LiveSessionId {
     param: Arc<str>,
-    id: Arc<Mutex<Option<String>>>,
+    ids: Arc<LiveIds>,
+}
+
+/// The id URLs carry now, and the one they started with.
+struct LiveIds {
+    now: Mutex<Option<String>>,
+    /// What the middleware restores when the request saved nothing.
+    first: Option<String>,
 }
 
 impl LiveSessionId {
     /// A live id carried in query parameter `param`, starting at `id`.
     pub(crate) fn new(param: Arc<str>, id: Option<&SessionId>) -> Self {
+        let first = id.map(SessionId::to_string);
         LiveSessionId {
             param,
-            id: Arc::new(Mutex::new(id.map(SessionId::to_string))),
+            ids: Arc::new(LiveIds {
+                now: Mutex::new(first.clone()),
+                first,
+            }),
         }
     }
 
@@ -435,9 +446,14 @@ impl LiveSessionId {
         *self.lock() = id.map(SessionId::to_string);
     }
 
+    /// Points URLs back at the id the request started with.
+    pub(crate) fn restore_first(&self) {
+        *self.lock() = self.ids.first.clone();
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<String>> {
         // A poisoned lock only means a thread panicked while writing a plain Option: the value is usable.
-        self.id.lock().unwrap_or_else(|e| e.into_inner())
+        self.ids.now.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

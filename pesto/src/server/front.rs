@@ -1,6 +1,6 @@
 //! What the server does for every request in front of the app's stack, so that no layer a user
-//! adds can skip it: the exact header limit (431), the host check (400), the client's address as
-//! a request extension, a logged 500 for a stack that fails, the access-log line with the
+//! adds can skip it: the exact header limit (431), the host check (400), the client's address
+//! handed on (`stack.rs`), a logged 500 for a stack that fails, the access-log line with the
 //! status the client is sent, and the header read timeout's stop and restart around the answer.
 
 use std::convert::Infallible;
@@ -18,8 +18,8 @@ use super::access_log::redacted_path;
 use super::allowed_hosts::host_allowed;
 use super::head_size::head_size;
 use super::head_timeout::{Answered, HeadWait};
-use crate::endpoint::HttpService;
-use crate::exchange::{box_body, RemoteAddr, Response};
+use super::stack::GuardedStack;
+use crate::exchange::Response;
 
 /// A response body: the server's own answer (left) or the stack's (right), which restarts the
 /// connection's wait for a head once written.
@@ -33,7 +33,7 @@ pub(super) struct Front<S> {
     pub(super) max_header_bytes: usize,
 }
 
-impl<S: HttpService> Front<S> {
+impl<S: GuardedStack> Front<S> {
     /// Answers one request from `remote`, on the connection whose wait for heads is `wait`. The
     /// checks run before the returned future, which owns what it needs: the stack need not be
     /// `Sync`.
@@ -42,9 +42,8 @@ impl<S: HttpService> Front<S> {
         req: http::Request<Incoming>,
         remote: SocketAddr,
         wait: &Arc<HeadWait>,
-    ) -> impl Future<Output = Result<http::Response<ServerBody<S::ResponseBody>>, Infallible>>
-           + Send
-           + 'static {
+    ) -> impl Future<Output = Result<http::Response<ServerBody<S::Body>>, Infallible>> + Send + 'static
+    {
         // The head is in: no header read timeout runs until the response is written.
         wait.answering();
         let wait = Arc::clone(wait);
@@ -54,24 +53,24 @@ impl<S: HttpService> Front<S> {
         // future is moved whole into hyper's slot for every request: it stays small).
         let logged = tracing::enabled!(target: "pesto::access", tracing::Level::INFO)
             .then(|| Box::new((Instant::now(), req.method().clone(), req.uri().clone())));
-        let mut req = req.map(box_body);
-        req.extensions_mut().insert(RemoteAddr(remote));
         // Combinators rather than an `async` block, which would hold the stack's call twice (as
         // its value and as the future it awaits): the future is moved whole into hyper's slot
         // for every request, so it is kept to one call, the log's box and the address.
         let answer = if head_ok && host_ok {
-            future::Either::Left(self.stack.clone().oneshot(req).map(|result| match result {
-                Ok(response) => response.map(Either::Right),
-                Err(error) => {
-                    tracing::error!(%error, "the app's tower stack failed");
-                    own(Response::internal_server_error())
-                }
-            }))
+            future::Either::Left(self.stack.clone().answer(req, remote).map(
+                |result| match result {
+                    Ok(response) => response.map(Either::Right),
+                    Err(error) => {
+                        tracing::error!(%error, "the app's tower stack failed");
+                        own(Response::internal_server_error())
+                    }
+                },
+            ))
         } else {
             future::Either::Right(future::ready(refusal(head_ok)))
         };
         answer.map(
-            move |response: http::Response<Either<Full<Bytes>, S::ResponseBody>>| {
+            move |response: http::Response<Either<Full<Bytes>, S::Body>>| {
                 if let Some(logged) = logged {
                     let (started, method, uri) = *logged;
                     let path = redacted_path(uri.path());

@@ -1,6 +1,7 @@
 //! [`Server`]: serves an [`Endpoint`] — or any tower service, with tower layers around either —
 //! over HTTP/1.1 with hyper 1 and tokio.
 
+use std::any::Any;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,10 +22,12 @@ mod allowed_hosts;
 mod front;
 mod head_size;
 mod head_timeout;
+mod stack;
 
 use accept_errors::AcceptErrors;
 use front::Front;
 use head_timeout::{head_timeout, HeadWait};
+use stack::{Bare, GuardedStack, Layered};
 
 use crate::endpoint::{Endpoint, HttpService, PestoService};
 
@@ -236,7 +239,16 @@ impl<L> Server<L> {
         let app = PestoService::new(app);
         // The layers hide the endpoint, so it is started here, before they wrap it.
         app.endpoint().start();
-        self.serve_service_with_shutdown(app, signal).await
+        let stack = self.layer.layer(app);
+        // No layer around the app (the stack is the app's own service): the server calls the
+        // app itself, handing it the client's address in the request's context (`stack.rs`).
+        let bare = (&stack as &dyn Any)
+            .downcast_ref::<PestoService<E>>()
+            .map(|app| Bare(Arc::clone(app.endpoint())));
+        match bare {
+            Some(bare) => self.run(bare, signal).await,
+            None => self.run(Layered(stack), signal).await,
+        }
     }
 
     /// Serves a tower service that is not (only) a pesto [`Endpoint`], inside the layers, until
@@ -271,8 +283,19 @@ impl<L> Server<L> {
         L::Service: HttpService,
         F: Future<Output = ()> + Send,
     {
+        let stack = Layered(self.layer.layer(service));
+        self.run(stack, signal).await
+    }
+
+    /// Accepts connections and serves `stack` behind the server's checks until `signal`
+    /// completes, then shuts down gracefully.
+    async fn run<S, F>(self, stack: S, signal: F) -> std::io::Result<()>
+    where
+        S: GuardedStack,
+        F: Future<Output = ()> + Send,
+    {
         let front = Front {
-            stack: self.layer.layer(service),
+            stack,
             allowed_hosts: Arc::clone(&self.allowed_hosts),
             max_header_bytes: self.max_header_bytes,
         };

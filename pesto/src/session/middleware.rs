@@ -107,7 +107,7 @@ impl<E> SessionApp<E> {
 impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn call(&self, req: RawRequest) -> BoxFuture<'_, Response> {
         self.purge.ensure_started(&self.shared);
-        match self.arrive(req) {
+        match self.arrive(req, None) {
             Ok(arrived) => Box::pin(Self::handle(self, arrived)),
             Err(refused) => Box::pin(std::future::ready(refused)),
         }
@@ -116,7 +116,20 @@ impl<E: Endpoint> Endpoint for SessionApp<E> {
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
         // One box for the whole request, holding its share of the app.
         self.purge.ensure_started(&self.shared);
-        match self.arrive(req) {
+        match self.arrive(req, None) {
+            Ok(arrived) => Box::pin(Self::handle(self, arrived)),
+            Err(refused) => Box::pin(std::future::ready(refused)),
+        }
+    }
+
+    /// As `call_shared`, with the context the server worked out, which goes on to the app.
+    fn call_shared_with_context(
+        self: Arc<Self>,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'static, Response> {
+        self.purge.ensure_started(&self.shared);
+        match self.arrive(req, Some(context)) {
             Ok(arrived) => Box::pin(Self::handle(self, arrived)),
             Err(refused) => Box::pin(std::future::ready(refused)),
         }
@@ -151,6 +164,8 @@ struct Loaded {
 struct Arrived {
     parts: Parts,
     body: RawBody,
+    /// The context handed beside the request; `None`: it is on the request, or not worked out.
+    context: Option<Arc<RequestContext>>,
     ids: IncomingIds,
     /// A test holding this request between its handler and its save (TestApp).
     gate: Option<SaveGate>,
@@ -164,9 +179,18 @@ impl<E: Endpoint> SessionApp<E> {
         clippy::result_large_err,
         reason = "the refusal is no larger than the request that passes, and both are moved once"
     )]
-    fn arrive(&self, req: RawRequest) -> Result<Arrived, Response> {
+    fn arrive(&self, req: RawRequest, handed: Option<HandedContext>) -> Result<Arrived, Response> {
         let shared = &*self.shared;
         let (mut parts, body) = req.into_parts();
+        let context = match handed {
+            // Querystring mode reads the id from the query, which the context parses and keeps:
+            // the context goes on the request, where that reading finds it.
+            Some(handed) if shared.transport.carries_id_in_urls() => {
+                handed.attach(&mut parts.extensions);
+                None
+            }
+            handed => handed.map(|HandedContext(context)| context),
+        };
         if let Some(protection) = &shared.config.cross_origin {
             if let Err(refused) = protection.check(&parts) {
                 if !self.inner.accepts_cross_origin(&mut parts) {
@@ -181,6 +205,7 @@ impl<E: Endpoint> SessionApp<E> {
         Ok(Arrived {
             parts,
             body,
+            context,
             ids,
             gate,
         })
@@ -236,8 +261,11 @@ impl<E: Endpoint> SessionApp<E> {
             // The context is taken out of the request (or worked out now) and handed to the
             // inner endpoint beside it (see `HandedContext`), in a block: moved out or not, a
             // local that outlives an await takes room in the future.
-            let (reply, arrived_private, kept_id, slot, answering) = {
-                let mut handed = RequestContext::take(&mut arrived.parts);
+            let (reply, arrived_private, slot, answering) = {
+                let mut handed = match arrived.context.take() {
+                    Some(context) => context,
+                    None => RequestContext::take(&mut arrived.parts),
+                };
                 let context = Arc::make_mut(&mut handed);
                 let reply = Reply::new(context, transport.live_id(loaded.id.get()));
                 // A page made with a session that holds something is the user's own (below).
@@ -246,9 +274,8 @@ impl<E: Endpoint> SessionApp<E> {
                     .as_deref()
                     .is_some_and(|json| json != DEFAULT_DATA)
                     || !loaded.flashes.is_empty();
-                // The id goes to the handler layer; a copy is kept only where the answer may
-                // need it again (querystring mode, below).
-                let kept_id = reply.live.as_ref().and_then(|_| loaded.id.get().cloned());
+                // The id goes to the handler layer; in querystring mode the live id remembers it
+                // for the answer (`restore_live_id`, below).
                 let slot = SessionSlot::lend(LentSession {
                     id: loaded.id,
                     json: loaded.json,
@@ -260,7 +287,7 @@ impl<E: Endpoint> SessionApp<E> {
                     http::Request::from_parts(arrived.parts, arrived.body),
                     HandedContext(handed),
                 );
-                (reply, arrived_private, kept_id, slot, answering)
+                (reply, arrived_private, slot, answering)
             };
             let mut response = answering.await;
 
@@ -292,7 +319,7 @@ impl<E: Endpoint> SessionApp<E> {
             }
             if lost || response.status().is_server_error() {
                 // Nothing was saved: redirects carry the id the request arrived with, if any.
-                reply.restore_live_id(kept_id.as_ref().filter(|_| !is_new));
+                reply.restore_arrived_live_id(is_new);
             }
             if private && shared.config.private_pages {
                 keep_out_of_caches(&mut response);
@@ -442,6 +469,7 @@ mod tests {
         let arrived = Arrived {
             parts,
             body,
+            context: None,
             ids: Default::default(),
             gate: None,
         };

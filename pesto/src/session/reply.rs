@@ -43,4 +43,14 @@ impl Reply {
             live.set(id);
         }
     }
+
+    /// Nothing was saved: points the live id back at the id the request arrived with, or at
+    /// none for a new session.
+    pub(super) fn restore_arrived_live_id(&self, is_new: bool) {
+        match &self.live {
+            Some(live) if is_new => live.set(None),
+            Some(live) => live.restore_first(),
+            None => {}
+        }
+    }
 }

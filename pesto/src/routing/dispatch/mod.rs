@@ -372,18 +372,32 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
     }
 
     fn call_shared(self: Arc<Self>, req: RawRequest) -> BoxFuture<'static, Response> {
-        // As `call`, in one box that holds the dispatcher's share.
-        match self.begin(req, None) {
-            Begun::Answered(response) => Box::pin(std::future::ready(response)),
-            Begun::Unmatched(unmatched) => {
-                Box::pin(async move { self.answer_unmatched(*unmatched).await })
-            }
-            Begun::Routed(routed) => Box::pin(Self::answer(self, routed)),
-        }
+        let begun = self.begin(req, None);
+        Self::run_begun_shared(self, begun)
+    }
+
+    fn call_shared_with_context(
+        self: Arc<Self>,
+        req: RawRequest,
+        context: HandedContext,
+    ) -> BoxFuture<'static, Response> {
+        let begun = self.begin(req, Some(context));
+        Self::run_begun_shared(self, begun)
     }
 }
 
 impl<S: SessionData> Dispatcher<S> {
+    /// As [`Self::run_begun`], in one box that holds the dispatcher's share.
+    fn run_begun_shared(this: Arc<Self>, begun: Begun<S>) -> BoxFuture<'static, Response> {
+        match begun {
+            Begun::Answered(response) => Box::pin(std::future::ready(response)),
+            Begun::Unmatched(unmatched) => {
+                Box::pin(async move { this.answer_unmatched(*unmatched).await })
+            }
+            Begun::Routed(routed) => Box::pin(Self::answer(this, routed)),
+        }
+    }
+
     /// The future that answers a request `begin` prepared, borrowing the dispatcher.
     fn run_begun(&self, begun: Begun<S>) -> BoxFuture<'_, Response> {
         match begun {
