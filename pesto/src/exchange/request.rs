@@ -66,6 +66,8 @@ pub(crate) struct RequestData {
 }
 
 impl<S> Request<S> {
+    // Inlined: see `Dispatcher::begin`.
+    #[inline(always)]
     pub(crate) fn new(data: RequestData, session: Session<S>) -> Self {
         Request {
             session,

@@ -190,6 +190,8 @@ impl<S: Send + 'static> Dispatcher<S> {
         clippy::result_large_err,
         reason = "a miss is no larger than what a hit returns, and both are moved once"
     )]
+    // Inlined: see `Dispatcher::begin`.
+    #[inline(always)]
     fn prepare(
         &self,
         parts: Parts,
@@ -236,6 +238,8 @@ impl<S: Send + 'static> Dispatcher<S> {
     }
 
     /// What the handler gets of a request, its body not read yet (or never, for the fallback).
+    // Inlined: see `Dispatcher::begin`.
+    #[inline(always)]
     fn request_data(&self, parts: Parts, mut context: Arc<RequestContext>) -> RequestData {
         let query = Arc::make_mut(&mut context).take_query();
         RequestData {
@@ -388,6 +392,8 @@ impl<S: SessionData> Endpoint for Dispatcher<S> {
 
 impl<S: SessionData> Dispatcher<S> {
     /// As [`Self::run_begun`], in one box that holds the dispatcher's share.
+    // Inlined: see `Dispatcher::begin`.
+    #[inline(always)]
     fn run_begun_shared(this: Arc<Self>, begun: Begun<S>) -> BoxFuture<'static, Response> {
         match begun {
             Begun::Answered(response) => Box::pin(std::future::ready(response)),
@@ -399,6 +405,8 @@ impl<S: SessionData> Dispatcher<S> {
     }
 
     /// The future that answers a request `begin` prepared, borrowing the dispatcher.
+    // Inlined: see `Dispatcher::begin`.
+    #[inline(always)]
     fn run_begun(&self, begun: Begun<S>) -> BoxFuture<'_, Response> {
         match begun {
             Begun::Answered(response) => Box::pin(std::future::ready(response)),
