@@ -273,57 +273,15 @@ async fn the_header_limit_holds_to_the_byte() {
     server.shutdown().await;
 }
 
-#[tokio::test]
-async fn a_client_that_never_finishes_its_headers_is_cut_off() {
-    let server = start(|s| s.header_read_timeout(Duration::from_millis(500))).await;
-    let addr = server.addr;
-    let closed = tokio::task::spawn_blocking(move || {
-        // Generous bound: the server must close long before this read timeout.
+/// Sends `bytes` on a new connection to `addr` and reads until the server closes it: what came
+/// back, and whether it was closed (rather than the generous read timeout running out).
+async fn send_and_wait_for_close(
+    addr: std::net::SocketAddr,
+    bytes: &'static [u8],
+) -> (String, bool) {
+    tokio::task::spawn_blocking(move || {
         let mut stream = connect(addr, Duration::from_secs(20));
-        stream
-            .write_all(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n")
-            .expect("write");
-        let mut buf = Vec::new();
-        match stream.read_to_end(&mut buf) {
-            Ok(_) => true,
-            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-        }
-    })
-    .await
-    .expect("client");
-    assert!(closed, "the server kept a slow client's connection open");
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_connection_that_never_sends_a_request_is_closed() {
-    let server = start(|s| s.header_read_timeout(Duration::from_millis(300))).await;
-    let addr = server.addr;
-    let closed = tokio::task::spawn_blocking(move || {
-        let mut stream = connect(addr, Duration::from_secs(20));
-        let mut buf = Vec::new();
-        match stream.read_to_end(&mut buf) {
-            Ok(_) => buf.is_empty(),
-            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-        }
-    })
-    .await
-    .expect("client");
-    assert!(closed, "the server kept a silent connection open");
-    server.shutdown().await;
-}
-
-#[tokio::test]
-async fn a_slow_answer_is_not_cut_off_and_the_wait_for_the_next_head_starts_after_it() {
-    // The handler takes 300 ms, longer than the timeout: the timeout runs only while the server
-    // waits for a head, so the answer arrives whole; then the idle connection is closed.
-    let server = start(|s| s.header_read_timeout(Duration::from_millis(150))).await;
-    let addr = server.addr;
-    let (answer, closed) = tokio::task::spawn_blocking(move || {
-        let mut stream = connect(addr, Duration::from_secs(20));
-        stream
-            .write_all(b"GET /dawdle HTTP/1.1\r\nHost: x\r\n\r\n")
-            .expect("write");
+        stream.write_all(bytes).expect("write");
         let mut buf = Vec::new();
         let closed = match stream.read_to_end(&mut buf) {
             Ok(_) => true,
@@ -332,7 +290,34 @@ async fn a_slow_answer_is_not_cut_off_and_the_wait_for_the_next_head_starts_afte
         (String::from_utf8_lossy(&buf).into_owned(), closed)
     })
     .await
-    .expect("client");
+    .expect("client")
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(500))).await;
+    let (_, closed) =
+        send_and_wait_for_close(server.addr, b"GET /hello/x HTTP/1.1\r\nHost: x\r\n").await;
+    assert!(closed, "the server kept a slow client's connection open");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_request_is_closed() {
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(300))).await;
+    let (answer, closed) = send_and_wait_for_close(server.addr, b"").await;
+    assert!(closed, "the server kept a silent connection open");
+    assert_eq!(answer, "", "nothing was asked");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_not_cut_off_and_the_wait_for_the_next_head_starts_after_it() {
+    // The handler takes 300 ms, longer than the timeout: the timeout runs only while the server
+    // waits for a head, so the answer arrives whole; then the idle connection is closed.
+    let server = start(|s| s.header_read_timeout(Duration::from_millis(150))).await;
+    let (answer, closed) =
+        send_and_wait_for_close(server.addr, b"GET /dawdle HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("finished"), "{answer}");
     assert!(closed, "the idle connection was kept open");

@@ -55,7 +55,8 @@ impl<S: GuardedStack> Front<S> {
             .then(|| Box::new((Instant::now(), req.method().clone(), req.uri().clone())));
         // Combinators rather than an `async` block, which would hold the stack's call twice (as
         // its value and as the future it awaits): the future is moved whole into hyper's slot
-        // for every request, so it is kept to one call, the log's box and the address.
+        // for every request, so it is kept to one call, the log's box, the address and the
+        // connection's wait.
         let answer = if head_ok && host_ok {
             future::Either::Left(self.stack.clone().answer(req, remote).map(
                 |result| match result {

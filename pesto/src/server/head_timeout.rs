@@ -129,6 +129,8 @@ impl<B: Body<Data = Bytes>> Body for Answered<B> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
     use std::time::Duration;
 
     use futures_util::FutureExt;
@@ -138,10 +140,9 @@ mod tests {
 
     const TIMEOUT: Duration = Duration::from_secs(30);
 
-    #[tokio::test(start_paused = true)]
-    async fn a_connection_that_sends_nothing_times_out_after_the_timeout() {
-        let wait = HeadWait::new();
-        let mut timeout = Box::pin(head_timeout(wait, TIMEOUT));
+    /// Asserts that `timeout` is still running a millisecond before [`TIMEOUT`] from now, and
+    /// done at it.
+    async fn ends_a_timeout_from_now(mut timeout: Pin<Box<impl Future<Output = ()>>>) {
         tokio::time::sleep(TIMEOUT - Duration::from_millis(1)).await;
         assert!((&mut timeout).now_or_never().is_none(), "too early");
         tokio::time::sleep(Duration::from_millis(1)).await;
@@ -149,6 +150,13 @@ mod tests {
             timeout.now_or_never().is_some(),
             "not closed at the deadline"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_sends_nothing_times_out_after_the_timeout() {
+        let wait = HeadWait::new();
+        let timeout = Box::pin(head_timeout(wait, TIMEOUT));
+        ends_a_timeout_from_now(timeout).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -170,13 +178,7 @@ mod tests {
         let body = Answered::new(Full::new(bytes::Bytes::from_static(b"ok")), wait.clone());
         let collected = body.collect().await.expect("a full body").to_bytes();
         assert_eq!(&collected[..], b"ok");
-        tokio::time::sleep(TIMEOUT - Duration::from_millis(1)).await;
-        assert!((&mut timeout).now_or_never().is_none(), "too early");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        assert!(
-            timeout.now_or_never().is_some(),
-            "not closed at the deadline"
-        );
+        ends_a_timeout_from_now(timeout).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -194,12 +196,6 @@ mod tests {
             );
         }
         // The last wait began now: it ends a timeout later, not sooner.
-        tokio::time::sleep(TIMEOUT - Duration::from_millis(1)).await;
-        assert!((&mut timeout).now_or_never().is_none(), "too early");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        assert!(
-            timeout.now_or_never().is_some(),
-            "not closed at the deadline"
-        );
+        ends_a_timeout_from_now(timeout).await;
     }
 }

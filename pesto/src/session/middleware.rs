@@ -275,7 +275,7 @@ impl<E: Endpoint> SessionApp<E> {
                     .is_some_and(|json| json != DEFAULT_DATA)
                     || !loaded.flashes.is_empty();
                 // The id goes to the handler layer; in querystring mode the live id remembers it
-                // for the answer (`restore_live_id`, below).
+                // for the answer (`restore_arrived_live_id`, below).
                 let slot = SessionSlot::lend(LentSession {
                     id: loaded.id,
                     json: loaded.json,
