@@ -184,10 +184,17 @@ impl Transport {
     /// so they never reach a store.
     pub(super) fn incoming_ids(&self, parts: &mut Parts) -> IncomingIds {
         match self {
-            Transport::Cookie(settings) => cookies::raw_values(&parts.headers, &settings.name)
-                .filter_map(SessionId::parse)
-                .take(MAX_COOKIE_CANDIDATES)
-                .collect(),
+            Transport::Cookie(settings) => {
+                let mut ids = IncomingIds::new();
+                let values = cookies::raw_values(&parts.headers, &settings.name);
+                for id in values.filter_map(SessionId::parse) {
+                    ids.push(id);
+                    if ids.len() == MAX_COOKIE_CANDIDATES {
+                        break;
+                    }
+                }
+                ids
+            }
             Transport::QueryString { param } => {
                 let (uri, context) = RequestContext::of(parts);
                 // The whole value must be exactly one valid id (docs/security.md, "Querystring mode").
