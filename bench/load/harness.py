@@ -1033,21 +1033,28 @@ def write_docs(section):
         f.write(text)
 
 
-def write_instructions_block(block):
+def write_block(block, begin, end, missing):
+    """Writes `block` between the markers `begin` and `end` of the docs; where they are not
+    there yet, `missing(text, marked)` places the marked block in the text."""
     with open(DOC) as f:
         text = f.read()
-    if IBEGIN not in text or IEND not in text:
+    marked = begin + "\n" + block + end
+    if begin in text and end in text:
+        text = text.split(begin, 1)[0] + marked + text.split(end, 1)[1]
+    else:
+        text = missing(text, marked)
+    with open(DOC, "w") as f:
+        f.write(text)
+
+
+def write_instructions_block(block):
+    def inside_the_load_section(text, marked):
         if BEGIN not in text:
             raise HarnessError(f"{DOC} has no {BEGIN} section yet: run bench/load/run first, "
                                "or pass --no-docs")
         before, after = text.split(END, 1)
-        text = before + IBEGIN + "\n" + block + IEND + "\n\n" + END + after
-    else:
-        before = text.split(IBEGIN, 1)[0]
-        after = text.split(IEND, 1)[1]
-        text = before + IBEGIN + "\n" + block + IEND + after
-    with open(DOC, "w") as f:
-        f.write(text)
+        return before + marked + "\n\n" + END + after
+    write_block(block, IBEGIN, IEND, inside_the_load_section)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1188,15 +1195,8 @@ def run_server_instructions(args):
         json.dump(dict(duration=args.duration, rows=[dict(scenario=s, **p) for s, p in rows]),
                   f, indent=1)
     if not args.no_docs:
-        with open(DOC) as f:
-            text = f.read()
-        if SBEGIN in text and SEND in text:
-            text = (text.split(SBEGIN, 1)[0] + SBEGIN + "\n" + block + SEND
-                    + text.split(SEND, 1)[1])
-        else:
-            text = text.replace(END, END + "\n\n" + SBEGIN + "\n" + block + SEND, 1)
-        with open(DOC, "w") as f:
-            f.write(text)
+        write_block(block, SBEGIN, SEND,
+                    lambda text, marked: text.replace(END, END + "\n\n" + marked, 1))
         log(f"wrote {os.path.relpath(DOC, ROOT)} (between {SBEGIN} and {SEND})")
     return 0
 
