@@ -178,15 +178,19 @@ impl Shared {
         reply: &'a Reply,
         now: SystemTime,
     ) -> Option<Writes<'a>> {
-        let answer = std::mem::take(response);
         match self.decide(&returned, baseline, now) {
+            // In place: most requests end here, and a response is moved whole each time it is
+            // passed by value.
             Write::Nothing => {
-                *response = self.tell(answer, &returned, baseline, reply, false, false);
+                self.tell(response, &returned, baseline, reply, false, false);
                 None
             }
-            write => Some(Box::pin(
-                self.write(write, answer, returned, baseline, reply, now),
-            )),
+            write => {
+                let answer = std::mem::take(response);
+                Some(Box::pin(
+                    self.write(write, answer, returned, baseline, reply, now),
+                ))
+            }
         }
     }
 
@@ -194,7 +198,7 @@ impl Shared {
     async fn write(
         &self,
         write: Write,
-        response: Response,
+        mut response: Response,
         returned: ReturnedSession,
         baseline: &Baseline,
         reply: &Reply,
@@ -292,28 +296,29 @@ impl Shared {
             Write::Nothing => false,
         };
         self.tell(
-            response,
+            &mut response,
             &returned,
             baseline,
             reply,
             announce,
             renewed_meanwhile,
-        )
+        );
+        response
     }
 
-    /// Tells the client what became of its session once it is stored: its id when `announce`
-    /// says so (new, or its cookie's `Max-Age` to refresh), in querystring mode the id of any
-    /// live session. `renewed_meanwhile`: another request renewed the session since this one
-    /// loaded it, so the id this request carries is the old one.
+    /// Tells the client, in `response`, what became of its session once it is stored: its id
+    /// when `announce` says so (new, or its cookie's `Max-Age` to refresh), in querystring mode
+    /// the id of any live session. `renewed_meanwhile`: another request renewed the session
+    /// since this one loaded it, so the id this request carries is the old one.
     fn tell(
         &self,
-        response: Response,
+        response: &mut Response,
         returned: &ReturnedSession,
         baseline: &Baseline,
         reply: &Reply,
         announce: bool,
         renewed_meanwhile: bool,
-    ) -> Response {
+    ) {
         let state = &returned.state;
         // A new session that was not stored has no id: nothing to carry.
         let id = state.id.get().filter(|_| announce || !state.is_new);
@@ -324,14 +329,13 @@ impl Shared {
             let forwarded =
                 (baseline.forward.is_some() || renewed_meanwhile) && state.cycled_from.is_none();
             match (&self.transport, announce) {
-                (Transport::Cookie(_), false) => response,
-                (Transport::Cookie(_), true) if forwarded => response,
-                _ => self.transport.announce(response, id, reply),
+                (Transport::Cookie(_), false) => {}
+                (Transport::Cookie(_), true) if forwarded => {}
+                _ => *response = self.transport.announce(std::mem::take(response), id, reply),
             }
         } else {
             // A lazy session that was never written: no id to carry.
             reply.restore_live_id(None);
-            response
         }
     }
 
