@@ -444,6 +444,32 @@ async fn bodies_over_the_limit_get_413_before_upload_and_slow_bodies_get_408() {
     server.shutdown().await;
 }
 
+/// The server hands a body hyper already knows is over on as an empty body, and boxes any other:
+/// a body of length zero, a chunked body and a chunked body of no chunks each reach the handler
+/// whole.
+#[tokio::test]
+async fn empty_and_chunked_bodies_reach_the_handler_over_real_http() {
+    let server = start(|s| s).await;
+    let addr = server.addr;
+    let [empty, chunked, no_chunks] = tokio::task::spawn_blocking(move || {
+        [
+            &b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n",
+        ]
+        .map(|request| raw_exchange(addr, request.to_vec()))
+    })
+    .await
+    .expect("client");
+    for (reply, bytes) in [(&empty, 0), (&chunked, 5), (&no_chunks, 0)] {
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.ends_with(&format!("{bytes} bytes")),
+            "{reply}"
+        );
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn allowed_hosts_refuse_foreign_host_headers() {
     let server = start(|s| s.allowed_hosts(["localhost", ".example.org"])).await;
