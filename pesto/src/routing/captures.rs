@@ -25,6 +25,7 @@ enum Capture {
 
 impl Captures {
     /// How many values were captured.
+    #[inline]
     pub fn len(&self) -> usize {
         self.values.len()
     }
@@ -53,6 +54,7 @@ impl Captures {
 
     /// Adds `path[start..end]`; a path too long for a `u32` offset (hyper refuses far shorter
     /// heads) keeps a copy instead.
+    #[inline]
     pub(crate) fn push_span(&mut self, path: &str, start: usize, end: usize) {
         let capture = match (u32::try_from(start), u32::try_from(end)) {
             (Ok(start), Ok(end)) => Capture::Span { start, end },
@@ -67,6 +69,7 @@ impl Captures {
     }
 
     /// Drops the values after the first `len` (backtracking).
+    #[inline]
     pub(crate) fn truncate(&mut self, len: usize) {
         self.values.truncate(len);
     }

@@ -35,6 +35,16 @@ pub trait Converter: 'static {
     fn matches(value: &str) -> bool;
 }
 
+/// Whether `value` is an `int` parameter: ASCII digits, after an optional sign.
+#[inline(always)]
+fn is_int(value: &str) -> bool {
+    let digits = match value.as_bytes() {
+        [b'+' | b'-', digits @ ..] => digits,
+        digits => digits,
+    };
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
 impl Conv {
     /// Whether `value` (percent-decoded) is accepted by this converter.
     #[inline]
@@ -44,13 +54,7 @@ impl Conv {
         }
         match self {
             Conv::Unicode => true,
-            Conv::Int => {
-                let digits = match value.as_bytes() {
-                    [b'+' | b'-', digits @ ..] => digits,
-                    digits => digits,
-                };
-                !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-            }
+            Conv::Int => is_int(value),
             Conv::Path => !value.starts_with('/') && !value.ends_with('/') && !value.contains("//"),
             Conv::Any(choices) => choices.contains(&value),
             Conv::Custom { matches, .. } => matches(value),
@@ -59,10 +63,14 @@ impl Conv {
 
     /// Whether a decoded value is accepted, leaving segment structure to the matcher (a `path`
     /// value may hold a `/` decoded from `%2F`).
-    #[inline]
+    ///
+    /// Inlined into the matcher for the built-in converters, the ones nearly every parameter
+    /// uses: a call would cost more than their test.
+    #[inline(always)]
     pub(crate) fn matches_value(&self, value: &str) -> bool {
         match self {
-            Conv::Path => !value.is_empty(),
+            Conv::Unicode | Conv::Path => !value.is_empty(),
+            Conv::Int => is_int(value),
             other => other.matches(value),
         }
     }

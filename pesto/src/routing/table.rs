@@ -212,6 +212,7 @@ impl<S> Table<S> {
     }
 
     /// Walks the routes matching `path`, most specific first, until `visit` accepts one.
+    #[inline(always)]
     fn find<F>(&self, path: &str, visit: &mut F) -> Option<Captures>
     where
         F: FnMut(&[usize]) -> bool,

@@ -195,6 +195,7 @@ impl Tree {
     /// Walks every route matching the decoded path segments, most specific first, until `visit`
     /// accepts one of them; returns that candidate's parameter values: where they lie in `path`
     /// (the path the segments were split from) unless decoding changed them.
+    #[inline(always)]
     pub(crate) fn find<'s, F>(
         &self,
         path: &'s str,
@@ -279,7 +280,7 @@ where
         }
     };
     if let Some(child) = node.statics.get(segment) {
-        if walk(child, rest, search, visit) {
+        if descend(child, rest, search, visit) {
             return true;
         }
     }
@@ -303,7 +304,7 @@ where
                     match_pieces(pieces, text, 0, search)
                 }
             };
-            if matched && walk(child, rest, search, visit) {
+            if matched && descend(child, rest, search, visit) {
                 return true;
             }
             search.captures.truncate(mark);
@@ -322,8 +323,27 @@ where
     false
 }
 
+/// Walks on below `child` — or, when no segment is left (a parameter ending the path, the
+/// most common route), visits its routes without the call.
+#[inline(always)]
+fn descend<'s, F>(
+    child: &Node,
+    rest: impl Segments<'s>,
+    search: &mut Search<'s>,
+    visit: &mut F,
+) -> bool
+where
+    F: FnMut(&[usize]) -> bool,
+{
+    if !rest.is_empty() {
+        return walk(child, rest, search, visit);
+    }
+    search.step() && !child.routes.is_empty() && visit(&child.routes)
+}
+
 /// Records a whole segment as the current candidate's next value: a span of the path unless
 /// it was decoded into a copy.
+#[inline(always)]
 fn capture_segment(segment: &str, search: &mut Search<'_>) {
     match offset_in(search.path, segment) {
         Some(start) => search
@@ -335,6 +355,7 @@ fn capture_segment(segment: &str, search: &mut Search<'_>) {
 
 /// Where `segment` starts in `path`, when it is a slice of `path` itself (a segment decoded
 /// into a copy lies elsewhere in memory).
+#[inline(always)]
 fn offset_in(path: &str, segment: &str) -> Option<usize> {
     let start = (segment.as_ptr() as usize).checked_sub(path.as_ptr() as usize)?;
     let within = path.get(start..start.checked_add(segment.len())?)?;

@@ -46,6 +46,9 @@ pub(crate) trait Segments<'s>: Copy {
     /// The next segment and those after it; `None` when none is left.
     fn split_first(self) -> Option<(&'s str, Self)>;
 
+    /// Whether no segment is left.
+    fn is_empty(self) -> bool;
+
     /// The segments left as one text, for a pattern's `path` tail: separators are the joins
     /// between segments, never a `/` decoded inside one.
     fn tail(self, path: &'s str) -> Text<'s>;
@@ -82,6 +85,11 @@ impl<'p> Segments<'p> for Unencoded<'p> {
         })
     }
 
+    #[inline(always)]
+    fn is_empty(self) -> bool {
+        self.rest.is_none()
+    }
+
     fn tail(self, path: &'p str) -> Text<'p> {
         let segments: PathSegments<'p> = self
             .rest
@@ -96,6 +104,11 @@ impl<'s, 'p: 's> Segments<'s> for &'s [Cow<'p, str>] {
     fn split_first(self) -> Option<(&'s str, Self)> {
         let (first, rest) = <[Cow<'p, str>]>::split_first(self)?;
         Some((first.as_ref(), rest))
+    }
+
+    #[inline(always)]
+    fn is_empty(self) -> bool {
+        <[Cow<'p, str>]>::is_empty(self)
     }
 
     fn tail(self, path: &'s str) -> Text<'s> {

@@ -1,10 +1,11 @@
 //! [`Statics`]: a trie node's literal children, found by the text of one path segment.
 //!
 //! Every request looks up one literal per path segment, so this is the matcher's innermost
-//! step. A candidate is compared by its length and its first eight bytes as one word, the rest
-//! of a longer literal only when those agree: no `memcmp` call for the short literals routes are
-//! made of, where the call costs more than the comparison. A node with many literal children
-//! finds the candidate by a hash of the segment, computed a word at a time (foldhash).
+//! step. A candidate is compared by its first eight bytes as one word, kept in an array of their
+//! own so that a scan reads nothing else, then by its length and the rest of a longer literal
+//! only when the words agree: no `memcmp` call for the short literals routes are made of, where
+//! the call costs more than the comparison. A node with many literal children finds the
+//! candidate by a hash of the segment, computed a word at a time (foldhash).
 
 use std::hash::{BuildHasher, Hasher};
 
@@ -17,15 +18,16 @@ use hashbrown::HashTable;
 /// A fixed seed: the keys are the app's own literals, and a client cannot add to the table, so
 /// colliding requests only cost the client its own lookups.
 pub(super) struct Statics<N> {
+    /// `heads[i]`: the first eight bytes of `children[i]`'s literal as one word (see
+    /// [`head_word`]); most comparisons end here without reading the literal.
+    heads: Vec<u64>,
     children: Vec<Child<N>>,
     /// Positions in `children` by the hash of their literal; empty while there are few.
     index: HashTable<usize>,
 }
 
-/// One literal child, with its literal's length and first eight bytes as one word: most
-/// comparisons end there without reading the literal.
+/// One literal child.
 struct Child<N> {
-    head: u64,
     literal: Box<str>,
     node: N,
 }
@@ -36,6 +38,7 @@ const FEW: usize = 8;
 impl<N> Default for Statics<N> {
     fn default() -> Self {
         Statics {
+            heads: Vec::new(),
             children: Vec::new(),
             index: HashTable::new(),
         }
@@ -56,26 +59,37 @@ fn hash(text: &str) -> u64 {
     hasher.finish()
 }
 
-/// The first eight bytes of `text` as a word, zero-padded.
-#[inline]
+/// The first eight bytes of `text` as a little-endian word, zero-padded.
+///
+/// A shorter text is read as two overlapping loads (its first and last four bytes, or its
+/// first, middle and last byte) rather than byte by byte: the bytes both loads cover are the
+/// same, so or-ing them in place gives the padded word.
+#[inline(always)]
 fn head_word(text: &[u8]) -> u64 {
-    match text.first_chunk::<8>() {
-        Some(word) => u64::from_le_bytes(*word),
-        None => text
-            .iter()
-            .rev()
-            .fold(0, |word, &byte| (word << 8) | u64::from(byte)),
+    if let Some(word) = text.first_chunk::<8>() {
+        return u64::from_le_bytes(*word);
+    }
+    let len = text.len();
+    if let (Some(first), Some(last)) = (text.first_chunk::<4>(), text.last_chunk::<4>()) {
+        let (first, last) = (u32::from_le_bytes(*first), u32::from_le_bytes(*last));
+        return u64::from(first) | u64::from(last) << (8 * (len - 4));
+    }
+    match (text.first(), text.get(len / 2), text.last()) {
+        (Some(&first), Some(&middle), Some(&last)) => {
+            u64::from(first)
+                | u64::from(middle) << (8 * (len / 2))
+                | u64::from(last) << (8 * (len - 1))
+        }
+        _ => 0,
     }
 }
 
 impl<N> Child<N> {
-    /// Whether this child's literal is `segment`, whose head word is `head`.
-    #[inline]
-    fn is(&self, segment: &str, head: u64) -> bool {
+    /// Whether this child's literal, whose head word matched `segment`'s, is `segment`.
+    #[inline(always)]
+    fn is(&self, segment: &str) -> bool {
         let (literal, segment) = (self.literal.as_bytes(), segment.as_bytes());
-        self.head == head
-            && literal.len() == segment.len()
-            && (literal.len() <= 8 || literal[8..] == segment[8..])
+        literal.len() == segment.len() && (literal.len() <= 8 || literal[8..] == segment[8..])
     }
 }
 
@@ -85,8 +99,8 @@ impl<N: Default> Statics<N> {
         let at = match self.position(segment) {
             Some(at) => at,
             None => {
+                self.heads.push(head_word(segment.as_bytes()));
                 self.children.push(Child {
-                    head: head_word(segment.as_bytes()),
                     literal: segment.into(),
                     node: N::default(),
                 });
@@ -114,18 +128,20 @@ impl<N> Statics<N> {
         self.position(segment).map(|at| &self.children[at].node)
     }
 
-    #[inline]
+    #[inline(always)]
     fn position(&self, segment: &str) -> Option<usize> {
-        if self.children.is_empty() {
+        if self.heads.is_empty() {
             return None;
         }
         let head = head_word(segment.as_bytes());
+        let is = |at: usize| {
+            self.heads.get(at) == Some(&head)
+                && self.children.get(at).is_some_and(|c| c.is(segment))
+        };
         if self.index.is_empty() {
-            return self.children.iter().position(|c| c.is(segment, head));
+            return (0..self.heads.len()).find(|&at| is(at));
         }
-        self.index
-            .find(hash(segment), |&i| self.children[i].is(segment, head))
-            .copied()
+        self.index.find(hash(segment), |&at| is(at)).copied()
     }
 }
 
@@ -136,11 +152,12 @@ mod tests {
     #[test]
     fn a_child_is_its_literal_byte_for_byte() {
         let child = |literal: &str| Child {
-            head: head_word(literal.as_bytes()),
             literal: literal.into(),
             node: (),
         };
-        let is = |c: &Child<()>, s: &str| c.is(s, head_word(s.as_bytes()));
+        let is = |c: &Child<()>, s: &str| {
+            head_word(c.literal.as_bytes()) == head_word(s.as_bytes()) && c.is(s)
+        };
         for text in ["", "a", "items", "exactly8", "section499", "é"] {
             assert!(is(&child(text), text), "{text:?}");
         }
@@ -156,6 +173,22 @@ mod tests {
         ] {
             assert!(!is(&child(a), b), "{a:?} ≠ {b:?}");
             assert!(!is(&child(b), a), "{b:?} ≠ {a:?}");
+        }
+    }
+
+    #[test]
+    fn a_head_word_is_the_first_eight_bytes_zero_padded() {
+        let text = b"abcdefghijk\xff\x80";
+        for start in 0..text.len() {
+            for end in start..=text.len() {
+                let bytes = &text[start..end];
+                let padded = bytes
+                    .iter()
+                    .take(8)
+                    .rev()
+                    .fold(0, |word, &byte| (word << 8) | u64::from(byte));
+                assert_eq!(head_word(bytes), padded, "{bytes:?}");
+            }
         }
     }
 
