@@ -54,7 +54,7 @@ impl Captures {
 
     /// Adds `path[start..end]`; a path too long for a `u32` offset (hyper refuses far shorter
     /// heads) keeps a copy instead.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push_span(&mut self, path: &str, start: usize, end: usize) {
         let capture = match (u32::try_from(start), u32::try_from(end)) {
             (Ok(start), Ok(end)) => Capture::Span { start, end },

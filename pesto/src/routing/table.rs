@@ -10,7 +10,7 @@ use super::captures::Captures;
 use super::convert::decode_segment;
 use super::route::{self, CheckFn, HandlerFn, Route, RouteInfo};
 pub(crate) use super::tree::PathSegments;
-use super::tree::{find_byte, Tree, Unencoded};
+use super::tree::{find_byte, Tree, Unencoded, Visit};
 
 /// One routed handler in a [`Dispatcher`](super::Dispatcher): its description and its entry point.
 pub struct RouteEntry<S> {
@@ -154,21 +154,18 @@ impl<S> Table<S> {
     /// `method`; HEAD falls back to GET.
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Lookup<'_, S> {
         let bit = method_bit(method);
-        let get = (method == Method::HEAD).then_some(GET_BIT);
-        let mut found = None;
-        let mut rejected = false;
-        let captures = self.find(path, &mut |routes| {
-            let hit = routes
-                .iter()
-                .find(|&&r| self.answers(r, method, bit))
-                .or_else(|| {
-                    let get = get?;
-                    routes.iter().find(|&&r| self.method_bits[r] & get != 0)
-                });
-            found = hit.copied();
-            rejected |= found.is_none();
-            found.is_some()
-        });
+        let mut visitor = ForMethod {
+            table: self,
+            method,
+            bit,
+            get: (bit == Some(HEAD_BIT)).then_some(GET_BIT),
+            found: None,
+            rejected: false,
+        };
+        let captures = self.find(path, &mut visitor);
+        let ForMethod {
+            found, rejected, ..
+        } = visitor;
         match (found, captures) {
             (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
             _ if rejected => {
@@ -197,7 +194,7 @@ impl<S> Table<S> {
     /// is rare, and the lookup that finds a route collects nothing).
     fn allowed(&self, path: &str) -> BTreeSet<String> {
         let mut allowed = BTreeSet::new();
-        self.find(path, &mut |routes| {
+        self.find(path, &mut |routes: &[usize]| {
             for &r in routes {
                 for m in self.entries[r].info.methods {
                     allowed.insert((*m).to_owned());
@@ -213,10 +210,7 @@ impl<S> Table<S> {
 
     /// Walks the routes matching `path`, most specific first, until `visit` accepts one.
     #[inline(always)]
-    fn find<F>(&self, path: &str, visit: &mut F) -> Option<Captures>
-    where
-        F: FnMut(&[usize]) -> bool,
-    {
+    fn find<F: Visit>(&self, path: &str, visit: &mut F) -> Option<Captures> {
         let rest = path.strip_prefix('/')?;
         if find_byte(rest.as_bytes(), b'%').is_some() {
             let mut segments = PathSegments::new();
@@ -227,6 +221,36 @@ impl<S> Table<S> {
         } else {
             self.tree.find(path, Unencoded::new(rest), visit)
         }
+    }
+}
+
+/// The lookup's visitor: takes the first candidate with a route for the method (HEAD: else one
+/// for GET), and remembers whether a candidate was passed over for its methods (405, not 404).
+struct ForMethod<'t, S> {
+    table: &'t Table<S>,
+    method: &'t Method,
+    /// The method's bit, when it is a standard one.
+    bit: Option<u16>,
+    /// GET's bit for a HEAD request.
+    get: Option<u16>,
+    found: Option<usize>,
+    rejected: bool,
+}
+
+impl<S> Visit for ForMethod<'_, S> {
+    #[inline(always)]
+    fn visit(&mut self, routes: &[usize]) -> bool {
+        let table = self.table;
+        let hit = routes
+            .iter()
+            .find(|&&r| table.answers(r, self.method, self.bit))
+            .or_else(|| {
+                let get = self.get?;
+                routes.iter().find(|&&r| table.method_bits[r] & get != 0)
+            });
+        self.found = hit.copied();
+        self.rejected |= self.found.is_none();
+        self.found.is_some()
     }
 }
 
@@ -245,6 +269,9 @@ const STANDARD_METHODS: [Method; 9] = [
 
 /// GET's bit: HEAD falls back to it.
 const GET_BIT: u16 = 1;
+
+/// HEAD's bit.
+const HEAD_BIT: u16 = 1 << 1;
 
 /// `method`'s bit among [`STANDARD_METHODS`]; `None` for an extension method, compared by text.
 #[inline]

@@ -186,10 +186,6 @@ impl<S: Send + 'static> Dispatcher<S> {
     /// has one; or the response that ends the request before any handler runs (404, 405, a
     /// canonical-path redirect). Nothing here waits: routing is synchronous, and a body is read
     /// only by the caller, only for requests that carry one.
-    #[expect(
-        clippy::result_large_err,
-        reason = "a miss is no larger than what a hit returns, and both are moved once"
-    )]
     // Inlined: see `Dispatcher::begin`.
     #[inline(always)]
     fn prepare(

@@ -129,6 +129,22 @@ struct Tail {
     routes: Vec<usize>,
 }
 
+/// What a lookup does with each matching candidate's routes, most specific first: true takes
+/// the candidate and ends the walk.
+///
+/// A trait rather than a closure so that the lookup's own visitor can be inlined into the walk
+/// (`Table::lookup`'s, called once per request); any closure is one too.
+pub(crate) trait Visit {
+    /// Whether to take this candidate (route numbers, in registration order).
+    fn visit(&mut self, routes: &[usize]) -> bool;
+}
+
+impl<F: FnMut(&[usize]) -> bool> Visit for F {
+    fn visit(&mut self, routes: &[usize]) -> bool {
+        self(routes)
+    }
+}
+
 /// The compiled matcher for a set of routes.
 #[derive(Debug, Default)]
 pub(crate) struct Tree {
@@ -203,7 +219,7 @@ impl Tree {
         visit: &mut F,
     ) -> Option<Captures>
     where
-        F: FnMut(&[usize]) -> bool,
+        F: Visit,
     {
         let mut search = Search {
             path,
@@ -260,7 +276,7 @@ fn walk<'s, F>(
     visit: &mut F,
 ) -> bool
 where
-    F: FnMut(&[usize]) -> bool,
+    F: Visit,
 {
     let (mut node, mut segments) = (node, segments);
     let (segment, rest) = loop {
@@ -268,7 +284,7 @@ where
             return false;
         }
         let Some((segment, rest)) = segments.split_first() else {
-            return !node.routes.is_empty() && visit(&node.routes);
+            return !node.routes.is_empty() && visit.visit(&node.routes);
         };
         // A node with literal children only has nothing to come back to: descend in place.
         if !node.dynamics.is_empty() || !node.tails.is_empty() {
@@ -314,7 +330,7 @@ where
         let text = segments.tail(search.path);
         for tail in &node.tails {
             let mark = search.captures.len();
-            if match_pieces(&tail.pieces, &text, 0, search) && visit(&tail.routes) {
+            if match_pieces(&tail.pieces, &text, 0, search) && visit.visit(&tail.routes) {
                 return true;
             }
             search.captures.truncate(mark);
@@ -333,12 +349,12 @@ fn descend<'s, F>(
     visit: &mut F,
 ) -> bool
 where
-    F: FnMut(&[usize]) -> bool,
+    F: Visit,
 {
     if !rest.is_empty() {
         return walk(child, rest, search, visit);
     }
-    search.step() && !child.routes.is_empty() && visit(&child.routes)
+    search.step() && !child.routes.is_empty() && visit.visit(&child.routes)
 }
 
 /// Records a whole segment as the current candidate's next value: a span of the path unless

@@ -134,14 +134,24 @@ impl<N> Statics<N> {
             return None;
         }
         let head = head_word(segment.as_bytes());
-        let is = |at: usize| {
-            self.heads.get(at) == Some(&head)
-                && self.children.get(at).is_some_and(|c| c.is(segment))
-        };
+        let is = |at: usize| self.children.get(at).is_some_and(|c| c.is(segment));
         if self.index.is_empty() {
-            return (0..self.heads.len()).find(|&at| is(at));
+            // Literals sharing a head word differ only past eight bytes or in length: rare.
+            let mut from = 0;
+            while let Some(found) = self.heads.get(from..)?.iter().position(|&h| h == head) {
+                let at = from + found;
+                if is(at) {
+                    return Some(at);
+                }
+                from = at + 1;
+            }
+            return None;
         }
-        self.index.find(hash(segment), |&at| is(at)).copied()
+        self.index
+            .find(hash(segment), |&at| {
+                self.heads.get(at) == Some(&head) && is(at)
+            })
+            .copied()
     }
 }
 

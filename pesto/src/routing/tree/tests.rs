@@ -83,7 +83,7 @@ fn parts(pattern: &'static str) -> &'static [Part] {
 fn first_match(tree: &Tree, path: &str) -> Option<(usize, Vec<String>)> {
     let segments: Vec<Cow<'_, str>> = path[1..].split('/').map(Cow::Borrowed).collect();
     let mut route = None;
-    let captures = tree.find(path, segments.as_slice(), &mut |routes| {
+    let captures = tree.find(path, segments.as_slice(), &mut |routes: &[usize]| {
         route = Some(routes[0]);
         true
     })?;
@@ -109,7 +109,7 @@ fn captures_are_spans_of_the_path_unless_a_segment_was_decoded() {
             "{path} decodes"
         );
         let captures = tree
-            .find(path, segments.as_slice(), &mut |_| true)
+            .find(path, segments.as_slice(), &mut |_: &[usize]| true)
             .unwrap_or_else(|| panic!("{path} matches"));
         assert_eq!(captures.to_strings(path), expected, "{path}");
         // Spans are read in the path they were taken from: another path of the same length
