@@ -252,8 +252,14 @@ impl RequestContext {
     }
 
     /// Runs `fut` with this context as the current one.
-    pub(crate) async fn scope<F: Future>(self: Arc<Self>, fut: F) -> F::Output {
-        CURRENT.scope(self, fut).await
+    ///
+    /// Tokio's scoped future itself, not an `async fn` around it: that would be one more layer
+    /// of future, into which the handler's future and then its response are moved.
+    pub(crate) fn scope<F: Future>(
+        self: Arc<Self>,
+        fut: F,
+    ) -> tokio::task::futures::TaskLocalFuture<Arc<Self>, F> {
+        CURRENT.scope(self, fut)
     }
 
     /// The context of the request being handled on this task, if any.

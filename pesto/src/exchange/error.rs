@@ -17,8 +17,8 @@ use super::response::{ErrAnswer, IntoResponse, Response};
 /// `fn require_user(req) -> Result<User, pesto::Error>` that gives up with
 /// `Err(Response::redirect(..).into())` reads as `let user = require_user(req)?;` in a handler.
 /// It converts back into a `Response`, so a handler may also return `Result<T, Response>` (or any
-/// `Result<T, E>` with `E:` [`ErrAnswer`](crate::ErrAnswer)). Helpers should return `pesto::Error` rather than
-/// `Response`: it is a pointer wide, where a `Response` is large (clippy's `result_large_err`).
+/// `Result<T, E>` with `E:` [`ErrAnswer`](crate::ErrAnswer)). Helpers that may fail as well as
+/// answer early should return `pesto::Error`, which carries both.
 ///
 /// ```
 /// use pesto::prelude::*;

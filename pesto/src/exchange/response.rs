@@ -28,7 +28,14 @@ use super::location;
 /// assert!(r.header("set-cookie").unwrap().starts_with("theme=dark"));
 /// ```
 #[derive(Clone)]
-pub struct Response {
+pub struct Response(Box<Head>);
+
+/// What a response holds, behind one pointer: a response is handed out through every layer's
+/// future (the handler's, the request's scope, the dispatcher's, the session's, the server's),
+/// and each hand-over moves it; a pointer moves in a register where the 160 bytes of these
+/// fields were copied each time, which costs more than the one allocation.
+#[derive(Clone)]
+struct Head {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
@@ -44,20 +51,20 @@ impl Default for Response {
 impl Response {
     /// An empty response with `status`.
     pub fn new(status: StatusCode) -> Response {
-        Response {
+        Response(Box::new(Head {
             status,
             headers: HeaderMap::new(),
             body: Bytes::new(),
             error: None,
-        }
+        }))
     }
 
     /// A 200 with `body`, of `content_type`: a constant at each call site (`const { .. }`), so
     /// that its bytes are checked once, when pesto is compiled, not on every response.
     fn with_body(content_type: HeaderValue, body: impl Into<Bytes>) -> Response {
         let mut r = Response::new(StatusCode::OK);
-        r.headers.insert(header::CONTENT_TYPE, content_type);
-        r.body = body.into();
+        r.0.headers.insert(header::CONTENT_TYPE, content_type);
+        r.0.body = body.into();
         r
     }
 
@@ -128,7 +135,7 @@ impl Response {
         page.extend_from_within(escaped_at..escaped_at + escaped_len);
         page.push_str(TAIL);
         let mut response = Response::html(page);
-        response.status = status;
+        response.0.status = status;
         // Within a request, a path is written absolute now, in the one header value it needs.
         let location = location::absolute_in_request(&location).unwrap_or(location);
         response.with_header(header::LOCATION, location)
@@ -174,7 +181,7 @@ impl Response {
     /// Sets the status.
     #[must_use]
     pub fn with_status(mut self, status: StatusCode) -> Response {
-        self.status = status;
+        self.0.status = status;
         self
     }
 
@@ -221,15 +228,15 @@ impl Response {
         let name = match name.try_into() {
             Ok(name) => name,
             Err(e) => {
-                self.error = Some(format!("invalid header name: {e}"));
+                self.0.error = Some(format!("invalid header name: {e}"));
                 return self;
             }
         };
         match value.try_into() {
             Ok(value) => {
-                put(&mut self.headers, name, value);
+                put(&mut self.0.headers, name, value);
             }
-            Err(e) => self.error = Some(format!("invalid value for header `{name}`: {e}")),
+            Err(e) => self.0.error = Some(format!("invalid value for header `{name}`: {e}")),
         }
         self
     }
@@ -257,47 +264,47 @@ impl Response {
     /// Replaces the body.
     #[must_use]
     pub fn with_body_bytes(mut self, body: impl Into<Bytes>) -> Response {
-        self.body = body.into();
+        self.0.body = body.into();
         self
     }
 
     /// The status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.0.headers
     }
 
     /// The headers, mutably.
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
+        &mut self.0.headers
     }
 
     /// The first value of header `name`, if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        headers::first(&self.headers, name)
+        headers::first(&self.0.headers, name)
     }
 
     /// Every value of header `name` that is text (e.g. several `Set-Cookie`).
     pub fn header_values(&self, name: &str) -> Vec<&str> {
-        headers::all(&self.headers, name)
+        headers::all(&self.0.headers, name)
     }
 
     /// The body.
     pub fn body(&self) -> &Bytes {
-        &self.body
+        &self.0.body
     }
 
     pub(crate) fn take_body(&mut self) -> Bytes {
-        std::mem::take(&mut self.body)
+        std::mem::take(&mut self.0.body)
     }
 
     /// Turns a deferred builder error into a logged 500.
     pub(crate) fn check_errors(&mut self) {
-        if let Some(error) = &self.error {
+        if let Some(error) = &self.0.error {
             tracing::error!(%error, "a handler built an invalid response");
             *self = Response::internal_server_error();
         }
@@ -307,9 +314,15 @@ impl Response {
     pub fn into_http(self) -> http::Response<http_body_util::Full<Bytes>> {
         let mut this = self;
         this.check_errors();
-        let mut out = http::Response::new(http_body_util::Full::new(this.body));
-        *out.status_mut() = this.status;
-        *out.headers_mut() = this.headers;
+        let Head {
+            status,
+            headers,
+            body,
+            ..
+        } = *this.0;
+        let mut out = http::Response::new(http_body_util::Full::new(body));
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
         out
     }
 }
@@ -318,6 +331,7 @@ impl fmt::Debug for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Cookies and locations may carry session ids: never print their values.
         let headers: Vec<(&str, &str)> = self
+            .0
             .headers
             .iter()
             .map(|(name, value)| {
@@ -329,9 +343,9 @@ impl fmt::Debug for Response {
             })
             .collect();
         f.debug_struct("Response")
-            .field("status", &self.status)
+            .field("status", &self.0.status)
             .field("headers", &headers)
-            .field("body_len", &self.body.len())
+            .field("body_len", &self.0.body.len())
             .finish()
     }
 }
@@ -431,6 +445,13 @@ impl<T: IntoResponse> ErrAnswer for (StatusCode, T) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_response_moves_as_one_pointer() {
+        // Every layer a response passes through moves it (see `Head`).
+        assert_eq!(std::mem::size_of::<Response>(), std::mem::size_of::<usize>());
+        assert_eq!(std::mem::size_of::<Option<Response>>(), std::mem::size_of::<usize>());
+    }
 
     #[test]
     fn debug_never_prints_cookies_or_locations() {

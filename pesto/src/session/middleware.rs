@@ -175,10 +175,6 @@ impl<E: Endpoint> SessionApp<E> {
     /// What needs no store: a forged cross-site request is refused before any session is loaded
     /// or made (unless its route is declared `cross_origin`, a webhook), and the ids the
     /// request presents are read.
-    #[expect(
-        clippy::result_large_err,
-        reason = "the refusal is no larger than the request that passes, and both are moved once"
-    )]
     fn arrive(&self, req: RawRequest, handed: Option<HandedContext>) -> Result<Arrived, Response> {
         let shared = &*self.shared;
         let (mut parts, body) = req.into_parts();
@@ -372,10 +368,6 @@ impl Shared {
     /// A new session. Its id is drawn when the session is stored or a handler asks for it
     /// (`PendingId`), except in querystring mode, where the links this request renders carry it
     /// from the start.
-    #[expect(
-        clippy::result_large_err,
-        reason = "answers as `load` does, whose result it stands in for"
-    )]
     fn fresh(&self, now: SystemTime) -> Result<Loaded, Response> {
         let id = PendingId::default();
         if self.transport.carries_id_in_urls() {
