@@ -121,7 +121,7 @@ pub mod __private {
 
     /// The stored form of a session and the change check, for the benchmarks (`pesto/benches`).
     pub mod session_data {
-        pub use crate::exchange::session::{decode_data, serializes_to};
+        pub use crate::exchange::session_json::{decode_data, serializes_to};
         pub use crate::session::envelope::{decode as envelope_decode, encode as envelope_encode};
     }
 

@@ -26,6 +26,7 @@ pub(crate) mod response;
 pub(crate) mod save_gate;
 pub(crate) mod session;
 pub(crate) mod session_id;
+pub(crate) mod session_json;
 
 pub use body::{Limits, UploadedFile};
 pub use context::HandedContext;

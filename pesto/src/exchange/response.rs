@@ -449,8 +449,14 @@ mod tests {
     #[test]
     fn a_response_moves_as_one_pointer() {
         // Every layer a response passes through moves it (see `Head`).
-        assert_eq!(std::mem::size_of::<Response>(), std::mem::size_of::<usize>());
-        assert_eq!(std::mem::size_of::<Option<Response>>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Response>(),
+            std::mem::size_of::<usize>()
+        );
+        assert_eq!(
+            std::mem::size_of::<Option<Response>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 
     #[test]

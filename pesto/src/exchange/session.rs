@@ -21,6 +21,7 @@ use super::default_json::DefaultJson;
 use super::flash::{Flash, FlashLevel};
 use super::pending_id::PendingId;
 use super::session_id::{RandomError, SessionId};
+use super::session_json::{decode_data, serializes_to, DEFAULT_DATA};
 
 /// What a session type must be: serde both ways, a default for new sessions.
 pub trait SessionData: Serialize + DeserializeOwned + Default + Send + 'static {}
@@ -213,18 +214,6 @@ pub(crate) enum OpenError {
     Random(#[from] RandomError),
 }
 
-/// The stored data of a session written before any handler saw it (the querystring-mode redirect
-/// of a new visitor, an eager session no handler opened): it stands for the session type's default.
-pub(crate) const DEFAULT_DATA: &[u8] = b"null";
-
-/// Decodes stored session data as `S`; `null` (`DEFAULT_DATA`) is `S::default()`.
-pub fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Result<S> {
-    if json == DEFAULT_DATA {
-        return Ok(S::default());
-    }
-    serde_json::from_slice(json)
-}
-
 /// True for the session type `()`: handlers that take no session.
 pub(crate) fn is_sessionless<S: 'static>() -> bool {
     TypeId::of::<S>() == TypeId::of::<()>()
@@ -347,33 +336,6 @@ impl<S: SessionData> Session<S> {
         });
         Ok(())
     }
-}
-
-/// Whether `value` serializes to exactly `expected`, found without building the JSON.
-pub fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
-    /// Compares what is written with the rest of `expected`.
-    struct Compare<'e> {
-        rest: &'e [u8],
-        same: bool,
-    }
-    impl std::io::Write for Compare<'_> {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            match self.rest.strip_prefix(buf) {
-                Some(rest) if self.same => self.rest = rest,
-                _ => self.same = false,
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut compare = Compare {
-        rest: expected,
-        same: true,
-    };
-    serde_json::to_writer(&mut compare, value)?;
-    Ok(compare.same && compare.rest.is_empty())
 }
 
 impl<S> Deref for Session<S> {
@@ -557,22 +519,5 @@ impl SessionSlot {
     fn lock(&self) -> MutexGuard<'_, Slot> {
         // Poisoning needs a panic while the lock is held, and no code here panics under it.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::serializes_to;
-
-    #[test]
-    fn serializes_to_is_exact() {
-        let value = vec![1, 2, 3];
-        assert!(serializes_to(&value, b"[1,2,3]").expect("serializes"));
-        for other in [&b"[1,2]"[..], b"[1,2,3,4]", b"[1,2,4]", b"", b"[1,2,3] "] {
-            assert!(
-                !serializes_to(&value, other).expect("serializes"),
-                "{other:?}"
-            );
-        }
     }
 }

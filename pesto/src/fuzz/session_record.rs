@@ -2,7 +2,7 @@
 
 use std::time::SystemTime;
 
-use crate::exchange::session::decode_data;
+use crate::exchange::session_json::decode_data;
 use crate::session::envelope;
 use crate::session::SessionMap;
 

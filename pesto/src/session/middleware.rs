@@ -36,7 +36,8 @@ use crate::endpoint::{AppCheck, Endpoint};
 use crate::exchange::context::RequestContext;
 use crate::exchange::pending_id::PendingId;
 use crate::exchange::save_gate::SaveGate;
-use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome, DEFAULT_DATA};
+use crate::exchange::session::{LentSession, SessionSlot, SlotOutcome};
+use crate::exchange::session_json::DEFAULT_DATA;
 use crate::exchange::{Flash, HandedContext, IntoResponse, RawBody, RawRequest, Response};
 
 /// An endpoint wrapped in session middleware: an [`Endpoint`] to serve or test.

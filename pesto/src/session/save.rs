@@ -14,7 +14,8 @@ use super::reply::Reply;
 use super::shared::{Shared, MAX_FORWARDS};
 use super::store::{self, Version};
 use super::transport::Transport;
-use crate::exchange::session::{LentSession, ReturnedSession, DEFAULT_DATA};
+use crate::exchange::session::{LentSession, ReturnedSession};
+use crate::exchange::session_json::DEFAULT_DATA;
 use crate::exchange::{Flash, RandomError, Response, SessionId, SessionKey};
 
 /// What the store held when the request began, to decide what to write afterwards.

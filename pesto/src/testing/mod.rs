@@ -19,7 +19,7 @@ use http::Method;
 use tower::Layer;
 
 use crate::endpoint::{Endpoint, HttpService, PestoService, ServiceEndpoint};
-use crate::exchange::session::decode_data;
+use crate::exchange::session_json::decode_data;
 use crate::session::{Persist, SessionId, SessionInspector};
 pub use held::HeldRequest;
 use jar::CookieJar;
