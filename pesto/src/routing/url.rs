@@ -49,10 +49,19 @@ impl Url {
         if let Some(ctx) = &context {
             warn_if_not_served(ctx, info);
         }
-        let mut path = String::new();
-        if let Some(ctx) = &context {
-            path.push_str(ctx.script_name());
-        }
+        let script_name = context.as_ref().map_or("", |ctx| ctx.script_name());
+        // Room for the path as it is when nothing needs encoding: no growing on the way.
+        let literals: usize = info
+            .parts
+            .iter()
+            .map(|part| match part {
+                Part::Literal(text) => text.len(),
+                Part::Param { .. } => 0,
+            })
+            .sum();
+        let values_len: usize = params.iter().map(String::len).sum();
+        let mut path = String::with_capacity(script_name.len() + literals + values_len);
+        path.push_str(script_name);
         let mut values = params.into_iter();
         for part in info.parts {
             match part {

@@ -145,8 +145,19 @@ fn decode_without_flashes(record: &[u8]) -> Option<Decoded> {
 /// When a record without flash messages began, and where its data lies in it.
 fn split_without_flashes(record: &[u8]) -> Option<(SystemTime, std::ops::Range<usize>)> {
     let rest = record.strip_prefix(CREATED)?;
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    let created = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    // The time's digits, read and counted in one pass (every logged-in request loads a record):
+    // none, or more than a `u64` holds, is not a record of this layout.
+    let mut created: u64 = 0;
+    let mut digits = 0;
+    for &byte in rest.iter().take_while(|b| b.is_ascii_digit()) {
+        created = created
+            .checked_mul(10)?
+            .checked_add(u64::from(byte - b'0'))?;
+        digits += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
     let data = rest[digits..]
         .strip_prefix(DATA)?
         .strip_suffix(b"}")
@@ -265,6 +276,27 @@ mod tests {
         );
         let earlier = br#"{"created_ms":1700000000123,"data":[1,2]}"#;
         assert_eq!(decode(earlier).map(|d| d.data), Some(b"[1,2]".to_vec()));
+    }
+
+    #[test]
+    fn the_time_is_read_up_to_the_largest_u64_and_no_further() {
+        let most = b"{\"created\":18446744073709551615,\"data\":{}}";
+        let decoded = decode(most).expect("the largest time is a time");
+        let expected = SystemTime::UNIX_EPOCH + Duration::from_millis(u64::MAX);
+        assert_eq!(decoded.created, expected);
+        assert_eq!(decoded.data, b"{}");
+        for record in [
+            &b"{\"created\":18446744073709551616,\"data\":{}}"[..],
+            b"{\"created\":-1,\"data\":{}}",
+        ] {
+            assert_eq!(decode(record), None);
+            assert_eq!(decode_owned(record.to_vec()), Err(record.to_vec()));
+        }
+        let leading = decode(b"{\"created\":0007,\"data\":1}").expect("digits are digits");
+        assert_eq!(
+            leading.created,
+            SystemTime::UNIX_EPOCH + Duration::from_millis(7)
+        );
     }
 
     #[test]

@@ -332,7 +332,7 @@ impl Shared {
             match (&self.transport, announce) {
                 (Transport::Cookie(_), false) => {}
                 (Transport::Cookie(_), true) if forwarded => {}
-                _ => *response = self.transport.announce(std::mem::take(response), id, reply),
+                _ => self.transport.announce_in(response, id, reply),
             }
         } else {
             // A lazy session that was never written: no id to carry.

@@ -251,16 +251,31 @@ impl Transport {
 
     /// Tells the client its session id: a `Set-Cookie`, or (querystring mode) the id that
     /// `Location` and generated URLs carry.
-    pub(super) fn announce(&self, response: Response, id: &SessionId, reply: &Reply) -> Response {
+    pub(super) fn announce(
+        &self,
+        mut response: Response,
+        id: &SessionId,
+        reply: &Reply,
+    ) -> Response {
+        self.announce_in(&mut response, id, reply);
+        response
+    }
+
+    /// As [`announce`](Self::announce), in place: taking a response out of where it lies would
+    /// leave a new (allocated) one behind.
+    pub(super) fn announce_in(&self, response: &mut Response, id: &SessionId, reply: &Reply) {
         match self {
             Transport::Cookie(settings) => match settings.set_cookie_value(id, reply) {
-                Some(value) => response.append_header(header::SET_COOKIE, value),
-                None => response.with_cookie(settings.build(id.to_string(), reply)),
+                Some(value) => {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+                // A cookie the one-value writer does not make: through the `cookie` crate.
+                None => {
+                    let cookie = settings.build(id.to_string(), reply);
+                    *response = std::mem::take(response).with_cookie(cookie);
+                }
             },
-            Transport::QueryString { .. } => {
-                reply.restore_live_id(Some(id));
-                response
-            }
+            Transport::QueryString { .. } => reply.restore_live_id(Some(id)),
         }
     }
 
