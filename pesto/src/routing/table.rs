@@ -152,6 +152,10 @@ impl<S> Table<S> {
 
     /// Finds the most specific route for `path` (percent-encoded, starting with `/`) that accepts
     /// `method`; HEAD falls back to GET.
+    ///
+    /// Inlined into the dispatch, once per request; the 405 that needs a second walk is kept
+    /// out of line.
+    #[inline(always)]
     pub(crate) fn lookup(&self, method: &Method, path: &str) -> Lookup<'_, S> {
         let bit = method_bit(method);
         let mut visitor = ForMethod {
@@ -168,16 +172,21 @@ impl<S> Table<S> {
         } = visitor;
         match (found, captures) {
             (Some(route), Some(captures)) => Lookup::Found(&self.entries[route], captures),
-            _ if rejected => {
-                let allowed = self.allowed(path);
-                if allowed.is_empty() {
-                    // Only routes that answer no method at all matched.
-                    Lookup::NotFound
-                } else {
-                    Lookup::MethodNotAllowed(allowed)
-                }
-            }
+            _ if rejected => self.not_allowed(path),
             _ => Lookup::NotFound,
+        }
+    }
+
+    /// The answer for a path that matched only routes of other methods: 405 with what they
+    /// allow, or 404 if they allow nothing.
+    #[cold]
+    fn not_allowed(&self, path: &str) -> Lookup<'_, S> {
+        let allowed = self.allowed(path);
+        if allowed.is_empty() {
+            // Only routes that answer no method at all matched.
+            Lookup::NotFound
+        } else {
+            Lookup::MethodNotAllowed(allowed)
         }
     }
 
