@@ -180,8 +180,8 @@ impl Shared {
         now: SystemTime,
     ) -> Option<Writes<'a>> {
         match self.decide(&returned, baseline, now) {
-            // In place: most requests end here, and a response is moved whole each time it is
-            // passed by value.
+            // In place: most requests end here, and taking the response out for `tell` would
+            // leave an allocated `Response` behind.
             Write::Nothing => {
                 self.tell(response, &returned, baseline, reply, false, false);
                 None

@@ -269,8 +269,8 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 /// Applies what every handler response needs: builder errors become 500, a relative `Location`
 /// becomes absolute (as Pesto does), and a HEAD response loses its body.
 ///
-/// In place, as the session's hand-back that follows: a response is moved whole each time it is
-/// passed by value.
+/// In place, as the session's hand-back that follows: nothing is taken out of the response
+/// (a `Response` left behind by `mem::take` is an allocation).
 fn finish<S>(response: &mut Response, req: &Request<S>) {
     response.check_errors();
     location::absolutize(response.headers_mut(), req.context(), req.path());
