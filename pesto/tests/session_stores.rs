@@ -61,6 +61,9 @@ async fn shared_and_boxed_stores_conform() {
     conformance::run(&shared).await;
     let boxed: Box<dyn SessionStore> = Box::new(MemoryStore::with_capacity(500));
     conformance::run(&boxed).await;
+    // An app's own `Arc` of a store, shared again by the middleware.
+    let nested: Arc<dyn SessionStore> = Arc::new(Arc::new(MemoryStore::new()));
+    conformance::run(&nested).await;
 }
 
 #[tokio::test]

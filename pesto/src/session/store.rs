@@ -5,6 +5,8 @@
 //! lives in the middleware, so a new backend stays small; [`conformance`](super::conformance)
 //! checks one.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -198,38 +200,91 @@ pub trait SessionStore: std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// The future every [`SessionStore`] method returns, as `async_trait` spells it.
+type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
 /// Forwards every method to the pointee, so shared (`Arc<dyn SessionStore>`) and boxed stores
 /// are stores too.
+///
+/// Written out rather than through `#[async_trait]`, which would box a second future around the
+/// pointee's own on every call (and a third for an `Arc` of an `Arc`): the pointee's boxed
+/// future is handed on as it is. The signatures are `async_trait`'s expansion of the trait's.
 macro_rules! forward_session_store {
     ($($pointer:ident),*) => {$(
-        #[async_trait::async_trait]
         impl<M: SessionStore + ?Sized> SessionStore for $pointer<M> {
-            async fn load(&self, key: &SessionKey) -> Result<Option<Record>> {
-                (**self).load(key).await
+            fn load<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, Option<Record>>
+            where
+                's: 'f,
+                'k: 'f,
+                Self: 'f,
+            {
+                (**self).load(key)
             }
-            async fn create(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<bool> {
-                (**self).create(key, data, lease).await
+            fn create<'s, 'k, 'd, 'f>(
+                &'s self,
+                key: &'k SessionKey,
+                data: &'d [u8],
+                lease: Lease,
+            ) -> StoreFuture<'f, bool>
+            where
+                's: 'f,
+                'k: 'f,
+                'd: 'f,
+                Self: 'f,
+            {
+                (**self).create(key, data, lease)
             }
-            async fn store(&self, key: &SessionKey, data: &[u8], lease: Lease) -> Result<()> {
-                (**self).store(key, data, lease).await
+            fn store<'s, 'k, 'd, 'f>(
+                &'s self,
+                key: &'k SessionKey,
+                data: &'d [u8],
+                lease: Lease,
+            ) -> StoreFuture<'f, ()>
+            where
+                's: 'f,
+                'k: 'f,
+                'd: 'f,
+                Self: 'f,
+            {
+                (**self).store(key, data, lease)
             }
-            async fn update(
-                &self,
-                key: &SessionKey,
-                data: &[u8],
+            fn update<'s, 'k, 'd, 'f>(
+                &'s self,
+                key: &'k SessionKey,
+                data: &'d [u8],
                 expected: Version,
                 lease: Lease,
-            ) -> Result<UpdateOutcome> {
-                (**self).update(key, data, expected, lease).await
+            ) -> StoreFuture<'f, UpdateOutcome>
+            where
+                's: 'f,
+                'k: 'f,
+                'd: 'f,
+                Self: 'f,
+            {
+                (**self).update(key, data, expected, lease)
             }
-            async fn touch(&self, key: &SessionKey, lease: Lease) -> Result<()> {
-                (**self).touch(key, lease).await
+            fn touch<'s, 'k, 'f>(&'s self, key: &'k SessionKey, lease: Lease) -> StoreFuture<'f, ()>
+            where
+                's: 'f,
+                'k: 'f,
+                Self: 'f,
+            {
+                (**self).touch(key, lease)
             }
-            async fn remove(&self, key: &SessionKey) -> Result<()> {
-                (**self).remove(key).await
+            fn remove<'s, 'k, 'f>(&'s self, key: &'k SessionKey) -> StoreFuture<'f, ()>
+            where
+                's: 'f,
+                'k: 'f,
+                Self: 'f,
+            {
+                (**self).remove(key)
             }
-            async fn purge(&self, cutoff: SystemTime) -> Result<u64> {
-                (**self).purge(cutoff).await
+            fn purge<'s, 'f>(&'s self, cutoff: SystemTime) -> StoreFuture<'f, u64>
+            where
+                's: 'f,
+                Self: 'f,
+            {
+                (**self).purge(cutoff)
             }
             fn self_expiring(&self) -> bool {
                 (**self).self_expiring()
