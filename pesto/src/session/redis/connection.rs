@@ -33,7 +33,12 @@ impl Backend {
             Backend::Single(client) => {
                 let config = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(timeout))
-                    .set_response_timeout(Some(timeout))
+                    // No timer of redis-rs's own per command: `RedisStore::run` bounds every
+                    // command by the same timeout already, and a timed-out command makes the
+                    // manager reconnect in neither case. A second timer per command would add
+                    // its registration and, on Tokio's current-thread runtime, one more
+                    // needless wake-up of the I/O driver (an `eventfd` write; tokio#5207).
+                    .set_response_timeout(None)
                     // Retry soon and often: the outer timeout bounds what a request
                     // waits, and a restarted Redis should be picked up within a second.
                     .set_min_delay(Duration::from_millis(50))
