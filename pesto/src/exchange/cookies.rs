@@ -151,4 +151,40 @@ mod tests {
         assert_eq!(raw_values(&h, "b").collect::<Vec<_>>(), [""]);
         assert_eq!(parse(&h).len(), 2);
     }
+
+    /// The pairs of one header line as the parser read them before it worked on bytes: the
+    /// whole line as text, split on `;`, then at the first `=`.
+    fn text_pairs(line: &str) -> Vec<(&str, &str)> {
+        line.split(';')
+            .filter_map(|pair| {
+                let (name, value) = pair.trim_matches([' ', '\t']).split_once('=')?;
+                let name = name.trim_matches([' ', '\t']);
+                (!name.is_empty()).then(|| (name, value.trim_matches([' ', '\t'])))
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        /// On a line of text the byte parser reads exactly the pairs the text parser read; on
+        /// any line, every name it yields is non-empty, trimmed and free of `;` and `=`.
+        #[test]
+        fn the_byte_parser_reads_text_as_the_text_parser_did(raw in proptest::collection::vec(
+            proptest::sample::select(b"a=b; \t=;\xc3\xa9\xe9\"x".to_vec()), 0..32)
+        ) {
+            let Ok(value) = http::HeaderValue::from_bytes(&raw) else {
+                return Ok(());
+            };
+            let mut h = HeaderMap::new();
+            h.append(http::header::COOKIE, value);
+            let read: Vec<(&str, &str)> = pairs(&h).collect();
+            for (name, _) in &read {
+                proptest::prop_assert!(!name.is_empty());
+                proptest::prop_assert_eq!(*name, name.trim_matches([' ', '\t']));
+                proptest::prop_assert!(!name.contains([';', '=']));
+            }
+            if let Ok(text) = std::str::from_utf8(&raw) {
+                proptest::prop_assert_eq!(read, text_pairs(text));
+            }
+        }
+    }
 }
