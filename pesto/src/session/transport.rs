@@ -262,7 +262,9 @@ impl Transport {
     }
 
     /// As [`announce`](Self::announce), in place: taking a response out of where it lies would
-    /// leave a new (allocated) one behind.
+    /// leave a new (allocated) one behind. Only the rare cookie that the `cookie` crate has to
+    /// write (a name that needs encoding, an attribute that is no plain header value) goes
+    /// through the by-value builder.
     pub(super) fn announce_in(&self, response: &mut Response, id: &SessionId, reply: &Reply) {
         match self {
             Transport::Cookie(settings) => match settings.set_cookie_value(id, reply) {
