@@ -250,17 +250,31 @@ impl<S> Visit for ForMethod<'_, S> {
     #[inline(always)]
     fn visit(&mut self, routes: &[usize]) -> bool {
         let table = self.table;
-        let hit = routes
-            .iter()
-            .find(|&&r| table.answers(r, self.method, self.bit))
-            .or_else(|| {
-                let get = self.get?;
-                routes.iter().find(|&&r| table.method_bits[r] & get != 0)
-            });
-        self.found = hit.copied();
+        // A loop of its own per case rather than `find` with `answers`, which the compiler
+        // keeps out of line: this runs on every lookup, most often over one route.
+        let hit = match self.bit {
+            Some(bit) => first_with_bit(&table.method_bits, routes, bit)
+                .or_else(|| first_with_bit(&table.method_bits, routes, self.get?)),
+            None => routes
+                .iter()
+                .copied()
+                .find(|&r| table.answers(r, self.method, None)),
+        };
+        self.found = hit;
         self.rejected |= self.found.is_none();
         self.found.is_some()
     }
+}
+
+/// The first of `routes` whose methods (`bits`, by route) include `bit`.
+#[inline(always)]
+fn first_with_bit(bits: &[u16], routes: &[usize], bit: u16) -> Option<usize> {
+    for &r in routes {
+        if bits.get(r).is_some_and(|&b| b & bit != 0) {
+            return Some(r);
+        }
+    }
+    None
 }
 
 /// The methods of the standard (the ones `http` knows without their text), each a bit.
@@ -420,6 +434,35 @@ mod tests {
             }
             Ok(()) => panic!("the conflicting route is refused"),
         }
+    }
+
+    #[test]
+    fn each_method_finds_its_own_route_among_those_of_a_path() {
+        let table = Table::new(vec![
+            entry("read", "/page", &["GET"]),
+            entry("purge", "/page", &["PURGE"]),
+            entry("write", "/page", &["PUT", "POST"]),
+        ])
+        .expect("no conflict");
+        let found = |method: &Method| match table.lookup(method, "/page") {
+            Lookup::Found(entry, _) => Some(entry.info().name),
+            Lookup::MethodNotAllowed(_) | Lookup::NotFound => None,
+        };
+        let purge = Method::from_bytes(b"PURGE").expect("an extension method");
+        let propfind = Method::from_bytes(b"PROPFIND").expect("an extension method");
+        assert_eq!(found(&Method::GET), Some("read"));
+        assert_eq!(found(&Method::HEAD), Some("read"));
+        assert_eq!(found(&Method::POST), Some("write"));
+        assert_eq!(found(&Method::PUT), Some("write"));
+        assert_eq!(found(&purge), Some("purge"));
+        assert!(matches!(
+            table.lookup(&Method::DELETE, "/page"),
+            Lookup::MethodNotAllowed(_)
+        ));
+        assert!(matches!(
+            table.lookup(&propfind, "/page"),
+            Lookup::MethodNotAllowed(_)
+        ));
     }
 
     #[test]
