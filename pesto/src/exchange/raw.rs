@@ -25,7 +25,8 @@ pub struct RemoteAddr(pub SocketAddr);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Https;
 
-/// Boxes any request body into a [`RawBody`]; a `RawBody` is passed on as it is.
+/// Boxes any request body into a [`RawBody`]; a `RawBody` is passed on as it is, and a body
+/// already over (no frame to come) becomes an empty one, which needs no allocation.
 pub fn box_body<B>(body: B) -> RawBody
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -40,6 +41,9 @@ where
         return raw;
     }
     match slot {
+        // Most GETs: hyper knows from the head that no body follows, and an HTTP/1 request
+        // without a body has no trailers either, so nothing is lost.
+        Some(body) if body.is_end_stream() => empty_body(),
         Some(body) => body.map_err(Into::into).boxed_unsync(),
         None => unreachable!("the slot is only emptied when it held a RawBody"),
     }
@@ -47,7 +51,7 @@ where
 
 /// The body of a request that carries none. Boxing it allocates nothing: the empty body, and
 /// the error conversion it never runs, are zero-sized.
-pub(crate) fn empty_body() -> RawBody {
+fn empty_body() -> RawBody {
     http_body_util::Empty::<Bytes>::new()
         .map_err(|never| match never {})
         .boxed_unsync()
@@ -67,5 +71,23 @@ mod tests {
         assert_eq!(boxed.size_hint().exact(), Some(3));
         let again = box_body(boxed);
         assert_eq!(again.size_hint().exact(), Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_body_already_over_is_boxed_as_the_empty_body() {
+        use http_body_util::BodyExt;
+        // A `Full` of no bytes is over from the start; one with bytes is not.
+        let over = box_body(Full::new(Bytes::new()));
+        assert!(over.is_end_stream());
+        assert_eq!(over.size_hint().exact(), Some(0));
+        // The empty body is zero-sized (see `empty_body`): its box is no allocation.
+        assert_eq!(
+            std::mem::size_of_val(&http_body_util::Empty::<Bytes>::new()),
+            0
+        );
+        let full = box_body(Full::new(Bytes::from_static(b"abc")));
+        assert!(!full.is_end_stream());
+        let collected = full.collect().await.map(|c| c.to_bytes());
+        assert_eq!(collected.ok(), Some(Bytes::from_static(b"abc")));
     }
 }

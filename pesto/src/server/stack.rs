@@ -20,8 +20,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 
 use crate::endpoint::{Endpoint, HttpService};
-use crate::exchange::raw::empty_body;
-use crate::exchange::{box_body, BoxError, HandedContext, RawBody, RemoteAddr};
+use crate::exchange::{box_body, BoxError, HandedContext, RemoteAddr};
 
 /// What answers the requests that pass the server's checks; one clone serves one connection.
 pub(super) trait GuardedStack: Clone + Send + 'static {
@@ -49,7 +48,7 @@ impl<S: HttpService> GuardedStack for Layered<S> {
         remote: SocketAddr,
     ) -> impl Future<Output = Result<http::Response<S::ResponseBody>, BoxError>> + Send + 'static
     {
-        let mut req = req.map(incoming_body);
+        let mut req = req.map(box_body);
         req.extensions_mut().insert(RemoteAddr(remote));
         self.0.oneshot(req)
     }
@@ -74,20 +73,9 @@ impl<E: Endpoint> GuardedStack for Bare<E> {
     ) -> impl Future<Output = Result<http::Response<Full<Bytes>>, BoxError>> + Send + 'static {
         let (parts, body) = req.into_parts();
         let context = HandedContext::arrived(&parts, remote);
-        let req = http::Request::from_parts(parts, incoming_body(body));
+        let req = http::Request::from_parts(parts, box_body(body));
         self.0
             .call_shared_with_context(req, context)
             .map(|response| Ok(response.into_http()))
-    }
-}
-
-/// Boxes the body of a request from hyper. A body already over (hyper knows that from the head:
-/// most GETs) becomes [`empty_body`], which spares an allocation per request; nothing is lost,
-/// since an HTTP/1 request without a body has no trailers either.
-fn incoming_body(body: Incoming) -> RawBody {
-    if http_body::Body::is_end_stream(&body) {
-        empty_body()
-    } else {
-        box_body(body)
     }
 }
