@@ -250,8 +250,8 @@ impl<S> Visit for ForMethod<'_, S> {
     #[inline(always)]
     fn visit(&mut self, routes: &[usize]) -> bool {
         let table = self.table;
-        // A loop of its own per case rather than `find` with `answers`, which the compiler
-        // keeps out of line: this runs on every lookup, most often over one route.
+        // A search of its own per case rather than one `find` with `answers`, which the
+        // compiler keeps out of line: this runs on every lookup, most often over one route.
         let hit = match self.bit {
             Some(bit) => first_with_bit(&table.method_bits, routes, bit)
                 .or_else(|| first_with_bit(&table.method_bits, routes, self.get?)),
@@ -269,12 +269,10 @@ impl<S> Visit for ForMethod<'_, S> {
 /// The first of `routes` whose methods (`bits`, by route) include `bit`.
 #[inline(always)]
 fn first_with_bit(bits: &[u16], routes: &[usize], bit: u16) -> Option<usize> {
-    for &r in routes {
-        if bits.get(r).is_some_and(|&b| b & bit != 0) {
-            return Some(r);
-        }
-    }
-    None
+    routes
+        .iter()
+        .copied()
+        .find(|&r| bits.get(r).is_some_and(|&b| b & bit != 0))
 }
 
 /// The methods of the standard (the ones `http` knows without their text), each a bit.
