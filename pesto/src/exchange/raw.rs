@@ -41,8 +41,8 @@ where
         return raw;
     }
     match slot {
-        // Most GETs: hyper knows from the head that no body follows, and an HTTP/1 request
-        // without a body has no trailers either, so nothing is lost.
+        // Most GETs: hyper knows from the head that no body follows. `is_end_stream` promises
+        // that no frame, trailers included, is to come, so nothing is lost.
         Some(body) if body.is_end_stream() => empty_body(),
         Some(body) => body.map_err(Into::into).boxed_unsync(),
         None => unreachable!("the slot is only emptied when it held a RawBody"),
@@ -59,8 +59,14 @@ fn empty_body() -> RawBody {
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+
     use bytes::Bytes;
-    use http_body::Body;
+    use http_body::{Body, Frame};
     use http_body_util::Full;
 
     use super::box_body;
@@ -73,21 +79,57 @@ mod tests {
         assert_eq!(again.size_hint().exact(), Some(3));
     }
 
-    #[tokio::test]
-    async fn a_body_already_over_is_boxed_as_the_empty_body() {
-        use http_body_util::BodyExt;
-        // A `Full` of no bytes is over from the start; one with bytes is not.
-        let over = box_body(Full::new(Bytes::new()));
-        assert!(over.is_end_stream());
-        assert_eq!(over.size_hint().exact(), Some(0));
-        // The empty body is zero-sized (see `empty_body`): its box is no allocation.
-        assert_eq!(
-            std::mem::size_of_val(&http_body_util::Empty::<Bytes>::new()),
-            0
+    /// A body that records being dropped, over from the start or not.
+    struct Watched {
+        over: bool,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Body for Watched {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            Poll::Ready(None)
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.over
+        }
+    }
+
+    impl Drop for Watched {
+        fn drop(&mut self) {
+            self.dropped.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_body_already_over_is_boxed_as_the_empty_body() {
+        // Over: dropped at once, the box holds the (zero-sized, so unallocated) empty body.
+        let dropped = Arc::new(AtomicBool::new(false));
+        let over = Watched {
+            over: true,
+            dropped: Arc::clone(&dropped),
+        };
+        let boxed = box_body(over);
+        assert!(dropped.load(Ordering::Relaxed), "the body over is replaced");
+        assert!(boxed.is_end_stream());
+        assert_eq!(boxed.size_hint().exact(), Some(0));
+        // Not over: boxed as it is.
+        let kept = Arc::new(AtomicBool::new(false));
+        let boxed = box_body(Watched {
+            over: false,
+            dropped: Arc::clone(&kept),
+        });
+        assert!(
+            !kept.load(Ordering::Relaxed),
+            "a body still to read is kept"
         );
-        let full = box_body(Full::new(Bytes::from_static(b"abc")));
-        assert!(!full.is_end_stream());
-        let collected = full.collect().await.map(|c| c.to_bytes());
-        assert_eq!(collected.ok(), Some(Bytes::from_static(b"abc")));
+        drop(boxed);
+        assert!(kept.load(Ordering::Relaxed));
     }
 }
