@@ -59,6 +59,7 @@ use super::store::{
 use crate::exchange::SessionKey;
 use crate::session::millis::{from_millis, to_millis};
 
+mod commands;
 mod connection;
 mod purge;
 pub(crate) mod record;
@@ -234,10 +235,7 @@ impl SessionStore for RedisStore {
         let last = record::HEADER_LEN.saturating_add(limit);
         let value = self
             .run("load", |mut c| async move {
-                let read = redis::cmd("GETRANGE")
-                    .arg(redis_key)
-                    .arg(0)
-                    .arg(last)
+                let read = commands::getrange(&redis_key, last)
                     .query_async::<Vec<u8>>(&mut c)
                     .await;
                 match read {
@@ -275,12 +273,7 @@ impl SessionStore for RedisStore {
         let redis_key = self.redis_key(key);
         let reply = self
             .run("create", |mut c| async move {
-                redis::cmd("SET")
-                    .arg(redis_key)
-                    .arg(value)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(ttl_millis(lease.ttl))
+                commands::set_new(&redis_key, &value, ttl_millis(lease.ttl))
                     .query_async::<Value>(&mut c)
                     .await
             })
