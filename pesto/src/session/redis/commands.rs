@@ -10,7 +10,7 @@ const INT_ARG_LEN: usize = 20;
 
 /// `GETRANGE key 0 last`: the session's record up to byte `last`.
 pub(super) fn getrange(key: &str, last: usize) -> Cmd {
-    let mut cmd = Cmd::with_capacity(4, "GETRANGE0".len() + key.len() + INT_ARG_LEN);
+    let mut cmd = Cmd::with_capacity(4, "GETRANGE".len() + key.len() + "0".len() + INT_ARG_LEN);
     cmd.arg("GETRANGE").arg(key).arg(0).arg(last);
     cmd
 }

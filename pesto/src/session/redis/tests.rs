@@ -225,10 +225,7 @@ fn a_commands_future_leaves_the_connection_s_opening_out() {
     // kilobyte from a slower path than its per-thread cache).
     let store = RedisStore::new("redis://127.0.0.1:1/0").expect("valid URL");
     let command = store.run("load", |mut c| async move {
-        redis::cmd("GETRANGE")
-            .arg("key")
-            .arg(0)
-            .arg(100)
+        super::commands::getrange("key", 100)
             .query_async::<Vec<u8>>(&mut c)
             .await
     });
