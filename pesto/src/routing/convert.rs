@@ -129,6 +129,12 @@ pub(crate) fn encode_literal(text: &str, out: &mut String) {
     out.extend(utf8_percent_encode(text, PATH_KEEP_SLASH));
 }
 
+/// Literal pattern text percent-encoded (keeping its `/`): the text itself, borrowed, when
+/// nothing in it needs encoding, as in nearly every pattern.
+pub(crate) fn encoded_literal(text: &'static str) -> std::borrow::Cow<'static, str> {
+    utf8_percent_encode(text, PATH_KEEP_SLASH).into()
+}
+
 /// Percent-decodes one path segment; `None` if the result is not UTF-8.
 pub(crate) fn decode_segment(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
     // Nearly every segment has nothing encoded, and is text already: no byte-by-byte decoding.

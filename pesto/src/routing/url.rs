@@ -1,10 +1,11 @@
 //! Reverse routing: the [`Url`] a generated `url()` returns, resolved against the current
 //! request's context (mount path, origin and, in querystring session mode, the live session id).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use super::convert::encode_literal;
+use super::convert::{encode_literal, encoded_literal};
 use super::route::{Part, RouteInfo};
 use crate::exchange::context::RequestContext;
 use crate::exchange::encoding::encode_pairs;
@@ -35,7 +36,8 @@ pub struct Url {
     /// The request the URL was made in, whose scheme and host [`Url::absolute`] takes (worked
     /// out only then: most URLs end up relative in a page); `None` outside a request.
     context: Option<Arc<RequestContext>>,
-    path: String,
+    /// Borrowed from the route's pattern when that is the whole path (see [`Url::for_route`]).
+    path: Cow<'static, str>,
     query: Vec<(String, String)>,
     fragment: Option<String>,
 }
@@ -50,27 +52,12 @@ impl Url {
             warn_if_not_served(ctx, info);
         }
         let script_name = context.as_ref().map_or("", |ctx| ctx.script_name());
-        // Room for the path as it is when nothing needs encoding: no growing on the way.
-        let literals: usize = info
-            .parts
-            .iter()
-            .map(|part| match part {
-                Part::Literal(text) => text.len(),
-                Part::Param { .. } => 0,
-            })
-            .sum();
-        let values_len: usize = params.iter().map(String::len).sum();
-        let mut path = String::with_capacity(script_name.len() + literals + values_len);
-        path.push_str(script_name);
-        let mut values = params.into_iter();
-        for part in info.parts {
-            match part {
-                Part::Literal(text) => encode_literal(text, &mut path),
-                Part::Param { conv, .. } => {
-                    conv.encode(&values.next().unwrap_or_default(), &mut path);
-                }
-            }
-        }
+        let path = match info.parts {
+            // A route without parameters, at the root of the app — a login page, the home page,
+            // most links of a page: its path is its pattern's text, borrowed, not built.
+            [Part::Literal(text)] if script_name.is_empty() => encoded_literal(text),
+            parts => Cow::Owned(build_path(script_name, parts, params)),
+        };
         let mut query = Vec::new();
         if let Some(live) = context.as_ref().and_then(|ctx| ctx.live_session()) {
             if let Some(id) = live.current() {
@@ -118,6 +105,32 @@ impl Url {
     }
 }
 
+/// The path of a route of `parts` below `script_name`, the parameters' texts (`params`, in
+/// pattern order) percent-encoded according to their converters.
+fn build_path(script_name: &str, parts: &[Part], params: Vec<String>) -> String {
+    // Room for the path as it is when nothing needs encoding: no growing on the way.
+    let literals: usize = parts
+        .iter()
+        .map(|part| match part {
+            Part::Literal(text) => text.len(),
+            Part::Param { .. } => 0,
+        })
+        .sum();
+    let values_len: usize = params.iter().map(String::len).sum();
+    let mut path = String::with_capacity(script_name.len() + literals + values_len);
+    path.push_str(script_name);
+    let mut values = params.into_iter();
+    for part in parts {
+        match part {
+            Part::Literal(text) => encode_literal(text, &mut path),
+            Part::Param { conv, .. } => {
+                conv.encode(&values.next().unwrap_or_default(), &mut path);
+            }
+        }
+    }
+    path
+}
+
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.path)?;
@@ -158,6 +171,9 @@ impl fmt::Debug for Url {
 
 impl From<Url> for String {
     fn from(url: Url) -> String {
+        if url.query.is_empty() && url.fragment.is_none() {
+            return url.path.into_owned();
+        }
         url.to_string()
     }
 }
@@ -219,4 +235,48 @@ fn warn_if_not_served(ctx: &RequestContext, info: &RouteInfo) {
         "url() of a route this app does not serve: is `{}` missing from `dispatcher_app!`?",
         info.name
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::routing::route::Conv;
+
+    fn route(parts: &'static [Part]) -> RouteInfo {
+        RouteInfo {
+            name: "route",
+            pattern: "/pattern",
+            key: "/pattern",
+            methods: &["GET"],
+            accepts_cross_origin: false,
+            parts,
+        }
+    }
+
+    #[test]
+    fn a_route_without_parameters_borrows_its_pattern_as_its_path() {
+        let url = Url::for_route(&route(&[Part::Literal("/login")]), Vec::new());
+        assert!(matches!(url.path, Cow::Borrowed("/login")), "{url:?}");
+        assert_eq!(url, "/login");
+        assert_eq!(String::from(url), "/login");
+    }
+
+    #[test]
+    fn a_pattern_that_needs_encoding_is_encoded_borrowed_or_not() {
+        let literal = Url::for_route(&route(&[Part::Literal("/a b/é")]), Vec::new());
+        assert_eq!(literal, "/a%20b/%C3%A9");
+        let parts = &[
+            Part::Literal("/a b/"),
+            Part::Param {
+                name: "id",
+                conv: Conv::Int,
+            },
+        ];
+        let with_value = Url::for_route(&route(parts), vec!["7".to_owned()]);
+        assert_eq!(with_value, "/a%20b/7");
+        assert_eq!(
+            String::from(with_value.query("q", "x y").fragment("top")),
+            "/a%20b/7?q=x+y#top"
+        );
+    }
 }
