@@ -99,18 +99,35 @@ impl BodyError {
     }
 }
 
-fn is_multipart(headers: &HeaderMap) -> bool {
-    media_type_is(headers, "multipart/form-data")
+/// What a body's `Content-Type` makes of it, as far as reading it goes: read once per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    UrlEncoded,
+    Multipart,
+    Other,
 }
 
-/// Whether the body's media type (without parameters) is `expected`, compared as media types
-/// are, ignoring ASCII case; no copy of the header is made.
-fn media_type_is(headers: &HeaderMap, expected: &str) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case(expected))
+impl BodyKind {
+    /// The kind `headers`' `Content-Type` names: its media type, parameters left out, compared
+    /// as media types are (ASCII case ignored). A value that is not visible ASCII names none.
+    fn of(headers: &HeaderMap) -> BodyKind {
+        let Some(value) = headers.get(header::CONTENT_TYPE) else {
+            return BodyKind::Other;
+        };
+        let Ok(value) = value.to_str() else {
+            return BodyKind::Other;
+        };
+        // Up to the first `;`, without the blanks around it (only SP and HTAB can be there).
+        let value = value.as_bytes();
+        let media = value[..memchr::memchr(b';', value).unwrap_or(value.len())].trim_ascii();
+        if media.eq_ignore_ascii_case(b"application/x-www-form-urlencoded") {
+            BodyKind::UrlEncoded
+        } else if media.eq_ignore_ascii_case(b"multipart/form-data") {
+            BodyKind::Multipart
+        } else {
+            BodyKind::Other
+        }
+    }
 }
 
 /// The media type of the body, lower-cased, without parameters.
@@ -121,15 +138,15 @@ pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Reads the whole body, refusing more than the applicable limit.
-pub(crate) async fn read(
+async fn read(
     body: RawBody,
     headers: &HeaderMap,
+    kind: BodyKind,
     limits: &Limits,
 ) -> Result<Bytes, BodyError> {
-    let limit = if is_multipart(headers) {
-        limits.multipart
-    } else {
-        limits.body
+    let limit = match kind {
+        BodyKind::Multipart => limits.multipart,
+        BodyKind::UrlEncoded | BodyKind::Other => limits.body,
     };
     if let Some(length) = headers.get(header::CONTENT_LENGTH) {
         let length: u64 = length
@@ -173,24 +190,36 @@ pub(crate) async fn read_with_form(
     headers: &HeaderMap,
     limits: &Limits,
 ) -> Result<(Bytes, Form), BodyError> {
-    let bytes = read(body, headers, limits).await?;
-    let form = parse_form(headers, &bytes, limits).await?;
+    let kind = BodyKind::of(headers);
+    let bytes = read(body, headers, kind, limits).await?;
+    let form = parse_kind(kind, headers, &bytes, limits).await?;
     Ok((bytes, form))
 }
 
-/// Parses urlencoded and multipart bodies; other bodies give an empty form.
+/// Parses urlencoded and multipart bodies; other bodies give an empty form. (The multipart fuzz
+/// target's way in; a request reads its headers once, in [`read_with_form`].)
 pub(crate) async fn parse_form(
     headers: &HeaderMap,
     body: &Bytes,
     limits: &Limits,
 ) -> Result<Form, BodyError> {
-    if media_type_is(headers, "application/x-www-form-urlencoded") {
-        let fields = MultiDict::parse_form(body).map_err(BodyError::Malformed)?;
-        Ok((fields, Vec::new()))
-    } else if is_multipart(headers) {
-        parse_multipart(headers, body.clone(), limits).await
-    } else {
-        Ok((MultiDict::new(), Vec::new()))
+    parse_kind(BodyKind::of(headers), headers, body, limits).await
+}
+
+/// Parses a body of `kind` (as [`BodyKind::of`] read `headers`) into its form.
+async fn parse_kind(
+    kind: BodyKind,
+    headers: &HeaderMap,
+    body: &Bytes,
+    limits: &Limits,
+) -> Result<Form, BodyError> {
+    match kind {
+        BodyKind::UrlEncoded => {
+            let fields = MultiDict::parse_form(body).map_err(BodyError::Malformed)?;
+            Ok((fields, Vec::new()))
+        }
+        BodyKind::Multipart => parse_multipart(headers, body.clone(), limits).await,
+        BodyKind::Other => Ok((MultiDict::new(), Vec::new())),
     }
 }
 
@@ -244,5 +273,58 @@ fn multipart_error(e: multer::Error) -> BodyError {
             BodyError::TooLarge
         }
         other => BodyError::Malformed(format!("malformed multipart body: {other}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    /// The kind a `Content-Type` of `value` names, as the former reading did it: the header as
+    /// text, split at `;`, trimmed, compared ignoring ASCII case.
+    fn as_text_split(value: &HeaderValue) -> BodyKind {
+        let media = value.to_str().ok().and_then(|v| v.split(';').next());
+        match media.map(str::trim) {
+            Some(m) if m.eq_ignore_ascii_case("application/x-www-form-urlencoded") => {
+                BodyKind::UrlEncoded
+            }
+            Some(m) if m.eq_ignore_ascii_case("multipart/form-data") => BodyKind::Multipart,
+            _ => BodyKind::Other,
+        }
+    }
+
+    #[test]
+    fn a_body_kind_is_read_from_the_media_type_alone() {
+        let cases: [(&[u8], BodyKind); 12] = [
+            (b"application/x-www-form-urlencoded", BodyKind::UrlEncoded),
+            (
+                b"Application/X-WWW-Form-URLEncoded; charset=utf-8",
+                BodyKind::UrlEncoded,
+            ),
+            (
+                b"  application/x-www-form-urlencoded\t;",
+                BodyKind::UrlEncoded,
+            ),
+            (b"multipart/form-data; boundary=x", BodyKind::Multipart),
+            (b"MULTIPART/FORM-DATA;boundary=\"a;b\"", BodyKind::Multipart),
+            (b"multipart/form-data\t ; boundary=x", BodyKind::Multipart),
+            (b"application/x-www-form-urlencodedx", BodyKind::Other),
+            (b"multipart/form-data-x; boundary=x", BodyKind::Other),
+            (b"text/plain; x=multipart/form-data", BodyKind::Other),
+            (b"", BodyKind::Other),
+            (b";multipart/form-data", BodyKind::Other),
+            // Not visible ASCII: names no kind, as when the header was read as text.
+            (b"multipart/form-data; boundary=\xe9", BodyKind::Other),
+        ];
+        for (bytes, kind) in cases {
+            let value = HeaderValue::from_bytes(bytes).expect("a header value");
+            assert_eq!(as_text_split(&value), kind, "{value:?}");
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value);
+            assert_eq!(BodyKind::of(&headers), kind, "{headers:?}");
+        }
+        assert_eq!(BodyKind::of(&HeaderMap::new()), BodyKind::Other);
     }
 }
