@@ -6,11 +6,14 @@
 
 use futures_util::future::BoxFuture;
 use http::request::Parts;
-use http::{header, Method, StatusCode};
+use http::{header, HeaderName, Method, StatusCode};
 
 use super::check::AppCheck;
 use super::Endpoint;
 use crate::exchange::{ErrAnswer, HandedContext, IntoResponse, RawRequest, Response};
+
+/// The Fetch Metadata header that says where a request was started from.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Refuses cross-origin `POST`, `PUT`, `PATCH` and `DELETE` requests from browsers with `403`
 /// (docs/security.md, "Cross-site request forgery").
@@ -109,12 +112,13 @@ impl CrossOriginProtection {
         if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             return Ok(());
         }
-        let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let allowed = match header("sec-fetch-site") {
+        // By `HeaderName`: a name given as text would be parsed and checked on every request.
+        let header = |name: &HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let allowed = match header(&SEC_FETCH_SITE) {
             Some(site) if site.eq_ignore_ascii_case("same-origin") => true,
             Some(site) if site.eq_ignore_ascii_case("none") => true,
             Some(_) => self.exempt(parts),
-            None => match header(header::ORIGIN.as_str()) {
+            None => match header(&header::ORIGIN) {
                 None => true,
                 Some(origin) => same_host(origin, parts) || self.exempt(parts),
             },
