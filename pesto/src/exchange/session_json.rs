@@ -20,17 +20,26 @@ pub fn decode_data<S: DeserializeOwned + Default>(json: &[u8]) -> serde_json::Re
 ///
 /// Every request whose handler read its session asks this once (a read that changed nothing,
 /// even through a `Cell` in the session type, must not be saved): the JSON arrives a few bytes
-/// at a time, a key, a quote, a value, each compared where it falls in `expected`.
+/// at a time, a key, a quote, a value, each compared where it falls in `expected`. It stops at
+/// the first byte that differs: a changed session is serialized again to be saved, and the rest
+/// of this pass would be for nothing.
+///
+/// # Errors
+/// `value` fails to serialize before it differs from `expected`.
 pub fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Result<bool> {
     let mut compare = Compare {
         rest: expected,
         same: true,
     };
-    serde_json::to_writer(&mut compare, value)?;
-    Ok(compare.same && compare.rest.is_empty())
+    match serde_json::to_writer(&mut compare, value) {
+        Ok(()) => Ok(compare.rest.is_empty()),
+        // `Compare` refused a write that differs: stopped there.
+        Err(_) if !compare.same => Ok(false),
+        Err(error) => Err(error),
+    }
 }
 
-/// Compares what is written with the rest of `expected`.
+/// Compares what is written with the rest of `expected`; refuses the first write that differs.
 struct Compare<'e> {
     rest: &'e [u8],
     same: bool,
@@ -38,10 +47,17 @@ struct Compare<'e> {
 
 impl Compare<'_> {
     #[inline(always)]
-    fn take(&mut self, written: &[u8]) {
+    fn take(&mut self, written: &[u8]) -> std::io::Result<()> {
         match self.rest.split_at_checked(written.len()) {
-            Some((head, rest)) if same_bytes(head, written) => self.rest = rest,
-            _ => self.same = false,
+            Some((head, rest)) if same_bytes(head, written) => {
+                self.rest = rest;
+                Ok(())
+            }
+            _ => {
+                self.same = false;
+                // An error of a bare kind carries no allocation.
+                Err(std::io::ErrorKind::Other.into())
+            }
         }
     }
 }
@@ -49,15 +65,14 @@ impl Compare<'_> {
 impl std::io::Write for Compare<'_> {
     #[inline]
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.take(buf);
+        self.take(buf)?;
         Ok(buf.len())
     }
 
     /// What serde_json calls: one comparison, without `write`'s loop around it.
     #[inline]
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.take(buf);
-        Ok(())
+        self.take(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -115,6 +130,27 @@ mod tests {
             changed[at] ^= 1;
             assert!(!serializes_to(&(text, None::<u8>, true), &changed).expect("serializes"));
         }
+    }
+
+    /// Serializes as `1`, or fails.
+    struct Fails(bool);
+
+    impl Serialize for Fails {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            if self.0 {
+                return Err(serde::ser::Error::custom("this value fails"));
+            }
+            serializer.serialize_u8(1)
+        }
+    }
+
+    #[test]
+    fn the_comparison_stops_at_the_first_difference() {
+        let value = (Fails(false), Fails(true));
+        // Different from the first value on: the failing second one is never reached.
+        assert!(!serializes_to(&value, b"[2,1]").expect("stopped before the failure"));
+        // The same up to the failure: its error comes out.
+        assert!(serializes_to(&value, b"[1,1]").is_err());
     }
 
     #[test]
