@@ -8,8 +8,9 @@ use std::time::Duration;
 pub use cookie::SameSite;
 
 use super::clock::{Clock, SystemClock};
+use super::cookie_settings::CookieSettings;
 use super::store::SessionStore;
-use super::transport::{CookieSettings, Persist, Transport};
+use super::transport::{Persist, Transport};
 use crate::endpoint::CrossOriginProtection;
 
 /// The settings, as the request flow reads them.

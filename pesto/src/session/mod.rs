@@ -10,6 +10,7 @@ mod clock;
 mod concurrent;
 mod config;
 pub mod conformance;
+mod cookie_settings;
 pub(crate) mod envelope;
 pub(crate) mod file;
 mod inspector;
