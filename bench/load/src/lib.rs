@@ -66,6 +66,8 @@ impl Users {
 
 /// The pages, byte for byte the example's, so that every server sends the same bodies.
 pub mod pages {
+    use std::borrow::Cow;
+
     /// The text of `/about`, the page that does not touch the session.
     pub const ABOUT: &str = "pesto load bench: a page that does not touch the session\n";
 
@@ -82,7 +84,7 @@ pub mod pages {
     pub use pesto::html_escape;
 
     /// The login form, with an error message or not (`escape` is the server's escaper).
-    pub fn login_page(message: Option<&str>, escape: fn(&str) -> String) -> String {
+    pub fn login_page(message: Option<&str>, escape: fn(&str) -> Cow<'_, str>) -> String {
         let message = message
             .map(|m| format!("<p class=\"error\">{}</p>", escape(m)))
             .unwrap_or_default();
@@ -99,7 +101,7 @@ pub mod pages {
     }
 
     /// The secure area's page for `name`.
-    pub fn secure_page(name: &str, escape: fn(&str) -> String) -> String {
+    pub fn secure_page(name: &str, escape: fn(&str) -> Cow<'_, str>) -> String {
         page(
             "Secure area",
             &format!(

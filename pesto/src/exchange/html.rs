@@ -2,19 +2,33 @@
 //! cargo feature `askama`, [`HtmlEscaper`] for templates, so a page does not change its bytes when
 //! it moves from `format!` to a template.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Escapes text for HTML element content and attribute values: `&` `<` `>` `"` `'` become
 /// `&amp;` `&lt;` `&gt;` `&quot;` `&#x27;` (the five characters OWASP's XSS cheat sheet names).
 ///
+/// Text with nothing to escape, most of what a page shows, comes back borrowed, without a copy.
+///
 /// ```
+/// use std::borrow::Cow;
+///
 /// assert_eq!(pesto::html_escape("<b>Tom & 'Jerry'</b>"), "&lt;b&gt;Tom &amp; &#x27;Jerry&#x27;&lt;/b&gt;");
+/// assert!(matches!(pesto::html_escape("Tom and Jerry"), Cow::Borrowed(_)));
 /// ```
-pub fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+pub fn html_escape(text: &str) -> Cow<'_, str> {
+    if !text.bytes().any(needs_escaping) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
     // Writing into a String cannot fail.
     let _ = write_escaped(&mut out, text);
-    out
+    Cow::Owned(out)
+}
+
+/// Whether `byte` is one of the five characters [`html_escape`] replaces.
+fn needs_escaping(byte: u8) -> bool {
+    matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'')
 }
 
 /// Appends `text` to `out`, escaped as [`html_escape`] does, without a string of its own.
@@ -68,12 +82,14 @@ impl askama::filters::Escaper for HtmlEscaper {
 
 #[cfg(test)]
 mod tests {
-    use super::html_escape;
+    use super::{html_escape, Cow};
 
     #[test]
     fn the_five_special_characters_and_nothing_else_are_escaped() {
         assert_eq!(html_escape(""), "");
         assert_eq!(html_escape("plain été ✓"), "plain été ✓");
+        assert!(matches!(html_escape("plain été ✓"), Cow::Borrowed(_)));
+        assert!(matches!(html_escape("a'b"), Cow::Owned(_)));
         assert_eq!(
             html_escape("a&b<c>d\"e'f"),
             "a&amp;b&lt;c&gt;d&quot;e&#x27;f"
