@@ -32,7 +32,8 @@ pub fn serializes_to<T: Serialize>(value: &T, expected: &[u8]) -> serde_json::Re
         same: true,
     };
     match serde_json::to_writer(&mut compare, value) {
-        Ok(()) => Ok(compare.rest.is_empty()),
+        // `same` too: a `Serialize` impl may swallow the refusal and go on writing.
+        Ok(()) => Ok(compare.same && compare.rest.is_empty()),
         // `Compare` refused a write that differs: stopped there.
         Err(_) if !compare.same => Ok(false),
         Err(error) => Err(error),
@@ -151,6 +152,26 @@ mod tests {
         assert!(!serializes_to(&value, b"[2,1]").expect("stopped before the failure"));
         // The same up to the failure: its error comes out.
         assert!(serializes_to(&value, b"[1,1]").is_err());
+    }
+
+    /// Writes its first element, ignores whether that worked, and writes `]`.
+    struct SwallowsErrors;
+
+    impl Serialize for SwallowsErrors {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeSeq;
+            let mut seq = serializer.serialize_seq(Some(1))?;
+            let _ = seq.serialize_element(&2);
+            seq.end()
+        }
+    }
+
+    #[test]
+    fn a_refused_write_counts_even_when_the_value_ignores_it() {
+        // `[2]` against `[]`: the refused `2` is swallowed, and the `]` after it matches the
+        // rest of `[]` exactly; the value differs all the same.
+        assert!(!serializes_to(&SwallowsErrors, b"[]").expect("serializes"));
+        assert!(serializes_to(&SwallowsErrors, b"[2]").expect("serializes"));
     }
 
     #[test]
