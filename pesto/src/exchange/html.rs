@@ -17,18 +17,27 @@ use std::fmt;
 /// assert!(matches!(pesto::html_escape("Tom and Jerry"), Cow::Borrowed(_)));
 /// ```
 pub fn html_escape(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(needs_escaping) {
+    let Some(first) = text.bytes().position(|b| entity(b).is_some()) else {
         return Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len() + text.len() / 2);
-    // Writing into a String cannot fail.
-    let _ = write_escaped(&mut out, text);
+    // The text before `first` needs nothing: copied as it is, not scanned again. `first` is an
+    // ASCII byte's index, so the slices end on character boundaries.
+    out.push_str(&text[..first]);
+    push_escaped(&mut out, &text[first..]);
     Cow::Owned(out)
 }
 
-/// Whether `byte` is one of the five characters [`html_escape`] replaces.
-fn needs_escaping(byte: u8) -> bool {
-    matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'')
+/// The entity [`html_escape`] writes for `byte`, if it is one of the five it replaces.
+fn entity(byte: u8) -> Option<&'static str> {
+    Some(match byte {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        b'\'' => "&#x27;",
+        _ => return None,
+    })
 }
 
 /// Appends `text` to `out`, escaped as [`html_escape`] does, without a string of its own.
@@ -42,13 +51,8 @@ pub(crate) fn push_escaped(out: &mut String, text: &str) {
 fn write_escaped<W: fmt::Write>(mut dest: W, text: &str) -> fmt::Result {
     let mut plain_from = 0;
     for (at, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => continue,
+        let Some(entity) = entity(byte) else {
+            continue;
         };
         // `at` is an ASCII byte's index, so both slices end on character boundaries.
         dest.write_str(&text[plain_from..at])?;
