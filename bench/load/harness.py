@@ -1127,14 +1127,28 @@ def callgrind_control(pid, command):
         raise HarnessError(f"callgrind_control {command} {pid}: {out.stderr.strip()}")
 
 
+def callgrind_totals(path):
+    """The events of a callgrind dump and their totals: {"Ir": .., "I1mr": .., ..}."""
+    events, totals = [], []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith(("summary:", "totals:")):
+                totals = [int(x) for x in line.split()[1:]]
+                break
+    return dict(zip(events, totals))
+
+
 def server_instructions_run(server, scenario, args, tmp, baseline_cookie=None):
     """Instructions per request of `server` answering `scenario`, one connection: the server
     runs under callgrind; after a check and a warm-up the counters are zeroed, wrk sends requests
     for `args.duration` seconds, the counters are dumped: Ir of the dump ÷ requests."""
     argv, tmpdir = server_argv(server, scenario, "memory-lazy", args.redis)
     out = os.path.join(tmp, f"{server}-{scenario}.out")
+    cache = ["--cache-sim=yes"] if args.cache else []
     srv = Server(server, ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-                          "--dump-instr=no"] + argv, tmpdir)
+                          "--dump-instr=no"] + cache + argv, tmpdir)
     try:
         cookie = None
         if scenario == "A":
@@ -1150,12 +1164,11 @@ def server_instructions_run(server, scenario, args, tmp, baseline_cookie=None):
         dumps = sorted(glob.glob(out + ".*"), key=os.path.getmtime)
         if not dumps:
             raise HarnessError(f"{server} {scenario}: callgrind wrote no dump")
-        with open(dumps[-1]) as f:
-            ir = next((int(line.split()[1]) for line in f
-                       if line.startswith(("summary:", "totals:"))), None)
-        if ir is None:
+        counts = callgrind_totals(dumps[-1])
+        if "Ir" not in counts:
             raise HarnessError(f"{server} {scenario}: no totals in {dumps[-1]}")
-        return ir / max(result["requests"], 1), result["requests"], cookie
+        per = {event: count / max(result["requests"], 1) for event, count in counts.items()}
+        return per, result["requests"], cookie
     finally:
         srv.stop()
 
@@ -1170,30 +1183,42 @@ def run_server_instructions(args):
         for scenario in args.scenarios:
             per, cookie = {}, None
             for server in ["pesto"] + [s for s in args.servers if s != "pesto"] + ["baseline"]:
-                ir, requests, got = server_instructions_run(server, scenario, args, tmp, cookie)
+                counts, requests, got = server_instructions_run(server, scenario, args, tmp,
+                                                                cookie)
                 cookie = cookie or got
-                per[server] = ir
-                log(f"  {scenario} {server}: {requests:,} requests, {ir:,.0f} Ir per request")
+                per[server] = counts
+                misses = f", {counts['I1mr']:,.0f} I1 misses" if args.cache else ""
+                log(f"  {scenario} {server}: {requests:,} requests, {counts['Ir']:,.0f} Ir"
+                    f"{misses} per request")
             rows.append((scenario, per))
     others = [s for s in args.servers if s != "pesto"]
     lines = [f"Run of {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, "
              f"{args.duration} s per server and scenario on one connection, pesto's `MemoryStore` "
              f"lazy, pesto at {revision}; {machine()['valgrind']}. Instructions per request of "
-             "the whole server process (the multiple of bare hyper's in brackets).\n",
+             "the whole server process (the multiple of bare hyper's in brackets)"
+             + ("; after the dot, misses of callgrind's simulated level-1 instruction cache per "
+                "request (the host's cache geometry)" if args.cache else "") + ".\n",
              "| " + " | ".join(["scenario", "bare hyper", "pesto"] + [LABELS[s] for s in others])
              + " |",
              "|---|--:|--:|" + "--:|" * len(others)]
     for scenario, per in rows:
+        def cell(counts, bare=None):
+            text = f"{counts['Ir']:,.0f}"
+            if bare is not None:
+                text += f" ({counts['Ir'] / bare['Ir']:.2f}×)"
+            if args.cache:
+                text += f" · {counts['I1mr']:,.0f}"
+            return text
         bare = per["baseline"]
-        cells = [f"{per[s]:,.0f} ({per[s] / bare:.2f}×)" for s in ["pesto"] + others]
-        lines.append(f"| {scenario}: {SCENARIOS[scenario]} | {bare:,.0f} | " + " | ".join(cells)
+        cells = [cell(per[s], bare) for s in ["pesto"] + others]
+        lines.append(f"| {scenario}: {SCENARIOS[scenario]} | {cell(bare)} | " + " | ".join(cells)
                      + " |")
     block = "\n".join(lines) + "\n"
     print(block)
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "server-instructions.json"), "w") as f:
-        json.dump(dict(duration=args.duration, rows=[dict(scenario=s, **p) for s, p in rows]),
-                  f, indent=1)
+        json.dump(dict(duration=args.duration, cache=args.cache,
+                       rows=[dict(scenario=s, **p) for s, p in rows]), f, indent=1)
     if not args.no_docs:
         write_block(block, SBEGIN, SEND,
                     lambda text, marked: text.replace(END, END + "\n\n" + marked, 1))
@@ -1241,6 +1266,10 @@ def main():
         p.add_argument("--servers", type=csv_list(SERVERS), default=SERVERS,
                        help="some of pesto,axum,actix (all; bare hyper always runs)")
         p.add_argument("--redis", default="redis://127.0.0.1:6379", help=argparse.SUPPRESS)
+        p.add_argument("--cache", action="store_true",
+                       help="also simulate the caches and report level-1 instruction-cache "
+                            "misses per request (how much code a request runs through, beside "
+                            "how many instructions)")
         p.add_argument("--no-docs", action="store_true", help="print the table only")
         p.add_argument("--no-build", action="store_true", help="use the binaries already built")
         args = p.parse_args(argv)
