@@ -10,7 +10,7 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use http::{header, HeaderValue, Method};
 
-use super::{Dispatcher, Miss, Prepared};
+use super::{body_to_read, Dispatcher, Miss};
 use crate::exchange::body;
 use crate::exchange::context::RequestContext;
 use crate::exchange::location;
@@ -19,6 +19,7 @@ use crate::exchange::{HandedContext, RawBody, RawRequest, Request, Response, Ses
 use crate::routing::captures::Captures;
 use crate::routing::fallback::Unmatched;
 use crate::routing::route::HandlerFn;
+use crate::routing::table::Lookup;
 
 /// Where `Dispatcher::begin` left a request.
 #[expect(
@@ -61,7 +62,7 @@ impl<S: SessionData> Dispatcher<S> {
     /// The request's context is `handed`, when a layer outside handed it over, or else taken
     /// from the request's extensions (worked out now if no layer did).
     ///
-    /// Inlined, with what it calls (`prepare`, `request_data`, `Request::new`) and the
+    /// Inlined, with what it calls (the lookup, `request_data`, `Request::new`) and the
     /// `run_begun` that boxes its result: the routed request (several hundred bytes) is then
     /// built nearer where it ends up instead of being copied through each return slot, about
     /// 150 instructions of a dispatch (`bench/load/lookup-instructions`).
@@ -80,33 +81,36 @@ impl<S: SessionData> Dispatcher<S> {
                 return Begun::Answered(Response::internal_server_error());
             }
         };
-        match self.prepare(parts, body, context) {
-            Ok(Prepared {
-                entry,
-                params,
-                data,
-                body,
-            }) => Begun::Routed(Routed {
-                handler: entry.call,
-                name: entry.info().name,
-                params,
-                req: Request::new(data, session),
-                body,
-                slot,
-            }),
-            Err(Miss::Answer(mut response)) => {
-                self.give_back(&mut session, slot.as_ref(), &mut response);
-                Begun::Answered(response)
-            }
-            Err(Miss::Fallback { why, answer, data }) => {
-                Begun::Unmatched(Box::new(UnmatchedRequest {
-                    why,
-                    answer,
-                    req: Request::new(*data, session),
-                    slot,
-                }))
-            }
-        }
+        #[cfg(debug_assertions)]
+        Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
+        let lookup = self.table.lookup(&parts.method, context.path_info(&parts.uri));
+        let Lookup::Found(entry, params) = lookup else {
+            return match self.missed(lookup, parts, context) {
+                Miss::Answer(mut response) => {
+                    self.give_back(&mut session, slot.as_ref(), &mut response);
+                    Begun::Answered(response)
+                }
+                Miss::Fallback { why, answer, data } => {
+                    Begun::Unmatched(Box::new(UnmatchedRequest {
+                        why,
+                        answer,
+                        req: Request::new(*data, session),
+                        slot,
+                    }))
+                }
+            };
+        };
+        // The request is built where it ends up, in the routed request: nothing between the
+        // lookup and here holds the head, which is then moved once, not through results.
+        let body = body_to_read(&parts, body);
+        Begun::Routed(Routed {
+            handler: entry.call,
+            name: entry.info().name,
+            params,
+            req: Request::new(self.request_data(parts, context), session),
+            body,
+            slot,
+        })
     }
 
     /// Reads the body if there is one, runs the handler, and hands the session back. An `async`

@@ -182,55 +182,26 @@ impl<S: Send + 'static> Dispatcher<S> {
         self.table.entries.iter().map(RouteEntry::info)
     }
 
-    /// The route of `req` and what the handler gets of it, with its body still to read when it
-    /// has one; or the response that ends the request before any handler runs (404, 405, a
-    /// canonical-path redirect). Nothing here waits: routing is synchronous, and a body is read
-    /// only by the caller, only for requests that carry one.
-    // Inlined: see `Dispatcher::begin`.
-    #[inline(always)]
-    fn prepare(
-        &self,
-        parts: Parts,
-        body: RawBody,
-        context: Arc<RequestContext>,
-    ) -> Result<Prepared<'_, S>, Miss> {
-        #[cfg(debug_assertions)]
-        let context = {
-            let mut context = context;
-            Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
-            context
-        };
-        let path_info = context.path_info(&parts.uri);
-        let (entry, params) = match self.table.lookup(&parts.method, path_info) {
-            Lookup::Found(entry, params) => (entry, params),
+    /// What ends a request that matched no route before any handler runs: a 405, a
+    /// canonical-path redirect, a 404 — or, when the app has a fallback, the request for it.
+    /// Out of line: `begin` keeps only the routed request's path.
+    #[cold]
+    #[inline(never)]
+    fn missed(&self, lookup: Lookup<'_, S>, parts: Parts, context: Arc<RequestContext>) -> Miss {
+        match lookup {
             Lookup::MethodNotAllowed(allowed) => {
                 let answer = Response::method_not_allowed(allowed);
-                return Err(self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context));
+                self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context)
             }
-            Lookup::NotFound => {
+            Lookup::NotFound | Lookup::Found(..) => {
                 let mut response = self.redirect_to_canonical(&parts, &context);
                 location::absolutize(response.headers_mut(), &context, parts.uri.path());
                 if response.status() != StatusCode::NOT_FOUND {
-                    return Err(Miss::Answer(response));
+                    return Miss::Answer(response);
                 }
-                return Err(self.unmatched(Unmatched::NotFound, response, parts, context));
+                self.unmatched(Unmatched::NotFound, response, parts, context)
             }
-        };
-        // Most requests (GET, HEAD) carry no body and say nothing of one: nothing to read, check
-        // or parse. (The header names are compared as they are, standard names as tags, in one
-        // pass: looking each up would hash it.)
-        let body = (!http_body::Body::is_end_stream(&body)
-            || parts
-                .headers
-                .keys()
-                .any(|name| name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH))
-        .then_some(body);
-        Ok(Prepared {
-            entry,
-            params,
-            data: self.request_data(parts, context),
-            body,
-        })
+        }
     }
 
     /// What the handler gets of a request, its body not read yet (or never, for the fallback).
@@ -303,16 +274,20 @@ fn served_routes<S: Send + 'static>(table: &Table<S>) -> Arc<[(&'static str, &'s
         .collect()
 }
 
-/// A request routed to its handler: the route, its captured values, and what the handler gets
-/// of the request, with the body still to read when it has one.
-struct Prepared<'a, S> {
-    entry: &'a RouteEntry<S>,
-    params: Captures,
-    data: RequestData,
-    body: Option<RawBody>,
+/// The body of a request, when there is one to read: most requests (GET, HEAD) carry no body and
+/// say nothing of one — nothing to read, check or parse then. (The header names are compared as
+/// they are, standard names as tags, in one pass: looking each up would hash it.)
+#[inline(always)]
+fn body_to_read(parts: &Parts, body: RawBody) -> Option<RawBody> {
+    (!http_body::Body::is_end_stream(&body)
+        || parts
+            .headers
+            .keys()
+            .any(|name| name == header::CONTENT_TYPE || name == header::CONTENT_LENGTH))
+    .then_some(body)
 }
 
-/// Why `prepare` found no handler to run.
+/// Why `begin` found no handler to run.
 enum Miss {
     /// The answer is known: a redirect, a body error, or a plain 404/405 without a fallback.
     Answer(Response),
