@@ -83,7 +83,9 @@ impl<S: SessionData> Dispatcher<S> {
         };
         #[cfg(debug_assertions)]
         Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
-        let lookup = self.table.lookup(&parts.method, context.path_info(&parts.uri));
+        let lookup = self
+            .table
+            .lookup(&parts.method, context.path_info(&parts.uri));
         let Lookup::Found(entry, params) = lookup else {
             return match self.missed(lookup, parts, context) {
                 Miss::Answer(mut response) => {
