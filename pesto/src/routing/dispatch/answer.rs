@@ -83,24 +83,31 @@ impl<S: SessionData> Dispatcher<S> {
         };
         #[cfg(debug_assertions)]
         Arc::make_mut(&mut context).set_served_routes(Arc::clone(&self.served));
-        let lookup = self
+        let (entry, params) = match self
             .table
-            .lookup(&parts.method, context.path_info(&parts.uri));
-        let Lookup::Found(entry, params) = lookup else {
-            return match self.missed(lookup, parts, context) {
-                Miss::Answer(mut response) => {
-                    self.give_back(&mut session, slot.as_ref(), &mut response);
-                    Begun::Answered(response)
-                }
-                Miss::Fallback { why, answer, data } => {
-                    Begun::Unmatched(Box::new(UnmatchedRequest {
-                        why,
-                        answer,
-                        req: Request::new(*data, session),
-                        slot,
-                    }))
-                }
-            };
+            .lookup(&parts.method, context.path_info(&parts.uri))
+        {
+            Lookup::Found(entry, params) => (entry, params),
+            missed => {
+                let allowed = match missed {
+                    Lookup::MethodNotAllowed(allowed) => Some(allowed),
+                    Lookup::Found(..) | Lookup::NotFound => None,
+                };
+                return match self.missed(allowed, parts, context) {
+                    Miss::Answer(mut response) => {
+                        self.give_back(&mut session, slot.as_ref(), &mut response);
+                        Begun::Answered(response)
+                    }
+                    Miss::Fallback { why, answer, data } => {
+                        Begun::Unmatched(Box::new(UnmatchedRequest {
+                            why,
+                            answer,
+                            req: Request::new(*data, session),
+                            slot,
+                        }))
+                    }
+                };
+            }
         };
         // The request is built where it ends up, in the routed request: nothing between the
         // lookup and here holds the head, which is then moved once, not through results.

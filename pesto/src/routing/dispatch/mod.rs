@@ -1,6 +1,7 @@
 //! [`Dispatcher`]: an app's route table — how it is built and how a request finds its route;
 //! `answer.rs` runs what was routed.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
@@ -182,26 +183,28 @@ impl<S: Send + 'static> Dispatcher<S> {
         self.table.entries.iter().map(RouteEntry::info)
     }
 
-    /// What ends a request that matched no route before any handler runs: a 405, a
-    /// canonical-path redirect, a 404 — or, when the app has a fallback, the request for it.
-    /// Out of line: `begin` keeps only the routed request's path.
+    /// What ends a request that no route takes before any handler runs: a 405 when its path
+    /// matches routes of other methods (`allowed`), else a canonical-path redirect or a 404 —
+    /// or, when the app has a fallback, the request for it. Out of line: `begin`, inlined
+    /// into every dispatch, keeps only the routed request's path.
     #[cold]
     #[inline(never)]
-    fn missed(&self, lookup: Lookup<'_, S>, parts: Parts, context: Arc<RequestContext>) -> Miss {
-        match lookup {
-            Lookup::MethodNotAllowed(allowed) => {
-                let answer = Response::method_not_allowed(allowed);
-                self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context)
-            }
-            Lookup::NotFound | Lookup::Found(..) => {
-                let mut response = self.redirect_to_canonical(&parts, &context);
-                location::absolutize(response.headers_mut(), &context, parts.uri.path());
-                if response.status() != StatusCode::NOT_FOUND {
-                    return Miss::Answer(response);
-                }
-                self.unmatched(Unmatched::NotFound, response, parts, context)
-            }
+    fn missed(
+        &self,
+        allowed: Option<BTreeSet<String>>,
+        parts: Parts,
+        context: Arc<RequestContext>,
+    ) -> Miss {
+        if let Some(allowed) = allowed {
+            let answer = Response::method_not_allowed(allowed);
+            return self.unmatched(Unmatched::MethodNotAllowed, answer, parts, context);
         }
+        let mut response = self.redirect_to_canonical(&parts, &context);
+        location::absolutize(response.headers_mut(), &context, parts.uri.path());
+        if response.status() != StatusCode::NOT_FOUND {
+            return Miss::Answer(response);
+        }
+        self.unmatched(Unmatched::NotFound, response, parts, context)
     }
 
     /// What the handler gets of a request, its body not read yet (or never, for the fallback).
