@@ -88,8 +88,8 @@ impl<S: SessionData> Dispatcher<S> {
             .lookup(&parts.method, context.path_info(&parts.uri))
         {
             Lookup::Found(entry, params) => (entry, params),
-            missed => {
-                let allowed = match missed {
+            lookup => {
+                let allowed = match lookup {
                     Lookup::MethodNotAllowed(allowed) => Some(allowed),
                     Lookup::Found(..) | Lookup::NotFound => None,
                 };
